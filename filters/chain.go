@@ -1,0 +1,231 @@
+package filters
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+)
+
+// Filter is any check; it implements one or more of the phase interfaces.
+type Filter interface {
+	// Name identifies the check in logs ("dnsbl", "relay", ...).
+	Name() string
+}
+
+// ConnectChecker runs when a client connects, before the banner.
+type ConnectChecker interface {
+	CheckConnect(ctx context.Context, c *Conn) Verdict
+}
+
+// HeloChecker runs at HELO/EHLO.
+type HeloChecker interface {
+	CheckHelo(ctx context.Context, c *Conn) Verdict
+}
+
+// MailChecker runs at MAIL FROM.
+type MailChecker interface {
+	CheckMail(ctx context.Context, t *Transaction) Verdict
+}
+
+// RcptChecker runs at each RCPT TO, before the recipient is added to
+// t.Rcpts.
+type RcptChecker interface {
+	CheckRcpt(ctx context.Context, t *Transaction, rcpt string) Verdict
+}
+
+// MessageChecker runs at the end of DATA, on the whole message.
+type MessageChecker interface {
+	CheckMessage(ctx context.Context, t *Transaction, m *Message) Verdict
+}
+
+// ChainConfig builds a Chain.
+type ChainConfig struct {
+	// Filters in the order they are listed; ties between equally strong
+	// verdicts go to the earlier one.
+	Filters []Filter
+	// Policy maps a message's total score to an action.
+	Policy Policy
+	// Timeout bounds each check (default 30s); one that overruns it counts
+	// as having no opinion.
+	Timeout time.Duration
+	// Log is the logger for checks that fail (default slog.Default()).
+	Log *slog.Logger
+}
+
+// Chain runs the checks of each phase.
+type Chain struct {
+	connect []ConnectChecker
+	helo    []HeloChecker
+	mail    []MailChecker
+	rcpt    []RcptChecker
+	message []MessageChecker
+	names   map[any]string
+	policy  Policy
+	timeout time.Duration
+	log     *slog.Logger
+	filters []Filter
+}
+
+// NewChain sorts the filters into phases once.
+func NewChain(cfg ChainConfig) *Chain {
+	c := &Chain{policy: cfg.Policy, timeout: cfg.Timeout, log: cfg.Log, names: map[any]string{}, filters: cfg.Filters}
+	if c.timeout <= 0 {
+		c.timeout = 30 * time.Second
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	for _, f := range cfg.Filters {
+		c.names[f] = f.Name()
+		if x, ok := f.(ConnectChecker); ok {
+			c.connect = append(c.connect, x)
+		}
+		if x, ok := f.(HeloChecker); ok {
+			c.helo = append(c.helo, x)
+		}
+		if x, ok := f.(MailChecker); ok {
+			c.mail = append(c.mail, x)
+		}
+		if x, ok := f.(RcptChecker); ok {
+			c.rcpt = append(c.rcpt, x)
+		}
+		if x, ok := f.(MessageChecker); ok {
+			c.message = append(c.message, x)
+		}
+	}
+	return c
+}
+
+// Filters returns the chain's filters in order.
+func (c *Chain) Filters() []Filter { return c.filters }
+
+// Policy returns the chain's score policy.
+func (c *Chain) Policy() Policy { return c.policy }
+
+// Connect runs the connect-phase checks. Scores found before a transaction
+// exists are kept on the connection and added to each transaction.
+func (c *Chain) Connect(ctx context.Context, conn *Conn) Verdict {
+	v := runPhase(ctx, c, conn.Log, c.connect, func(ctx context.Context, f ConnectChecker) Verdict { return f.CheckConnect(ctx, conn) })
+	conn.addConnScores(v.Scores)
+	return v
+}
+
+// Helo runs the HELO-phase checks.
+func (c *Chain) Helo(ctx context.Context, conn *Conn) Verdict {
+	v := runPhase(ctx, c, conn.Log, c.helo, func(ctx context.Context, f HeloChecker) Verdict { return f.CheckHelo(ctx, conn) })
+	conn.addConnScores(v.Scores)
+	return v
+}
+
+// Mail runs the MAIL-phase checks.
+func (c *Chain) Mail(ctx context.Context, t *Transaction) Verdict {
+	t.AddScore(t.Conn.connScores()...)
+	v := runPhase(ctx, c, t.Log, c.mail, func(ctx context.Context, f MailChecker) Verdict { return f.CheckMail(ctx, t) })
+	t.AddScore(v.Scores...)
+	return v
+}
+
+// Rcpt runs the RCPT-phase checks for one recipient.
+func (c *Chain) Rcpt(ctx context.Context, t *Transaction, rcpt string) Verdict {
+	v := runPhase(ctx, c, t.Log, c.rcpt, func(ctx context.Context, f RcptChecker) Verdict { return f.CheckRcpt(ctx, t, rcpt) })
+	t.AddScore(v.Scores...)
+	return v
+}
+
+// Outcome is the judgement on a whole message.
+type Outcome struct {
+	// Verdict is the strongest check's verdict, or the policy's when the
+	// checks themselves did not act.
+	Verdict Verdict
+	// Score is the total score; Tag is true at or over the tag threshold.
+	Score float64
+	Tag   bool
+	// Tests are the tests that fired, with their points.
+	Tests []Score
+	// Headers to add at the top of the message, after Received:.
+	Headers []Field
+}
+
+// Data runs the message checks and applies the policy to the total.
+func (c *Chain) Data(ctx context.Context, t *Transaction, m *Message) Outcome {
+	v := runPhase(ctx, c, t.Log, c.message, func(ctx context.Context, f MessageChecker) Verdict { return f.CheckMessage(ctx, t, m) })
+	t.AddScore(v.Scores...)
+	out := Outcome{Verdict: v, Tests: t.Scores(), Score: t.Total()}
+	allowed := t.AllowListed()
+	d := c.policy.Decide(out.Score)
+	if allowed {
+		d = Decision{}
+	}
+	out.Tag = d.Tag
+	if d.Action > v.Action {
+		switch d.Action {
+		case Reject:
+			out.Verdict = Refuse(ReplySpam.Format(summarize(out.Score, out.Tests)), "score over reject threshold")
+		case Quarantine:
+			out.Verdict = Hold("score over quarantine threshold")
+		}
+	}
+	out.Headers = append(out.Headers, c.policy.StatusHeaders(out.Score, out.Tests, allowed)...)
+	out.Headers = append(out.Headers, t.AddedHeaders()...)
+	return out
+}
+
+// runPhase runs checks in order, each under the chain's deadline and with
+// panic recovery, and merges their verdicts: the strongest action wins, ties
+// go to the first; scores of every check are kept.
+func runPhase[F any](ctx context.Context, c *Chain, log *slog.Logger, checks []F, call func(context.Context, F) Verdict) Verdict {
+	if log == nil {
+		log = c.log
+	}
+	var merged Verdict
+	for _, f := range checks {
+		name := c.names[f]
+		v := runOne(ctx, c.timeout, log, name, f, call)
+		merged.Scores = append(merged.Scores, v.Scores...)
+		if v.Action > merged.Action {
+			merged.Action, merged.Reply, merged.Reason = v.Action, v.Reply, v.Reason
+		}
+		if v.Action == Reject {
+			// Nothing stronger can follow; later checks would only cost time.
+			break
+		}
+	}
+	return merged
+}
+
+func runOne[F any](ctx context.Context, timeout time.Duration, log *slog.Logger, name string, f F, call func(context.Context, F) Verdict) (v Verdict) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	done := make(chan Verdict, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("check panicked; treated as no opinion", "filter", name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				done <- Verdict{}
+			}
+		}()
+		done <- call(ctx, f)
+	}()
+	select {
+	case v = <-done:
+	case <-ctx.Done():
+		log.Warn("check overran its deadline; treated as no opinion", "filter", name, "err", ctx.Err())
+		return Verdict{}
+	}
+	if v.Action != Continue && v.Action != Quarantine && v.Reply.IsZero() {
+		log.Error("check refused without a reply; treated as no opinion", "filter", name, "action", v.Action)
+		return Verdict{Scores: v.Scores}
+	}
+	return v
+}
+
+func summarize(score float64, tests []Score) string {
+	top := TopTests(tests, 3)
+	s := fmt.Sprintf("score %s", FormatPoints(score))
+	if len(top) > 0 {
+		s += ", tests " + FormatTests(top)
+	}
+	return s
+}

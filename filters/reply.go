@@ -1,0 +1,114 @@
+// Package filters is the one chain of checks that every front end drives.
+//
+// The SMTP proxy and the milter turn their protocol's events into calls on a
+// Chain: Connect, Helo, Mail, Rcpt and Data. Each check implements only the
+// phases it cares about and answers with a Verdict. Replies sent to clients are
+// the Reply values declared in this file, so the wire behaviour of the gateway
+// can be read off one place.
+package filters
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Reply is an SMTP reply: a basic code (RFC 5321 section 4.2), an enhanced
+// status code (RFC 3463) and a human-readable text.
+type Reply struct {
+	Code     int
+	Enhanced string
+	Text     string
+}
+
+// The replies of the gateway. Texts follow Postfix's wording where Postfix has
+// one, because operators grep their logs for it.
+var (
+	ReplyOK                  = Reply{250, "2.0.0", "Ok"}
+	ReplyRelayDenied         = Reply{554, "5.7.1", "Relay access denied"}
+	ReplyBlockedSender       = Reply{554, "5.7.1", "Sender address rejected: Access denied"}
+	ReplyBlockedClient       = Reply{554, "5.7.1", "Client host rejected: Access denied"}
+	ReplyDNSBL               = Reply{554, "5.7.1", "Service unavailable; Client host [%s] blocked using %s"}
+	ReplyRHSBL               = Reply{554, "5.7.1", "Service unavailable; %s blocked using %s"}
+	ReplySenderUnknownDomain = Reply{550, "5.1.8", "Sender address rejected: Domain not found"}
+	ReplySenderNullMX        = Reply{550, "5.7.27", "Sender address rejected: Domain does not accept mail (null MX)"}
+	ReplySenderTempfail      = Reply{450, "4.1.8", "Sender address rejected: Domain not found"}
+	ReplySenderUnverified    = Reply{550, "5.1.7", "Sender address rejected: undeliverable address"}
+	ReplySenderUnverifiedTmp = Reply{450, "4.1.7", "Sender address rejected: unverified address"}
+	ReplyUnknownRecipient    = Reply{550, "5.1.1", "Recipient address rejected: User unknown in local recipient table"}
+	ReplyRecipientTempfail   = Reply{450, "4.1.1", "Recipient address rejected: unverified address: backend unavailable"}
+	ReplyMalformed           = Reply{550, "5.6.0", "Message rejected: %s"}
+	ReplyMessageTooBig       = Reply{552, "5.3.4", "Message size exceeds fixed limit"}
+	ReplyTooManyRecipients   = Reply{452, "4.5.3", "Too many recipients"}
+	ReplySpam                = Reply{550, "5.7.1", "Message rejected as spam: %s"}
+	ReplyPolicyReject        = Reply{550, "5.7.1", "Message rejected: %s"}
+	ReplyBackendUnavailable  = Reply{451, "4.4.1", "Backend temporarily unavailable, try again later"}
+	ReplyInternal            = Reply{451, "4.3.0", "Internal error, try again later"}
+	ReplyTooManyConnections  = Reply{421, "4.7.0", "Too many connections, try again later"}
+	ReplyTooManyFromClient   = Reply{421, "4.7.0", "Too many connections from your host, try again later"}
+	ReplyShuttingDown        = Reply{421, "4.3.2", "Service shutting down, try again later"}
+	ReplyTimeout             = Reply{421, "4.4.2", "Timeout exceeded"}
+	ReplyLineTooLong         = Reply{500, "5.5.2", "Line too long"}
+	ReplyQuarantined         = Reply{250, "2.0.0", "Ok: held for review"}
+)
+
+// Format returns r with its text formatted with args; r.Text is the format.
+func (r Reply) Format(args ...any) Reply {
+	r.Text = fmt.Sprintf(r.Text, args...)
+	return r
+}
+
+// About prefixes the text with the address it concerns, as Postfix does:
+// "<user@example.org>: Relay access denied".
+func (r Reply) About(addr string) Reply {
+	r.Text = "<" + addr + ">: " + r.Text
+	return r
+}
+
+// Because appends a reason: "Message rejected: duplicate From header; ...".
+func (r Reply) Because(reason string) Reply {
+	if reason != "" {
+		r.Text = r.Text + "; " + reason
+	}
+	return r
+}
+
+// WithQueueID ends the text with the queue id, so a refused sender can quote
+// it and the operator can find the whole story in the log.
+func (r Reply) WithQueueID(id string) Reply {
+	if id == "" || strings.HasSuffix(r.Text, id) {
+		return r
+	}
+	r.Text = r.Text + "; queue id " + id
+	return r
+}
+
+// Temporary reports whether the reply is a 4xx.
+func (r Reply) Temporary() bool { return r.Code >= 400 && r.Code < 500 }
+
+// Permanent reports whether the reply is a 5xx.
+func (r Reply) Permanent() bool { return r.Code >= 500 && r.Code < 600 }
+
+// IsZero reports whether r is unset.
+func (r Reply) IsZero() bool { return r.Code == 0 }
+
+// String renders the reply as it appears on the wire (single line).
+func (r Reply) String() string {
+	if r.Enhanced == "" {
+		return fmt.Sprintf("%d %s", r.Code, r.Text)
+	}
+	return fmt.Sprintf("%d %s %s", r.Code, r.Enhanced, r.Text)
+}
+
+// Error makes a Reply usable as an error that front ends recognise and send
+// as is; any other error becomes ReplyInternal.
+func (r Reply) Error() string { return r.String() }
+
+// EnhancedParts splits the enhanced code into its three numbers; it returns
+// ok=false when the code is absent or malformed.
+func (r Reply) EnhancedParts() (parts [3]int, ok bool) {
+	if r.Enhanced == "" {
+		return parts, false
+	}
+	n, err := fmt.Sscanf(r.Enhanced, "%d.%d.%d", &parts[0], &parts[1], &parts[2])
+	return parts, err == nil && n == 3
+}
