@@ -56,12 +56,11 @@ type ChainConfig struct {
 
 // Chain runs the checks of each phase.
 type Chain struct {
-	connect []ConnectChecker
-	helo    []HeloChecker
-	mail    []MailChecker
-	rcpt    []RcptChecker
-	message []MessageChecker
-	names   map[any]string
+	connect []named[ConnectChecker]
+	helo    []named[HeloChecker]
+	mail    []named[MailChecker]
+	rcpt    []named[RcptChecker]
+	message []named[MessageChecker]
 	policy  Policy
 	timeout time.Duration
 	log     *slog.Logger
@@ -70,7 +69,7 @@ type Chain struct {
 
 // NewChain sorts the filters into phases once.
 func NewChain(cfg ChainConfig) *Chain {
-	c := &Chain{policy: cfg.Policy, timeout: cfg.Timeout, log: cfg.Log, names: map[any]string{}, filters: cfg.Filters}
+	c := &Chain{policy: cfg.Policy, timeout: cfg.Timeout, log: cfg.Log, filters: cfg.Filters}
 	if c.timeout <= 0 {
 		c.timeout = 30 * time.Second
 	}
@@ -78,24 +77,30 @@ func NewChain(cfg ChainConfig) *Chain {
 		c.log = slog.Default()
 	}
 	for _, f := range cfg.Filters {
-		c.names[f] = f.Name()
+		n := f.Name()
 		if x, ok := f.(ConnectChecker); ok {
-			c.connect = append(c.connect, x)
+			c.connect = append(c.connect, named[ConnectChecker]{n, x})
 		}
 		if x, ok := f.(HeloChecker); ok {
-			c.helo = append(c.helo, x)
+			c.helo = append(c.helo, named[HeloChecker]{n, x})
 		}
 		if x, ok := f.(MailChecker); ok {
-			c.mail = append(c.mail, x)
+			c.mail = append(c.mail, named[MailChecker]{n, x})
 		}
 		if x, ok := f.(RcptChecker); ok {
-			c.rcpt = append(c.rcpt, x)
+			c.rcpt = append(c.rcpt, named[RcptChecker]{n, x})
 		}
 		if x, ok := f.(MessageChecker); ok {
-			c.message = append(c.message, x)
+			c.message = append(c.message, named[MessageChecker]{n, x})
 		}
 	}
 	return c
+}
+
+// named is a check with the name of the filter it came from, for logs.
+type named[F any] struct {
+	name  string
+	check F
 }
 
 // Filters returns the chain's filters in order.
@@ -175,14 +180,13 @@ func (c *Chain) Data(ctx context.Context, t *Transaction, m *Message) Outcome {
 // runPhase runs checks in order, each under the chain's deadline and with
 // panic recovery, and merges their verdicts: the strongest action wins, ties
 // go to the first; scores of every check are kept.
-func runPhase[F any](ctx context.Context, c *Chain, log *slog.Logger, checks []F, call func(context.Context, F) Verdict) Verdict {
+func runPhase[F any](ctx context.Context, c *Chain, log *slog.Logger, checks []named[F], call func(context.Context, F) Verdict) Verdict {
 	if log == nil {
 		log = c.log
 	}
 	var merged Verdict
 	for _, f := range checks {
-		name := c.names[f]
-		v := runOne(ctx, c.timeout, log, name, f, call)
+		v := runOne(ctx, c.timeout, log, f.name, f.check, call)
 		merged.Scores = append(merged.Scores, v.Scores...)
 		if v.Action > merged.Action {
 			merged.Action, merged.Reply, merged.Reason = v.Action, v.Reply, v.Reason
