@@ -27,7 +27,7 @@ func TestAnswers(t *testing.T) {
 	}{
 		{"example.org", dns.TypeMX, dns.RcodeSuccess, 1, false},
 		{"MX1.example.org", dns.TypeA, dns.RcodeSuccess, 1, false},
-		{"mx1.example.org", dns.TypeTXT, dns.RcodeSuccess, 0, true},   // NODATA
+		{"mx1.example.org", dns.TypeTXT, dns.RcodeSuccess, 0, true},  // NODATA
 		{"nope.example.org", dns.TypeA, dns.RcodeNameError, 0, true}, // NXDOMAIN
 		{"b.deep.example.org", dns.TypeA, dns.RcodeSuccess, 0, true}, // empty non-terminal
 		{"alias.example.org", dns.TypeAAAA, dns.RcodeSuccess, 2, false},
