@@ -1,0 +1,65 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+)
+
+// validator collects the problems of one configuration. Checks name the key
+// they are about by its path ("dnsbl[0].action", "tls.cert"); the validator
+// finds the line in the file that set it.
+type validator struct {
+	file  string
+	lines map[string]int
+	errs  *Errors
+}
+
+var validators []func(cfg *Config, v *validator)
+
+// registerValidator adds an area's checks of its own keys; they run after
+// the file is decoded and the SPEC's keys are checked, on every Load and
+// Parse. A check reports each problem with v.Errorf and carries on, so all
+// problems are reported together. See registerDefaults for an example.
+func registerValidator(f func(cfg *Config, v *validator)) { validators = append(validators, f) }
+
+// Errorf reports a problem with key.
+func (v *validator) Errorf(key, format string, args ...any) {
+	v.errs.add(Problem{File: v.file, Line: v.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Line is the line where the file sets key, or the nearest enclosing key it
+// sets ("dnsbl[0]" for "dnsbl[0].codes" when codes is absent); 0 when the
+// value is a default.
+func (v *validator) Line(key string) int {
+	for k := key; k != ""; k = parentKey(k) {
+		if l, ok := v.lines[k]; ok {
+			return l
+		}
+	}
+	return 0
+}
+
+// Set reports whether the file sets key itself (not left to its default).
+func (v *validator) Set(key string) bool {
+	_, ok := v.lines[key]
+	return ok
+}
+
+// ok reports whether no problem has been found in key or under it; checks
+// that combine keys use it to stay quiet about a key already reported.
+func (v *validator) ok(key string) bool {
+	for _, p := range v.errs.Problems {
+		if p.Key == key || strings.HasPrefix(p.Key, key+".") || strings.HasPrefix(p.Key, key+"[") {
+			return false
+		}
+	}
+	return true
+}
+
+func parentKey(k string) string {
+	i := strings.LastIndexAny(k, ".[")
+	if i < 0 {
+		return ""
+	}
+	return k[:i]
+}
