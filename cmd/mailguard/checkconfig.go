@@ -1,0 +1,50 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"mailguard/rules"
+)
+
+func init() {
+	register(command{name: "check-config", summary: "validates a configuration: what is wrong, by file, line and key", run: runCheckConfig})
+}
+
+func runCheckConfig(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration `FILE` (default: the built-in defaults)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: mailguard check-config [-config FILE]")
+		fmt.Fprintln(fs.Output(), "\nValidates a configuration and prints every problem as file:line: key: message.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "mailguard check-config: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return exitUsage
+	}
+	if _, err := rules.Load(*path); err != nil {
+		var errs *rules.Errors
+		if errors.As(err, &errs) {
+			for _, p := range errs.Problems {
+				fmt.Fprintln(stderr, p)
+			}
+			fmt.Fprintf(stderr, "%d problem(s) found\n", len(errs.Problems))
+		} else {
+			fmt.Fprintf(stderr, "mailguard check-config: %v\n", err)
+		}
+		return exitUsage
+	}
+	fmt.Fprintln(stdout, "configuration OK")
+	return exitOK
+}
