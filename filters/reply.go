@@ -36,19 +36,22 @@ var (
 	ReplySenderUnverifiedTmp = Reply{450, "4.1.7", "Sender address rejected: unverified address"}
 	ReplyUnknownRecipient    = Reply{550, "5.1.1", "Recipient address rejected: User unknown in local recipient table"}
 	ReplyRecipientTempfail   = Reply{450, "4.1.1", "Recipient address rejected: unverified address: backend unavailable"}
-	ReplyMalformed           = Reply{550, "5.6.0", "Message rejected: %s"}
-	ReplyMessageTooBig       = Reply{552, "5.3.4", "Message size exceeds fixed limit"}
-	ReplyTooManyRecipients   = Reply{452, "4.5.3", "Too many recipients"}
-	ReplySpam                = Reply{550, "5.7.1", "Message rejected as spam: %s"}
-	ReplyPolicyReject        = Reply{550, "5.7.1", "Message rejected: %s"}
-	ReplyBackendUnavailable  = Reply{451, "4.4.1", "Backend temporarily unavailable, try again later"}
-	ReplyInternal            = Reply{451, "4.3.0", "Internal error, try again later"}
-	ReplyTooManyConnections  = Reply{421, "4.7.0", "Too many connections, try again later"}
-	ReplyTooManyFromClient   = Reply{421, "4.7.0", "Too many connections from your host, try again later"}
-	ReplyShuttingDown        = Reply{421, "4.3.2", "Service shutting down, try again later"}
-	ReplyTimeout             = Reply{421, "4.4.2", "Timeout exceeded"}
-	ReplyLineTooLong         = Reply{500, "5.5.2", "Line too long"}
-	ReplyQuarantined         = Reply{250, "2.0.0", "Ok: held for review"}
+	// ReplyRecipientUndeliverable is the backend's refusal of a callout
+	// probe; Because adds what the backend said.
+	ReplyRecipientUndeliverable = Reply{550, "5.1.1", "Recipient address rejected: undeliverable address"}
+	ReplyMalformed              = Reply{550, "5.6.0", "Message rejected: %s"}
+	ReplyMessageTooBig          = Reply{552, "5.3.4", "Message size exceeds fixed limit"}
+	ReplyTooManyRecipients      = Reply{452, "4.5.3", "Too many recipients"}
+	ReplySpam                   = Reply{550, "5.7.1", "Message rejected as spam: %s"}
+	ReplyPolicyReject           = Reply{550, "5.7.1", "Message rejected: %s"}
+	ReplyBackendUnavailable     = Reply{451, "4.4.1", "Backend temporarily unavailable, try again later"}
+	ReplyInternal               = Reply{451, "4.3.0", "Internal error, try again later"}
+	ReplyTooManyConnections     = Reply{421, "4.7.0", "Too many connections, try again later"}
+	ReplyTooManyFromClient      = Reply{421, "4.7.0", "Too many connections from your host, try again later"}
+	ReplyShuttingDown           = Reply{421, "4.3.2", "Service shutting down, try again later"}
+	ReplyTimeout                = Reply{421, "4.4.2", "Timeout exceeded"}
+	ReplyLineTooLong            = Reply{500, "5.5.2", "Line too long"}
+	ReplyQuarantined            = Reply{250, "2.0.0", "Ok: held for review"}
 )
 
 // Format returns r with its text formatted with args; r.Text is the format.
