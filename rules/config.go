@@ -31,6 +31,7 @@ type Config struct {
 	Metrics         Listener         `yaml:"metrics"`
 	Store           string           `yaml:"store"`
 	Limits          Limits           `yaml:"limits"`
+	Checks          ChecksConfig     `yaml:"checks"`
 }
 
 // TLSConfig enables STARTTLS when both files are set.
