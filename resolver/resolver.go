@@ -27,6 +27,12 @@ type Result struct {
 	NXDomain bool
 	// TTL is how long the answer may be cached.
 	TTL time.Duration
+	// Authoritative is the AA bit of the (last) answer; Authority is its
+	// authority section (the SOA of a negative answer, the NS of a
+	// referral). Callers must not modify the slices: cached results share
+	// them.
+	Authoritative bool
+	Authority     []dns.RR
 }
 
 // Resolver answers DNS questions. Errors wrap ErrTemporary when a retry may
