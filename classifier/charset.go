@@ -1,0 +1,59 @@
+package classifier
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/htmlindex"
+)
+
+// lookupCharset finds a decoder by the names mail uses, which are those
+// browsers accept (the WHATWG encoding index). nil means UTF-8 or unknown.
+func lookupCharset(name string) encoding.Encoding {
+	name = strings.ToLower(strings.Trim(strings.TrimSpace(name), `"'`))
+	switch name {
+	case "", "utf-8", "utf8", "us-ascii", "ascii", "unknown-8bit", "x-unknown", "default":
+		return nil
+	}
+	e, err := htmlindex.Get(name)
+	if err != nil {
+		return nil
+	}
+	return e
+}
+
+// toUTF8 converts text in charset to valid UTF-8. Text declared as UTF-8
+// (or not declared) that is not valid UTF-8 is read as Windows-1252, as
+// mail readers do.
+func toUTF8(b []byte, charset string) string {
+	if e := lookupCharset(charset); e != nil {
+		if out, err := e.NewDecoder().Bytes(b); err == nil {
+			return string(out)
+		}
+	}
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	if out, err := charmap.Windows1252.NewDecoder().Bytes(b); err == nil {
+		return string(out)
+	}
+	return string(bytes.ToValidUTF8(b, []byte("\uFFFD")))
+}
+
+// charsetReader serves mime.WordDecoder.
+func charsetReader(charset string, r io.Reader) (io.Reader, error) {
+	e := lookupCharset(charset)
+	if e == nil {
+		name := strings.ToLower(charset)
+		if name == "utf-8" || name == "utf8" || name == "us-ascii" || name == "ascii" {
+			return r, nil
+		}
+		return nil, fmt.Errorf("unknown charset %q", charset)
+	}
+	return e.NewDecoder().Reader(r), nil
+}

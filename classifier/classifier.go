@@ -1,0 +1,132 @@
+package classifier
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Clue is a token that counted in a verdict, with its f(w).
+type Clue struct {
+	Token string
+	Prob  float64
+}
+
+// Result is the classifier's opinion on one message.
+type Result struct {
+	// Prob is the probability that the message is spam; 0.5 when the
+	// classifier is inactive.
+	Prob float64
+	// LogOdds is ln(Prob/(1-Prob)) computed without rounding: sort by it to
+	// rank messages, since Prob itself rounds to exactly 1 for many spam.
+	LogOdds float64
+	Label   Label
+	// Clues are the tokens combined, most extreme first.
+	Clues []Clue
+	// Active is false until MinLearned ham and spam have been learnt.
+	Active bool
+	// Learnt are the message counts the verdict was based on.
+	Learnt Totals
+}
+
+// Classifier scores token lists against a Store.
+type Classifier struct {
+	cfg Config
+	st  Store
+}
+
+// New returns a classifier over st. A cfg failing Validate is replaced
+// field by field with the defaults, so a bad setting cannot silence it.
+func New(cfg Config, st Store) *Classifier {
+	def := DefaultConfig()
+	if !(cfg.S > 0) {
+		cfg.S = def.S
+	}
+	if !(cfg.X > 0 && cfg.X < 1) {
+		cfg.X = def.X
+	}
+	if !(cfg.MinDev >= 0 && cfg.MinDev < 0.5) {
+		cfg.MinDev = def.MinDev
+	}
+	if cfg.MaxClues < 1 {
+		cfg.MaxClues = def.MaxClues
+	}
+	if cfg.Validate() != nil {
+		cfg.HamCutoff, cfg.SpamCutoff = def.HamCutoff, def.SpamCutoff
+	}
+	if cfg.MinLearned < 0 {
+		cfg.MinLearned = def.MinLearned
+	}
+	return &Classifier{cfg: cfg, st: st}
+}
+
+// Config returns the settings in use.
+func (c *Classifier) Config() Config { return c.cfg }
+
+// Store returns the token store.
+func (c *Classifier) Store() Store { return c.st }
+
+// Learn passes docs to the store; it returns how many changed the counts.
+func (c *Classifier) Learn(ctx context.Context, docs ...Doc) (int, error) {
+	n, err := c.st.Learn(ctx, docs...)
+	if err != nil {
+		return n, fmt.Errorf("learn: %w", err)
+	}
+	return n, nil
+}
+
+// Classify scores a message's distinct tokens (from Tokenize).
+func (c *Classifier) Classify(ctx context.Context, tokens []string) (Result, error) {
+	counts, tot, err := c.st.Counts(ctx, tokens)
+	if err != nil {
+		return Result{Prob: 0.5, Label: Unsure}, fmt.Errorf("classify: %w", err)
+	}
+	if len(counts) != len(tokens) {
+		return Result{Prob: 0.5, Label: Unsure}, fmt.Errorf("classify: store answered %d counts for %d tokens", len(counts), len(tokens))
+	}
+	res := Result{Prob: 0.5, Label: Unsure, Learnt: tot}
+	min := uint64(c.cfg.MinLearned)
+	if tot.Ham < min || tot.Spam < min || tot.Ham == 0 || tot.Spam == 0 {
+		return res, nil
+	}
+	res.Active = true
+	clues := make([]Clue, 0, len(tokens))
+	for i, tok := range tokens {
+		cn := counts[i]
+		if cn.Spam == 0 && cn.Ham == 0 {
+			if math.Abs(c.cfg.X-0.5) < c.cfg.MinDev {
+				continue
+			}
+		}
+		f := robinson(cn, tot, c.cfg.S, c.cfg.X)
+		if math.Abs(f-0.5) < c.cfg.MinDev {
+			continue
+		}
+		clues = append(clues, Clue{Token: tok, Prob: f})
+	}
+	sort.Slice(clues, func(i, j int) bool {
+		di, dj := math.Abs(clues[i].Prob-0.5), math.Abs(clues[j].Prob-0.5)
+		if di != dj {
+			return di > dj
+		}
+		return clues[i].Token < clues[j].Token
+	})
+	if len(clues) > c.cfg.MaxClues {
+		clues = clues[:c.cfg.MaxClues]
+	}
+	probs := make([]float64, len(clues))
+	for i, cl := range clues {
+		probs[i] = cl.Prob
+	}
+	res.LogOdds = fisher(probs)
+	res.Prob = sigmoid(res.LogOdds)
+	res.Clues = clues
+	switch {
+	case res.Prob >= c.cfg.SpamCutoff:
+		res.Label = Spam
+	case res.Prob < c.cfg.HamCutoff:
+		res.Label = Ham
+	}
+	return res, nil
+}

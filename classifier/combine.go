@@ -1,0 +1,134 @@
+package classifier
+
+import "math"
+
+// robinson is Gary Robinson's estimate f(w) of the probability that a
+// message holding the token is spam: the token's spam ratio p(w), taken
+// from its counts normalised by how many messages of each class were
+// learnt, pulled towards the prior x with strength s.
+//
+//	f(w) = (s*x + n*p(w)) / (s + n)
+func robinson(c Counts, t Totals, s, x float64) float64 {
+	if t.Spam == 0 || t.Ham == 0 {
+		return x
+	}
+	spam := math.Min(float64(c.Spam)/float64(t.Spam), 1)
+	ham := math.Min(float64(c.Ham)/float64(t.Ham), 1)
+	n := float64(c.Spam) + float64(c.Ham)
+	if spam+ham == 0 {
+		return x
+	}
+	p := spam / (spam + ham)
+	return (s*x + n*p) / (s + n)
+}
+
+// chi2Tails returns the logarithms of the upper (Q) and lower (P = 1-Q)
+// tails of the chi-square distribution with 2n degrees of freedom at x.
+// For an even number of degrees of freedom Q is a Poisson sum,
+// Q = sum over i<n of e^-m m^i/i! with m = x/2, so both tails are sums of
+// Poisson terms; the smaller one is summed directly in log space and the
+// other derived from it, so neither rounds to exactly 0 or 1 where a
+// difference still exists.
+func chi2Tails(x float64, n int) (logQ, logP float64) {
+	if n <= 0 {
+		return 0, math.Inf(-1)
+	}
+	m := x / 2
+	if !(m > 0) {
+		return 0, math.Inf(-1)
+	}
+	lm := math.Log(m)
+	logTerm := func(i int) float64 {
+		lg, _ := math.Lgamma(float64(i) + 1)
+		return -m + float64(i)*lm - lg
+	}
+	if m < float64(n) {
+		// Upper Poisson tail (i >= n) is the smaller: its terms fall
+		// from i = n on.
+		t0 := logTerm(n)
+		s, r := 1.0, 1.0
+		for i := n + 1; i < n+100000; i++ {
+			r *= m / float64(i)
+			s += r
+			if r < s*1e-17 {
+				break
+			}
+		}
+		logP = t0 + math.Log(s)
+		return log1mexp(logP), logP
+	}
+	// Lower Poisson tail (i < n) is the smaller: its terms fall from
+	// i = n-1 down.
+	t0 := logTerm(n - 1)
+	s, r := 1.0, 1.0
+	for i := n - 1; i > 0; i-- {
+		r *= float64(i) / m
+		s += r
+		if r < s*1e-17 {
+			break
+		}
+	}
+	logQ = t0 + math.Log(s)
+	return logQ, log1mexp(logQ)
+}
+
+// chi2Q is the chi-square survival function for 2n degrees of freedom.
+func chi2Q(x float64, n int) float64 {
+	q, _ := chi2Tails(x, n)
+	return math.Exp(q)
+}
+
+// log1mexp returns log(1 - e^a) for a <= 0 without cancellation.
+func log1mexp(a float64) float64 {
+	if a > -math.Ln2 {
+		return math.Log(-math.Expm1(a))
+	}
+	return math.Log1p(-math.Exp(a))
+}
+
+// logAddExp returns log(e^a + e^b).
+func logAddExp(a, b float64) float64 {
+	if math.IsInf(a, -1) {
+		return b
+	}
+	if math.IsInf(b, -1) {
+		return a
+	}
+	if a < b {
+		a, b = b, a
+	}
+	return a + math.Log1p(math.Exp(b-a))
+}
+
+// fisher combines token probabilities as SpamBayes and bogofilter do:
+//
+//	S = 1 - chi2Q(-2 sum ln(1-f), 2n)   evidence of spam
+//	H = 1 - chi2Q(-2 sum ln f, 2n)      evidence of ham
+//	I = (1 + S - H) / 2
+//
+// It returns ln(I/(1-I)), computed from the tails in log space
+// (I = (Q_H + P_S)/2 and 1-I = (P_H + Q_S)/2), so that messages far beyond
+// what a float64 probability can tell from 1 or 0 still rank apart.
+func fisher(probs []float64) float64 {
+	n := len(probs)
+	if n == 0 {
+		return 0
+	}
+	var sumLnF, sumLn1F float64
+	for _, f := range probs {
+		sumLnF += math.Log(f)
+		sumLn1F += math.Log1p(-f)
+	}
+	qS, pS := chi2Tails(-2*sumLn1F, n)
+	qH, pH := chi2Tails(-2*sumLnF, n)
+	return logAddExp(qH, pS) - logAddExp(pH, qS)
+}
+
+// sigmoid turns log-odds into a probability.
+func sigmoid(l float64) float64 {
+	if l >= 0 {
+		return 1 / (1 + math.Exp(-l))
+	}
+	e := math.Exp(l)
+	return e / (1 + e)
+}

@@ -1,0 +1,5 @@
+package classifier
+
+import "errors"
+
+var errClosed = errors.New("token store closed")

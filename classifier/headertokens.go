@@ -1,0 +1,198 @@
+package classifier
+
+import (
+	"net"
+	"net/mail"
+	"strings"
+)
+
+// ignored reports header fields that are never tokenized, not even their
+// name: an upstream filter's verdict (X-Spam-*, X-Virus-*, ...) would teach
+// the label itself, and what a mailbox adds on delivery (Delivered-To,
+// Return-Path, Status, X-Keywords, ...) teaches how the sample was
+// collected rather than what the mail is.
+func ignored(name string) bool {
+	switch name {
+	case "received", "delivered-to", "return-path", "status", "x-status",
+		"x-keywords", "x-uid", "x-uidl", "delivery-date", "envelope-to",
+		"x-original-to", "x-bogosity", "lines", "content-length", "x-mozilla-status",
+		"x-mozilla-status2", "x-evolution", "x-imap", "x-imapbase", "x-label":
+		return true
+	}
+	for _, p := range []string{"x-spam", "x-virus", "x-dspam", "x-mailscanner", "x-amavis", "x-razor", "x-envelope", "x-pyzor", "x-crm114", "x-antispam", "x-antivirus", "x-mailguard"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// headers tokenizes the header fields that carry a sender's habits.
+func (t *tokenizer) headers(h header) {
+	for _, f := range h {
+		if ignored(f.name) {
+			continue
+		}
+		t.add("header:" + f.name)
+	}
+	t.words("subject:", decodeHeader(h.Get("subject")))
+	from := t.addresses("from:", h.Get("from"))
+	rt := t.addresses("reply-to:", h.Get("reply-to"))
+	if len(rt) > 0 && len(from) > 0 && rt[0] != from[0] {
+		t.add("reply-to:differs")
+	}
+	n := 0
+	for _, name := range []string{"to", "cc"} {
+		for _, v := range h.Values(name) {
+			n += len(t.addresses(name+":", v))
+		}
+	}
+	t.add("rcpts:" + bucket(n))
+	for _, name := range []string{"x-mailer", "user-agent"} {
+		if v := h.Get(name); v != "" {
+			t.add(name + ":" + clip(strings.ToLower(strings.Join(strings.Fields(v), " ")), 40))
+			t.add(name + ":" + strings.ToLower(strings.Fields(v)[0]))
+		}
+	}
+	if v := h.Get("x-priority"); v != "" {
+		t.add("x-priority:" + clip(strings.ToLower(strings.TrimSpace(v)), 10))
+	}
+	t.messageID(h.Get("message-id"))
+	for _, v := range h.Values("received") {
+		t.received(v)
+	}
+}
+
+// addresses tokenizes an address list field: each address's domain and
+// parent domains, whether it has a display name, and the display name's
+// words. It returns the domains found.
+func (t *tokenizer) addresses(prefix, v string) []string {
+	if v == "" {
+		return nil
+	}
+	list, err := mail.ParseAddressList(v)
+	var doms []string
+	if err != nil {
+		// Keep what can be salvaged from an unparsable list.
+		t.add(prefix + "unparsable")
+		for _, w := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '<' || r == '>' || r == '"' }) {
+			if at := strings.LastIndexByte(w, '@'); at > 0 {
+				d := strings.ToLower(w[at+1:])
+				t.domain(prefix+"dom:", d)
+				doms = append(doms, d)
+			}
+		}
+		return doms
+	}
+	for _, a := range list {
+		addr := strings.ToLower(a.Address)
+		if at := strings.LastIndexByte(addr, '@'); at >= 0 {
+			d := addr[at+1:]
+			t.domain(prefix+"dom:", d)
+			doms = append(doms, d)
+		}
+		if prefix == "from:" {
+			t.add("from:addr:" + addr)
+		}
+		if a.Name == "" {
+			t.add(prefix + "noname")
+		} else if prefix == "from:" {
+			for _, w := range strings.Fields(strings.ToLower(a.Name)) {
+				t.word("from:name:", w)
+			}
+		}
+	}
+	return doms
+}
+
+// messageID tokenizes the shape of a Message-ID (runs of digits, letters
+// and other characters in its left part) and its domain: mailers make them
+// in recognisable ways and spamware often makes them badly.
+func (t *tokenizer) messageID(v string) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		t.add("message-id:none")
+		return
+	}
+	v = strings.Trim(v, "<>")
+	at := strings.LastIndexByte(v, '@')
+	if at < 0 {
+		t.add("message-id:noat")
+		return
+	}
+	var shape []byte
+	last := byte(0)
+	for i := 0; i < at && len(shape) < 16; i++ {
+		c := v[i]
+		k := byte('x')
+		switch {
+		case c >= '0' && c <= '9':
+			k = '9'
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+			k = 'a'
+		default:
+			k = c
+		}
+		if k != last {
+			shape = append(shape, k)
+			last = k
+		}
+	}
+	t.add("message-id:shape:" + string(shape))
+	dom := strings.ToLower(v[at+1:])
+	if net.ParseIP(strings.Trim(dom, "[]")) != nil {
+		t.add("message-id:ip")
+		return
+	}
+	t.domain("message-id:dom:", dom)
+}
+
+// received tokenizes one hop: the host names and address of its "from"
+// clause ("from helo (rdns [ip])"). The "by" side names the receiving
+// servers, which are the same for all mail of one site; hops from the
+// loopback or private networks are local delivery steps.
+func (t *tokenizer) received(v string) {
+	lv := strings.ToLower(v)
+	if !strings.HasPrefix(lv, "from ") {
+		return
+	}
+	clause := lv[5:]
+	if i := strings.Index(clause, " by "); i >= 0 {
+		clause = clause[:i]
+	}
+	var ips []net.IP
+	var names []string
+	for _, w := range strings.FieldsFunc(clause, func(r rune) bool {
+		return r == ' ' || r == '(' || r == ')' || r == '[' || r == ']' || r == '\t' || r == '=' || r == ','
+	}) {
+		w = strings.Trim(w, ".;:")
+		if ip := net.ParseIP(strings.TrimPrefix(w, "ipv6:")); ip != nil {
+			ips = append(ips, ip)
+			continue
+		}
+		if strings.Contains(w, ".") && !strings.ContainsAny(w, "@/") {
+			names = append(names, w)
+		}
+	}
+	for _, ip := range ips {
+		if ip.IsLoopback() || ip.IsPrivate() || ip.IsUnspecified() {
+			return
+		}
+	}
+	for _, ip := range ips {
+		t.ip("received:", ip)
+	}
+	for _, n := range names {
+		t.domain("received:", n)
+	}
+	if len(ips) == 0 && len(names) == 0 {
+		t.add("received:unknown")
+	}
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -1,0 +1,74 @@
+package classifier
+
+import (
+	"strings"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// html reduces HTML to the text a reader sees and tokenizes the targets of
+// its links and images. Inline tags do not separate words, so "V<b></b>iagra"
+// reads as one word, as on screen; comments, scripts and styles are not
+// shown and are dropped.
+func (t *tokenizer) html(s string) string {
+	z := html.NewTokenizer(strings.NewReader(s))
+	var sb strings.Builder
+	sb.Grow(len(s) / 2)
+	skip := 0 // inside script or style
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			return sb.String()
+		case html.TextToken:
+			if skip == 0 {
+				sb.Write(z.Text())
+			}
+		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
+			name, hasAttr := z.TagName()
+			a := atom.Lookup(name)
+			if tt == html.EndTagToken {
+				if (a == atom.Script || a == atom.Style) && skip > 0 {
+					skip--
+				}
+			} else {
+				switch a {
+				case atom.Script, atom.Style:
+					if tt == html.StartTagToken {
+						skip++
+					}
+				case atom.Img:
+					t.images++
+				}
+			}
+			if !inline[a] {
+				sb.WriteByte(' ')
+			}
+			if tt == html.EndTagToken || !hasAttr {
+				continue
+			}
+			for {
+				k, v, more := z.TagAttr()
+				switch string(k) {
+				case "href", "src", "action", "background":
+					if a != atom.Img {
+						t.links++
+					}
+					t.url(string(v))
+				}
+				if !more {
+					break
+				}
+			}
+		}
+	}
+}
+
+// inline tags do not break a word on screen.
+var inline = map[atom.Atom]bool{
+	atom.A: true, atom.B: true, atom.I: true, atom.U: true, atom.Em: true,
+	atom.Strong: true, atom.Font: true, atom.Span: true, atom.Small: true,
+	atom.Big: true, atom.S: true, atom.Strike: true, atom.Sub: true,
+	atom.Sup: true, atom.Tt: true, atom.Abbr: true, atom.Code: true,
+}
