@@ -1,0 +1,170 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+
+	"mailguard/filters"
+	"mailguard/relay"
+)
+
+// CalloutConfig configures address verification by SMTP probe: connect,
+// EHLO, MAIL FROM:<>, RCPT TO:<address>, QUIT. Nothing is ever sent.
+type CalloutConfig struct {
+	// Hostname is the name given in EHLO.
+	Hostname string
+	// Timeout bounds connecting and each command of a probe (default 10s).
+	Timeout time.Duration
+	// Rate and Burst limit the probes per domain (default 10 a second,
+	// bursts of 20): a dictionary attack on the gateway must not become
+	// one on the probed server. Over the limit the address is not probed
+	// and the client is told to try later.
+	Rate  float64
+	Burst int
+	// PositiveTTL and NegativeTTL are how long an accepted and a refused
+	// address are remembered (default 24h and 1h, as Postfix's
+	// address_verify_positive_expire_time and
+	// address_verify_negative_expire_time).
+	PositiveTTL, NegativeTTL time.Duration
+	// CacheSize bounds each of the two caches (default 10000 addresses).
+	CacheSize int
+}
+
+// Callout probes addresses and remembers the answers. One Callout is
+// shared by every connection and survives configuration reloads, so its
+// caches stay warm.
+type Callout struct {
+	cfg   CalloutConfig
+	good  *expirable.LRU[string, struct{}]
+	bad   *expirable.LRU[string, filters.Reply]
+	limit *limiter
+}
+
+// NewCallout makes a Callout. Its caches start a cleanup goroutine that
+// lives as long as the process, so make one per process, not per chain.
+func NewCallout(cfg CalloutConfig) *Callout {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.Rate == 0 {
+		cfg.Rate = 10
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = 20
+	}
+	if cfg.PositiveTTL <= 0 {
+		cfg.PositiveTTL = 24 * time.Hour
+	}
+	if cfg.NegativeTTL <= 0 {
+		cfg.NegativeTTL = time.Hour
+	}
+	if cfg.CacheSize <= 0 {
+		cfg.CacheSize = 10000
+	}
+	return &Callout{
+		cfg:   cfg,
+		good:  expirable.NewLRU[string, struct{}](cfg.CacheSize, nil, cfg.PositiveTTL),
+		bad:   expirable.NewLRU[string, filters.Reply](cfg.CacheSize, nil, cfg.NegativeTTL),
+		limit: newLimiter(cfg.Rate, cfg.Burst),
+	}
+}
+
+// probeStatus is what a probe found out.
+type probeStatus uint8
+
+const (
+	// probeUnknown: no answer worth keeping (unreachable, 4xx, rate
+	// limited): the client is told to try later.
+	probeUnknown probeStatus = iota
+	probeAccepted
+	probeRefused
+)
+
+// probeResult is the outcome of verifying one address.
+type probeResult struct {
+	status probeStatus
+	// reply is the server's reply to RCPT TO when it refused (5xx), or
+	// its last 4xx; zero when it could not be reached.
+	reply filters.Reply
+	// server is the host:port that gave the answer.
+	server string
+	// why explains probeUnknown for the log.
+	why    string
+	cached bool
+}
+
+// verify answers whether rcpt is deliverable at the first of servers that
+// gives a definite answer (2xx or 5xx to RCPT TO). key names the answer in
+// the caches; domain is the rate-limited unit. servers is called only when
+// a probe is needed, so a cached answer costs no DNS either.
+func (c *Callout) verify(ctx context.Context, log *slog.Logger, key, domain, rcpt string, servers func(context.Context) ([]string, error)) probeResult {
+	if _, ok := c.good.Get(key); ok {
+		return probeResult{status: probeAccepted, cached: true}
+	}
+	if r, ok := c.bad.Get(key); ok {
+		return probeResult{status: probeRefused, reply: r, cached: true}
+	}
+	if !c.limit.allow(domain) {
+		return probeResult{why: fmt.Sprintf("callout rate limit for %s reached (%g a second)", domain, c.cfg.Rate)}
+	}
+	addrs, err := servers(ctx)
+	if err != nil {
+		return probeResult{why: err.Error()}
+	}
+	res := probeResult{why: "no server to probe"}
+	for _, addr := range addrs {
+		res = c.probe(ctx, addr, rcpt)
+		switch res.status {
+		case probeAccepted:
+			c.good.Add(key, struct{}{})
+			return res
+		case probeRefused:
+			c.bad.Add(key, res.reply)
+			return res
+		}
+		log.Info("callout inconclusive", "server", addr, "rcpt", rcpt, "why", res.why)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return res
+}
+
+// probe asks one server about rcpt.
+func (c *Callout) probe(ctx context.Context, addr, rcpt string) probeResult {
+	res := probeResult{server: addr}
+	cl, err := relay.Dial(ctx, relay.Config{Addr: addr, Hostname: c.cfg.Hostname, Timeout: c.cfg.Timeout})
+	if err != nil {
+		res.why = err.Error()
+		return res
+	}
+	defer cl.Close()
+	r, err := cl.Mail(ctx, "", relay.MailOptions{})
+	switch {
+	case err != nil:
+		res.why = err.Error()
+		return res
+	case r.Code/100 != 2:
+		// A server that refuses the null sender cannot be asked about
+		// anyone; that says nothing against the address, so it is not
+		// a permanent answer.
+		res.reply, res.why = r, "MAIL FROM:<> refused: "+r.String()
+		return res
+	}
+	r, err = cl.Rcpt(ctx, rcpt)
+	switch {
+	case err != nil:
+		res.why = err.Error()
+	case r.Code/100 == 2:
+		res.status = probeAccepted
+	case r.Permanent():
+		res.status, res.reply = probeRefused, r
+	default:
+		res.reply, res.why = r, "RCPT TO answered "+r.String()
+	}
+	return res
+}
