@@ -40,7 +40,7 @@ type CalloutConfig struct {
 type Callout struct {
 	cfg   CalloutConfig
 	good  *expirable.LRU[string, struct{}]
-	bad   *expirable.LRU[string, filters.Reply]
+	bad   *expirable.LRU[string, refusal]
 	limit *limiter
 }
 
@@ -68,9 +68,15 @@ func NewCallout(cfg CalloutConfig) *Callout {
 	return &Callout{
 		cfg:   cfg,
 		good:  expirable.NewLRU[string, struct{}](cfg.CacheSize, nil, cfg.PositiveTTL),
-		bad:   expirable.NewLRU[string, filters.Reply](cfg.CacheSize, nil, cfg.NegativeTTL),
+		bad:   expirable.NewLRU[string, refusal](cfg.CacheSize, nil, cfg.NegativeTTL),
 		limit: newLimiter(cfg.Rate, cfg.Burst),
 	}
+}
+
+// refusal is a remembered permanent refusal.
+type refusal struct {
+	reply  filters.Reply
+	server string
 }
 
 // probeStatus is what a probe found out.
@@ -106,7 +112,7 @@ func (c *Callout) verify(ctx context.Context, log *slog.Logger, key, domain, rcp
 		return probeResult{status: probeAccepted, cached: true}
 	}
 	if r, ok := c.bad.Get(key); ok {
-		return probeResult{status: probeRefused, reply: r, cached: true}
+		return probeResult{status: probeRefused, reply: r.reply, server: r.server, cached: true}
 	}
 	if !c.limit.allow(domain) {
 		return probeResult{why: fmt.Sprintf("callout rate limit for %s reached (%g a second)", domain, c.cfg.Rate)}
@@ -123,7 +129,7 @@ func (c *Callout) verify(ctx context.Context, log *slog.Logger, key, domain, rcp
 			c.good.Add(key, struct{}{})
 			return res
 		case probeRefused:
-			c.bad.Add(key, res.reply)
+			c.bad.Add(key, refusal{res.reply, res.server})
 			return res
 		}
 		log.Info("callout inconclusive", "server", addr, "rcpt", rcpt, "why", res.why)
