@@ -1,0 +1,251 @@
+package boltstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"mailguard/classifier"
+	"mailguard/classifier/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, storetest.Harness{
+		Open: func(t *testing.T) classifier.Store {
+			st, err := Open(Config{Path: filepath.Join(t.TempDir(), "tokens.db")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		},
+		Reopen: func(t *testing.T, st classifier.Store) classifier.Store {
+			path := st.(*Store).Path()
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			st2, err := Open(Config{Path: path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st2
+		},
+	})
+}
+
+func counts(t *testing.T, st classifier.Store, toks ...string) []classifier.Counts {
+	t.Helper()
+	got, _, err := st.Counts(context.Background(), toks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func TestPruneHapaxesAndOldFirst(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	st, err := Open(Config{Path: filepath.Join(t.TempDir(), "t.db"), MaxTokens: 100, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// Day 1: "old" tokens seen twice, hapaxes seen once.
+	var docs []classifier.Doc
+	for i := range 2 {
+		docs = append(docs, classifier.Doc{Digest: fmt.Sprint("old", i), Spam: i == 0, Tokens: []string{"old0", "old1", "old2"}})
+	}
+	for i := range 40 {
+		docs = append(docs, classifier.Doc{Digest: fmt.Sprint("hapax", i), Spam: true, Tokens: []string{fmt.Sprint("hapax", i)}})
+	}
+	if _, err := st.Learn(ctx, docs...); err != nil {
+		t.Fatal(err)
+	}
+	// Thirty days later: 60 new tokens seen twice push the table over its cap.
+	clk.t = clk.t.AddDate(0, 0, 30)
+	docs = nil
+	for i := range 2 {
+		var toks []string
+		for j := range 60 {
+			toks = append(toks, fmt.Sprint("new", j))
+		}
+		docs = append(docs, classifier.Doc{Digest: fmt.Sprint("new", i), Spam: false, Tokens: toks})
+	}
+	if _, err := st.Learn(ctx, docs...); err != nil {
+		t.Fatal(err)
+	}
+	n, err := st.Tokens()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 103 tokens exceed the cap of 100: pruned to 90, the 13 going being
+	// hapaxes.
+	if n != 90 {
+		t.Errorf("tokens after pruning = %d, want 90", n)
+	}
+	got := counts(t, st, "old0", "new59", "hapax0")
+	if got[0] != (classifier.Counts{Spam: 1, Ham: 1}) || got[1] != (classifier.Counts{Ham: 2}) {
+		t.Errorf("non-hapaxes were pruned: %+v", got)
+	}
+	hapaxes := 0
+	for _, c := range counts(t, st, func() []string {
+		var s []string
+		for i := range 40 {
+			s = append(s, fmt.Sprint("hapax", i))
+		}
+		return s
+	}()...) {
+		if c.Spam > 0 {
+			hapaxes++
+		}
+	}
+	if hapaxes != 27 {
+		t.Errorf("%d hapaxes left, want 27", hapaxes)
+	}
+
+	// Now everything is seen twice: the oldest go first.
+	clk.t = clk.t.AddDate(0, 0, 30)
+	docs = nil
+	for i := range 2 {
+		var toks []string
+		for j := range 20 {
+			toks = append(toks, fmt.Sprint("newer", j))
+		}
+		docs = append(docs, classifier.Doc{Digest: fmt.Sprint("newer", i), Spam: true, Tokens: toks})
+	}
+	if _, err := st.Learn(ctx, docs...); err != nil {
+		t.Fatal(err)
+	}
+	// 110 tokens: 20 go to get back to 90, all of them hapaxes (27 are
+	// left), although the "old" tokens are older.
+	if n, _ := st.Tokens(); n != 90 {
+		t.Errorf("tokens = %d, want 90", n)
+	}
+	got = counts(t, st, "old0", "new0", "newer0")
+	if got[0].Spam != 1 || got[1].Ham != 2 || got[2].Spam != 2 {
+		t.Errorf("non-hapaxes pruned before hapaxes: %+v", got)
+	}
+}
+
+func TestPruneOldestWhenNoHapaxes(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	st, err := Open(Config{Path: filepath.Join(t.TempDir(), "t.db"), MaxTokens: 10, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	learnPair := func(prefix string, n int) {
+		var toks []string
+		for j := range n {
+			toks = append(toks, fmt.Sprint(prefix, j))
+		}
+		_, err := st.Learn(ctx,
+			classifier.Doc{Digest: prefix + "a", Spam: true, Tokens: toks},
+			classifier.Doc{Digest: prefix + "b", Spam: false, Tokens: toks})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk.t = clk.t.AddDate(0, 0, 1)
+	}
+	learnPair("a", 5) // day 1
+	learnPair("b", 5) // day 2
+	learnPair("c", 3) // day 3: 13 tokens > 10, down to 9: four of the day-1 "a" go
+	if n, _ := st.Tokens(); n != 9 {
+		t.Fatalf("tokens = %d, want 9", n)
+	}
+	got := counts(t, st, "a0", "a1", "a2", "a3", "a4", "b0", "c0")
+	gone := 0
+	for _, c := range got[:5] {
+		if c == (classifier.Counts{}) {
+			gone++
+		}
+	}
+	if gone != 4 || got[5] == (classifier.Counts{}) || got[6] == (classifier.Counts{}) {
+		t.Errorf("want the 4 oldest gone, got %+v", got)
+	}
+}
+
+// A message whose token list was pruned still moves: by the tokens given.
+func TestMoveAfterListPruned(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(Config{Path: filepath.Join(t.TempDir(), "t.db"), MaxTokens: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// 4*3 = 12 listed token entries at most.
+	var docs []classifier.Doc
+	for i := range 5 {
+		docs = append(docs, classifier.Doc{Digest: fmt.Sprint("m", i), Spam: true, Tokens: []string{"a", "b", "c"}})
+	}
+	if _, err := st.Learn(ctx, docs...); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := st.Learn(ctx, classifier.Doc{Digest: fmt.Sprint("m", i), Spam: false, Tokens: []string{"a", "b", "c"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := counts(t, st, "a", "b", "c")
+	for i, c := range got {
+		if c != (classifier.Counts{Ham: 5}) {
+			t.Errorf("token %d: %+v, want all 5 moved to ham", i, c)
+		}
+	}
+}
+
+func TestReadOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.db")
+	if _, err := Open(Config{Path: path, ReadOnly: true}); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("read-only open of a missing file: %v, want ErrNotExist", err)
+	}
+	st, err := Open(Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Learn(context.Background(), classifier.Doc{Digest: "d", Spam: true, Tokens: []string{"x"}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	// Two readers at once.
+	r1, err := Open(Config{Path: path, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r1.Close()
+	r2, err := Open(Config{Path: path, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	if got := counts(t, r2, "x"); got[0].Spam != 1 {
+		t.Errorf("read-only counts %+v", got)
+	}
+	if _, err := r1.Learn(context.Background(), classifier.Doc{Digest: "e", Spam: true, Tokens: []string{"x"}}); err == nil {
+		t.Error("Learn on a read-only store succeeded")
+	}
+}
+
+func TestEncoding(t *testing.T) {
+	for _, v := range []tokenValue{{}, {1, 0, 20000}, {1 << 31, 70000, 0xffff}} {
+		if got := decodeToken(encodeToken(v)); got != v {
+			t.Errorf("token %+v round-trips to %+v", v, got)
+		}
+	}
+	m := messageValue{spam: true, day: 12, hashes: []uint64{1, 1 << 63}}
+	got, ok := decodeMessage(encodeMessage(m))
+	if !ok || got.spam != m.spam || got.day != m.day || len(got.hashes) != 2 || got.hashes[1] != 1<<63 {
+		t.Errorf("message round-trips to %+v", got)
+	}
+	if _, ok := decodeMessage([]byte{1, 2}); ok {
+		t.Error("a short record decodes")
+	}
+}

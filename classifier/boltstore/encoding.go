@@ -1,0 +1,106 @@
+package boltstore
+
+import (
+	"encoding/binary"
+	"hash/fnv"
+	"time"
+)
+
+// The on-disk values, compact because the token table is most of the file:
+//
+//	tokens:   key 8-byte big-endian hash -> uvarint spam, uvarint ham, uint16 day
+//	messages: key 16 bytes of the digest  -> class byte (1 spam), uint16 day,
+//	          then the message's token hashes, 8 bytes each (none once pruned)
+//	meta:     version, totals (spam, ham as uint64), token_count, listed
+//
+// A day is counted from 1970-01-01 (UTC), which fits 16 bits until 2149.
+
+type tokenValue struct {
+	spam, ham uint32
+	day       uint16
+}
+
+func decodeToken(v []byte) tokenValue {
+	var t tokenValue
+	s, n := binary.Uvarint(v)
+	if n <= 0 {
+		return t
+	}
+	h, m := binary.Uvarint(v[n:])
+	if m <= 0 {
+		return t
+	}
+	t.spam, t.ham = uint32(s), uint32(h)
+	if rest := v[n+m:]; len(rest) >= 2 {
+		t.day = binary.BigEndian.Uint16(rest)
+	}
+	return t
+}
+
+func encodeToken(t tokenValue) []byte {
+	b := make([]byte, 0, 2*binary.MaxVarintLen32+2)
+	b = binary.AppendUvarint(b, uint64(t.spam))
+	b = binary.AppendUvarint(b, uint64(t.ham))
+	return binary.BigEndian.AppendUint16(b, t.day)
+}
+
+type messageValue struct {
+	spam   bool
+	day    uint16
+	hashes []uint64
+}
+
+func decodeMessage(v []byte) (messageValue, bool) {
+	if len(v) < 3 || (len(v)-3)%8 != 0 {
+		return messageValue{}, false
+	}
+	m := messageValue{spam: v[0] == 1, day: binary.BigEndian.Uint16(v[1:3])}
+	rest := v[3:]
+	m.hashes = make([]uint64, len(rest)/8)
+	for i := range m.hashes {
+		m.hashes[i] = binary.BigEndian.Uint64(rest[8*i:])
+	}
+	return m, true
+}
+
+func encodeMessage(m messageValue) []byte {
+	b := make([]byte, 3, 3+8*len(m.hashes))
+	if m.spam {
+		b[0] = 1
+	}
+	binary.BigEndian.PutUint16(b[1:3], m.day)
+	for _, h := range m.hashes {
+		b = binary.BigEndian.AppendUint64(b, h)
+	}
+	return b
+}
+
+func hashToken(t string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(t))
+	return h.Sum64()
+}
+
+func putKey(b []byte, h uint64) { binary.BigEndian.PutUint64(b, h) }
+
+func key(h uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), h) }
+
+func putUint64(v uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), v) }
+
+func getUint64(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+func dayOf(t time.Time) uint16 {
+	d := t.Unix() / 86400
+	switch {
+	case d < 0:
+		return 0
+	case d > 0xffff:
+		return 0xffff
+	}
+	return uint16(d)
+}
