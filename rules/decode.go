@@ -3,7 +3,9 @@ package rules
 import (
 	"encoding"
 	"fmt"
+	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,7 +19,8 @@ import (
 type decoder struct {
 	file  string
 	errs  *Errors
-	lines map[string]int // key path -> line where the file sets it
+	lines map[string]int  // key path -> line where the file sets it
+	bad   map[string]bool // key paths whose value could not be decoded
 }
 
 var (
@@ -27,6 +30,7 @@ var (
 )
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
+	d.bad[path] = true
 	d.errs.add(Problem{File: d.file, Line: n.Line, Key: path, Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -52,7 +56,6 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	switch t.Kind() {
 	case reflect.Pointer:
 		if isNull(n) {
-			v.Set(reflect.Zero(t))
 			return
 		}
 		p := reflect.New(t.Elem())
@@ -63,7 +66,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		v.Set(p)
 	case reflect.Struct:
 		if isNull(n) {
-			return // "tls:" with nothing under it: no keys set
+			return // a key with no value is as if absent
 		}
 		if n.Kind != yaml.MappingNode {
 			d.errorf(n, path, "must be a mapping with the keys %s, got %s", strings.Join(structKeys(t), ", "), describe(n))
@@ -72,7 +75,6 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.decodeStruct(n, v, path)
 	case reflect.Slice:
 		if isNull(n) {
-			v.Set(reflect.MakeSlice(t, 0, 0))
 			return
 		}
 		if n.Kind != yaml.SequenceNode {
@@ -167,9 +169,19 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 // so that a bad value leaves the default in place.
 func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 	t := v.Type()
+	if isNull(n) {
+		return
+	}
 	tmp := reflect.New(t)
 	tmp.Elem().Set(v)
-	if err := n.Decode(tmp.Interface()); err != nil {
+	err := n.Decode(tmp.Interface())
+	if err == nil && n.ShortTag() == "!!float" && isInt(t.Kind()) {
+		// The library truncates 1.5 to 1 silently.
+		if f, ferr := strconv.ParseFloat(n.Value, 64); ferr != nil || f != math.Trunc(f) {
+			err = fmt.Errorf("not a whole number")
+		}
+	}
+	if err != nil {
 		switch {
 		case n.Kind != yaml.ScalarNode:
 			d.errorf(n, path, "must be %s, got %s", typeWant(t), describe(n))
@@ -181,6 +193,15 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	v.Set(tmp.Elem())
+}
+
+func isInt(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
 }
 
 func joinKey(path, key string) string {
@@ -275,6 +296,11 @@ func suggest(key string, known []string) string {
 	best, bestD := "", len(key)/3+1
 	if bestD > 3 {
 		bestD = 3
+	}
+	for _, k := range known {
+		if len(key) >= 4 && (strings.HasPrefix(k, key) || strings.HasPrefix(key, k)) {
+			return k
+		}
 	}
 	for _, k := range known {
 		if dist := editDistance(key, k); dist <= bestD {

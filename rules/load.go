@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -42,21 +43,21 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 func Parse(name string, data []byte) (*Config, error) {
 	cfg := Default()
 	errs := &Errors{}
-	d := &decoder{file: name, errs: errs, lines: map[string]int{}}
+	d := &decoder{file: name, errs: errs, lines: map[string]int{}, bad: map[string]bool{}}
 
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	switch err := dec.Decode(&doc); {
 	case errors.Is(err, io.EOF): // empty: all defaults
 	case err != nil:
-		errs.add(syntaxProblem(name, err))
+		errs.add(syntaxProblem(name, data, err))
 		return nil, errs
 	default:
 		var extra yaml.Node
 		if err := dec.Decode(&extra); err == nil {
 			errs.add(Problem{File: name, Line: extra.Line, Msg: "a second YAML document; the configuration is one document"})
 		} else if !errors.Is(err, io.EOF) {
-			errs.add(syntaxProblem(name, err))
+			errs.add(syntaxProblem(name, data, err))
 		}
 		if len(doc.Content) > 0 {
 			root := doc.Content[0]
@@ -70,7 +71,7 @@ func Parse(name string, data []byte) (*Config, error) {
 		}
 	}
 
-	v := &validator{file: name, lines: d.lines, errs: errs}
+	v := &validator{file: name, lines: d.lines, bad: d.bad, errs: errs}
 	validateCore(cfg, v)
 	for _, f := range validators {
 		f(cfg, v)
@@ -82,10 +83,31 @@ func Parse(name string, data []byte) (*Config, error) {
 	return cfg, nil
 }
 
-func syntaxProblem(name string, err error) Problem {
+// syntaxProblem places a YAML syntax error. The library's line is that of
+// the enclosing collection for parser errors (the top-level mapping, often
+// line 1), so the line is found again: the first prefix of the file that
+// fails with the same message ends on the faulty line.
+func syntaxProblem(name string, data []byte, err error) Problem {
+	msg, line := strings.TrimPrefix(err.Error(), "yaml: "), 0
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return Problem{File: name, Line: line, Msg: "YAML syntax: " + m[2]}
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
 	}
-	return Problem{File: name, Msg: "YAML syntax: " + err.Error()}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) <= 5000 {
+		var prefix []byte
+		for i, l := range lines {
+			prefix = append(prefix, l...)
+			var n yaml.Node
+			perr := yaml.Unmarshal(prefix, &n)
+			if perr == nil {
+				continue
+			}
+			if pm := yamlLine.FindStringSubmatch(perr.Error()); (pm != nil && pm[2] == msg) || perr.Error() == err.Error() {
+				line = i + 1
+				break
+			}
+		}
+	}
+	return Problem{File: name, Line: line, Msg: "YAML syntax: " + msg}
 }

@@ -11,6 +11,7 @@ import (
 type validator struct {
 	file  string
 	lines map[string]int
+	bad   map[string]bool // keys the decoder could not set
 	errs  *Errors
 }
 
@@ -22,8 +23,15 @@ var validators []func(cfg *Config, v *validator)
 // problems are reported together. See registerDefaults for an example.
 func registerValidator(f func(cfg *Config, v *validator)) { validators = append(validators, f) }
 
-// Errorf reports a problem with key.
+// Errorf reports a problem with key, unless the key (or one enclosing it)
+// held a value of the wrong type: that is reported already, and the value
+// checked is only the default it kept.
 func (v *validator) Errorf(key, format string, args ...any) {
+	for k := key; k != ""; k = parentKey(k) {
+		if v.bad[k] {
+			return
+		}
+	}
 	v.errs.add(Problem{File: v.file, Line: v.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
