@@ -88,7 +88,11 @@ func LookupTXT(ctx context.Context, r Resolver, name string) ([]string, error) {
 	var txts []string
 	for _, rr := range res.Records {
 		if t, ok := rr.(*dns.TXT); ok {
-			txts = append(txts, strings.Join(t.Txt, ""))
+			var b strings.Builder
+			for _, part := range t.Txt {
+				b.WriteString(unescape(part))
+			}
+			txts = append(txts, b.String())
 		}
 	}
 	return txts, nil
@@ -145,3 +149,39 @@ func ReverseName(ip netip.Addr, zone string) string {
 	b.WriteString(strings.TrimPrefix(zone, "."))
 	return dns.Fqdn(b.String())
 }
+
+// LookupIP4 returns the IPv4 addresses (A records) of name only, as DNS
+// lists answer.
+func LookupIP4(ctx context.Context, r Resolver, name string) ([]netip.Addr, error) {
+	return lookupAddrs(ctx, r, name, dns.TypeA)
+}
+
+// unescape turns a character-string from miekg/dns's presentation form
+// (\DDD for bytes outside printable ASCII, \X for quotes and backslashes)
+// back into the bytes that were on the wire.
+func unescape(s string) string {
+	if strings.IndexByte(s, '\\') < 0 {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 >= len(s) {
+			b = append(b, c)
+			continue
+		}
+		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			n := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
+			if n <= 255 {
+				b = append(b, byte(n))
+				i += 3
+				continue
+			}
+		}
+		b = append(b, s[i+1])
+		i++
+	}
+	return string(b)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }

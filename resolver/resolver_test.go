@@ -93,6 +93,11 @@ func TestHelpers(t *testing.T) {
 		t.Errorf("LookupTXT = %q, %v", txt, err)
 	}
 
+	txt, err = LookupTXT(ctx, r, "esc.example.org")
+	if err != nil || !slices.Equal(txt, []string{"a\"b\\c\nd-end"}) {
+		t.Errorf("LookupTXT(escapes) = %q, %v", txt, err)
+	}
+
 	for _, ip := range []string{"192.0.2.1", "2001:db8::1", "::ffff:192.0.2.1"} {
 		names, err := LookupAddr(ctx, r, netip.MustParseAddr(ip))
 		if err != nil || !slices.Equal(names, []string{"mx1.example.org."}) {
