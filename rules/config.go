@@ -32,6 +32,7 @@ type Config struct {
 	Store           string           `yaml:"store"`
 	Limits          Limits           `yaml:"limits"`
 	Checks          ChecksConfig     `yaml:"checks"`
+	Verify          VerifyConfig     `yaml:"verify"`
 }
 
 // TLSConfig enables STARTTLS when both files are set.

@@ -19,10 +19,11 @@ type CalloutConfig struct {
 	Hostname string
 	// Timeout bounds connecting and each command of a probe (default 10s).
 	Timeout time.Duration
-	// Rate and Burst limit the probes per domain (default 10 a second,
-	// bursts of 20): a dictionary attack on the gateway must not become
-	// one on the probed server. Over the limit the address is not probed
-	// and the client is told to try later.
+	// Rate and Burst limit the probes per domain (Rate a second, bursts
+	// of Burst, default 20; a Rate of 0 or less is no limit): a dictionary
+	// attack on the gateway must not become one on the probed server.
+	// Over the limit the address is not probed and the client is told to
+	// try later.
 	Rate  float64
 	Burst int
 	// PositiveTTL and NegativeTTL are how long an accepted and a refused
@@ -49,9 +50,6 @@ type Callout struct {
 func NewCallout(cfg CalloutConfig) *Callout {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
-	}
-	if cfg.Rate == 0 {
-		cfg.Rate = 10
 	}
 	if cfg.Burst <= 0 {
 		cfg.Burst = 20

@@ -12,7 +12,7 @@ import (
 // ListsConfig holds the operator's block and allow lists.
 type ListsConfig struct {
 	// BlockSenders and AllowSenders are addresses ("user@example.com") or
-	// domains ("@example.com"; "@.example.com" for every subdomain).
+	// domains ("@example.com", which does not include its subdomains).
 	BlockSenders, AllowSenders []string
 	// BlockNetworks and AllowNetworks are CIDRs or single addresses.
 	BlockNetworks, AllowNetworks []string
@@ -84,8 +84,6 @@ func (l *Lists) CheckMail(_ context.Context, t *filters.Transaction) filters.Ver
 // senderList is a set of lowercased addresses and domains.
 type senderList struct {
 	addrs, domains map[string]bool
-	// parents are domains whose subdomains all match ("@.example.com").
-	parents []string
 }
 
 func parseSenderList(list []string) (senderList, error) {
@@ -93,12 +91,6 @@ func parseSenderList(list []string) (senderList, error) {
 	for _, s := range list {
 		s = strings.TrimSpace(s)
 		switch {
-		case strings.HasPrefix(s, "@."):
-			d := normalizeDomain(s[2:])
-			if d == "" {
-				return l, fmt.Errorf("%q: empty domain", s)
-			}
-			l.parents = append(l.parents, "."+d)
 		case strings.HasPrefix(s, "@"):
 			d := normalizeDomain(s[1:])
 			if d == "" {
@@ -120,13 +112,5 @@ func (l senderList) match(a address) bool {
 	if a.Domain == "" {
 		return false
 	}
-	if l.domains[a.Domain] || l.addrs[a.key()] {
-		return true
-	}
-	for _, p := range l.parents {
-		if strings.HasSuffix(a.Domain, p) {
-			return true
-		}
-	}
-	return false
+	return l.domains[a.Domain] || l.addrs[a.key()]
 }

@@ -9,7 +9,7 @@ import (
 
 func TestLists(t *testing.T) {
 	l, err := NewLists(ListsConfig{
-		BlockSenders:  []string{"Spammer@Bad.test", "@evil.test", "@.worse.test", "both@good.test"},
+		BlockSenders:  []string{"Spammer@Bad.test", "@evil.test", "both@good.test"},
 		AllowSenders:  []string{"@good.test", "friend@partner.test"},
 		BlockNetworks: []string{"203.0.113.0/24", "192.0.2.66"},
 		AllowNetworks: []string{"198.51.100.0/24", "192.0.2.0/24"},
@@ -33,8 +33,6 @@ func TestLists(t *testing.T) {
 		{name: "other address in that domain", client: "100.64.0.1", from: "ok@bad.test"},
 		{name: "blocked domain", client: "100.64.0.1", from: "x@Evil.Test", mail: filters.ReplyBlockedSender.About("x@Evil.Test")},
 		{name: "subdomain of a blocked domain", client: "100.64.0.1", from: "x@sub.evil.test"},
-		{name: "blocked parent domain", client: "100.64.0.1", from: "x@a.b.worse.test", mail: filters.ReplyBlockedSender.About("x@a.b.worse.test")},
-		{name: "parent entry excludes the domain itself", client: "100.64.0.1", from: "x@worse.test"},
 		{name: "allowed domain", client: "100.64.0.1", from: "x@good.test", txAllowed: true},
 		{name: "allowed address", client: "100.64.0.1", from: "Friend@partner.test", txAllowed: true},
 		{name: "block wins over allow", client: "100.64.0.1", from: "both@good.test", mail: filters.ReplyBlockedSender.About("both@good.test")},

@@ -93,6 +93,11 @@ func parseNetworks(list []string) ([]netip.Prefix, error) {
 	for _, s := range list {
 		s = strings.TrimSpace(s)
 		if p, err := netip.ParsePrefix(s); err == nil {
+			// Client addresses are unmapped before matching, so an
+			// IPv4-mapped network must be too.
+			if p.Addr().Is4In6() && p.Bits() >= 96 {
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
 			out = append(out, p.Masked())
 			continue
 		}

@@ -48,7 +48,7 @@ func TestParseAddress(t *testing.T) {
 }
 
 func TestRelay(t *testing.T) {
-	r, err := NewRelay(RelayConfig{Domains: []string{"Example.org.", "mail.example.net"}, Networks: []string{"192.0.2.0/24", "2001:db8::1"}})
+	r, err := NewRelay(RelayConfig{Domains: []string{"Example.org.", "mail.example.net"}, Networks: []string{"192.0.2.0/24", "2001:db8::1", "::ffff:203.0.113.0/120"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +66,7 @@ func TestRelay(t *testing.T) {
 		{"foreign domain from relay network", insider, "", "user@elsewhere.test", 0},
 		{"foreign domain from IPv4-mapped relay client", "::ffff:192.0.2.10", "", "user@elsewhere.test", 0},
 		{"foreign domain from single-address relay client", "2001:db8::1", "", "user@elsewhere.test", 0},
+		{"foreign domain from an IPv4-mapped relay network", "203.0.113.5", "", "user@elsewhere.test", 0},
 		{"foreign domain, authenticated", outsider, "alice", "user@elsewhere.test", 0},
 		{"percent hack", outsider, "", "user%elsewhere.test@example.org", 554},
 		{"source route", outsider, "", "@elsewhere.test:user@example.org", 554},
