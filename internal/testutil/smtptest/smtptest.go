@@ -122,6 +122,8 @@ func (s *Server) Stop() {
 	}
 	s.stopped = true
 	s.mu.Unlock()
+	// Serve may not have taken the listener yet; close it here too.
+	s.l.Close()
 	s.srv.Close()
 }
 

@@ -1,0 +1,251 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"mailguard/filters"
+)
+
+// go-smtp creates a session at HELO/EHLO, not when a client connects, so the
+// connect-time work happens here: the connection limits, the reverse name,
+// and the chain's Connect checks (which start the client's DNS lookups
+// early). Only then is the connection handed to go-smtp, which sends the
+// banner.
+
+// clientConn is an accepted connection with what the gateway knows about it.
+type clientConn struct {
+	net.Conn
+	p   *Proxy
+	id  string
+	ip  netip.Addr
+	fc  *filters.Conn
+	ctx context.Context
+	// refusal is the Connect or Helo verdict's reply, given at each RCPT
+	// TO (Postfix's smtpd_delay_reject), so the log shows who was refused
+	// mail to whom.
+	refusal atomic.Pointer[filters.Verdict]
+	// inTxn is true from MAIL FROM to the end of the transaction; Shutdown
+	// lets such connections finish.
+	inTxn atomic.Bool
+	// readTimeout is the inactivity limit of the next read, in
+	// nanoseconds.
+	readTimeout atomic.Int64
+	timedOut    atomic.Bool
+	tls         atomic.Bool
+	// ready is set once the connect-time work is done and go-smtp has
+	// the connection; Shutdown leaves connections still being admitted to
+	// admit itself.
+	ready atomic.Bool
+
+	wmu       sync.Mutex
+	closeOnce sync.Once
+	cancel    context.CancelFunc
+	start     time.Time
+	stats     connStats
+}
+
+// connStats are counted for the disconnect line, as Postfix does.
+type connStats struct {
+	mail, rcpt, data, relayed, refused atomic.Int32
+}
+
+// admit runs the connect-time work and hands the connection to go-smtp.
+func (p *Proxy) admit(nc net.Conn) {
+	ap := addrPort(nc.RemoteAddr())
+	c := &clientConn{Conn: nc, p: p, id: newQueueID(), ip: ap.Addr(), start: time.Now()}
+	c.readTimeout.Store(int64(p.cfg.CommandTimeout))
+	log := p.log.With("session", c.id, "client", "["+c.ip.String()+"]")
+
+	if r, ok := p.enter(c); !ok {
+		log.Info("connection refused", "reply", r.String())
+		nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(nc, replyLine(r))
+		nc.Close()
+		return
+	}
+	c.ctx, c.cancel = context.WithCancel(p.ctx)
+	name := p.reverseName(c.ctx, c.ip)
+	client := "unknown[" + c.ip.String() + "]"
+	if name != "" {
+		client = name + "[" + c.ip.String() + "]"
+	}
+	c.fc = &filters.Conn{ClientIP: c.ip, ClientPort: ap.Port(), ClientName: name,
+		Log: p.log.With("session", c.id, "client", client)}
+	c.fc.Log.Info("connect")
+	v := p.chain.Load().Connect(c.ctx, c.fc)
+	if v.Action == filters.Reject || v.Action == filters.Tempfail {
+		c.refusal.Store(&v)
+		c.fc.Log.Info("client refused; replying at RCPT TO", "reply", v.Reply.String(), "reason", v.Reason)
+	}
+	c.ready.Store(true)
+	i := 0
+	if p.caps.smtputf8(p) {
+		i = 1
+	}
+	if !p.queues[i].push(c) {
+		c.Close()
+	}
+}
+
+// enter counts the connection against the limits; it refuses it with the
+// reply to send when a limit is reached or the proxy is shutting down.
+func (p *Proxy) enter(c *clientConn) (filters.Reply, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.closing:
+		return filters.ReplyShuttingDown.WithQueueID(c.id), false
+	case len(p.conns) >= p.cfg.MaxConnections:
+		return filters.ReplyTooManyConnections.WithQueueID(c.id), false
+	case p.perIP[c.ip] >= p.cfg.MaxConnectionsPerIP:
+		return filters.ReplyTooManyFromClient.WithQueueID(c.id), false
+	}
+	p.conns[c] = struct{}{}
+	p.perIP[c.ip]++
+	return filters.Reply{}, true
+}
+
+func (p *Proxy) leave(c *clientConn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.conns[c]; !ok {
+		return
+	}
+	delete(p.conns, c)
+	if p.perIP[c.ip]--; p.perIP[c.ip] <= 0 {
+		delete(p.perIP, c.ip)
+	}
+	if p.closing && len(p.conns) == 0 {
+		close(p.drained)
+	}
+}
+
+// Read refreshes the inactivity deadline before each read and, once the
+// proxy is shutting down, ends the session at the next command.
+func (c *clientConn) Read(b []byte) (int, error) {
+	if c.timedOut.Load() {
+		return 0, os.ErrDeadlineExceeded
+	}
+	if !c.inTxn.Load() && c.p.isClosing() {
+		c.sayShuttingDown()
+		return 0, io.EOF
+	}
+	if d := time.Duration(c.readTimeout.Load()); d > 0 {
+		c.Conn.SetReadDeadline(time.Now().Add(d))
+	}
+	n, err := c.Conn.Read(b)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		c.timedOut.Store(true)
+		c.fc.Log.Info("timeout", "after", time.Duration(c.readTimeout.Load()).String())
+	}
+	return n, err
+}
+
+// Write serialises writes, so a shutdown notice never splits a reply.
+func (c *clientConn) Write(b []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.Conn.Write(b)
+}
+
+// sayShuttingDown tells a plain-text client why the connection ends; under
+// TLS the clear-text socket cannot carry it, and the client just sees the
+// connection close.
+func (c *clientConn) sayShuttingDown() {
+	if c.tls.Load() {
+		return
+	}
+	c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	c.Write([]byte(replyLine(filters.ReplyShuttingDown.WithQueueID(c.id))))
+}
+
+// closeIdle ends a connection that is between transactions.
+func (c *clientConn) closeIdle() {
+	c.sayShuttingDown()
+	c.Close()
+}
+
+func (c *clientConn) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		err = c.Conn.Close()
+		if c.cancel != nil {
+			c.cancel()
+		}
+		c.p.leave(c)
+		if c.fc != nil {
+			s := &c.stats
+			c.fc.Log.Info("disconnect", "mail", s.mail.Load(), "rcpt", s.rcpt.Load(), "data", s.data.Load(),
+				"relayed", s.relayed.Load(), "refused", s.refused.Load(), "duration", time.Since(c.start).Round(time.Millisecond).String())
+		}
+	})
+	return err
+}
+
+// clientOf finds the clientConn under a go-smtp connection (which wraps it
+// in TLS after STARTTLS).
+func clientOf(c *smtp.Conn) *clientConn {
+	nc := c.Conn()
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	cc, _ := nc.(*clientConn)
+	return cc
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ap := ta.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
+}
+
+// queueListener hands admitted connections to a go-smtp server.
+type queueListener struct {
+	ch   chan net.Conn
+	done chan struct{}
+	once sync.Once
+}
+
+func newQueueListener() *queueListener {
+	return &queueListener{ch: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (q *queueListener) push(c net.Conn) bool {
+	select {
+	case q.ch <- c:
+		return true
+	case <-q.done:
+		return false
+	}
+}
+
+func (q *queueListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-q.ch:
+		return c, nil
+	case <-q.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (q *queueListener) Close() error {
+	q.once.Do(func() { close(q.done) })
+	return nil
+}
+
+func (q *queueListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }

@@ -1,0 +1,328 @@
+// Package proxy is the gateway's SMTP front end: a before-queue proxy in
+// front of the backend MTA.
+//
+// A go-smtp server speaks to the client; each SMTP event becomes a call on
+// the filters.Chain, and what the chain allows is passed to the backend as
+// it happens: the backend connection opens at MAIL FROM, each recipient is
+// offered to the backend right after the chain accepted it (so the backend's
+// own refusal reaches the client at RCPT TO), and the message is spooled,
+// judged at the end of DATA and streamed to the backend. The client's 250 is
+// sent only after the backend's 250 (or a durable quarantine write).
+//
+// Only filters.Reply values reach the client; any other error becomes
+// 451 4.3.0 with the queue id, its detail in the log.
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"mailguard/filters"
+	"mailguard/resolver"
+)
+
+// Config configures a Proxy. Zero values take the defaults documented on
+// each field.
+type Config struct {
+	// Hostname is the name in the banner and in Received: (default
+	// "localhost").
+	Hostname string
+	// Backend is the MTA's host:port accepted mail is relayed to.
+	Backend string
+	// Chain judges every transaction; SetChain swaps it.
+	Chain *filters.Chain
+	// Holder keeps quarantined messages; without one a Quarantine outcome
+	// is answered 451 4.3.0, because nothing may be accepted that is not
+	// stored.
+	Holder filters.Holder
+	// Resolver finds the client's reverse name at connect; nil skips it.
+	Resolver resolver.Resolver
+	// DNSTimeout bounds each reverse-name lookup (default 2s).
+	DNSTimeout time.Duration
+	// SpoolDir holds messages too big for memory while they are judged
+	// (default the system's temporary directory).
+	SpoolDir string
+	// MaxMessageBytes is the SIZE limit (default 26214400); larger
+	// messages get 552 5.3.4.
+	MaxMessageBytes int64
+	// MaxRecipients per transaction (default 100); more get 452 4.5.3.
+	MaxRecipients int
+	// MaxConnections in total (default 500) and per client IP (default
+	// 20); a client over either gets 421 4.7.0 and is disconnected.
+	MaxConnections      int
+	MaxConnectionsPerIP int
+	// MaxLineLength bounds a command line (default 2000: RFC 5321's
+	// 1000-octet text line, doubled as go-smtp does). go-smtp applies it to
+	// message lines too; longer ones end the connection with 500.
+	MaxLineLength int
+	// CommandTimeout is how long a client may stay silent between
+	// commands (default 5 minutes, RFC 5321 section 4.5.3.2.7).
+	CommandTimeout time.Duration
+	// DataBlockTimeout is how long a client may stay silent in the middle
+	// of a message (default 3 minutes, RFC 5321 section 4.5.3.2.5).
+	DataBlockTimeout time.Duration
+	// DataTimeout bounds the work after the final dot: the message checks
+	// and the relay to the backend (default 10 minutes, the client's wait
+	// for the reply to its final dot, RFC 5321 section 4.5.3.2.6).
+	DataTimeout time.Duration
+	// BackendTimeout bounds connecting to the backend and each of its
+	// replies (default 2 minutes).
+	BackendTimeout time.Duration
+	// TLS enables STARTTLS; nil is off.
+	TLS *tls.Config
+	// Users enables AUTH PLAIN and LOGIN under TLS; nil is off.
+	Users *Users
+	// SpoolMemory is how much of a message is held in memory before it
+	// spills to a file in SpoolDir (default 256 KiB).
+	SpoolMemory int
+	// Log receives one line per decision (default slog.Default()).
+	Log *slog.Logger
+}
+
+// Defaults of the limits.
+const (
+	DefaultMaxMessageBytes     = 26214400
+	DefaultMaxRecipients       = 100
+	DefaultMaxConnections      = 500
+	DefaultMaxConnectionsPerIP = 20
+	DefaultMaxLineLength       = 2000
+	DefaultCommandTimeout      = 5 * time.Minute
+	DefaultDataBlockTimeout    = 3 * time.Minute
+	DefaultDataTimeout         = 10 * time.Minute
+	DefaultBackendTimeout      = 2 * time.Minute
+	defaultDNSTimeout          = 2 * time.Second
+	defaultSpoolMemory         = 256 << 10
+	// capsMaxAge is how long the backend's EHLO keywords are trusted.
+	capsMaxAge = 10 * time.Minute
+)
+
+// Proxy is the SMTP front end. Serve runs it; Shutdown stops it.
+type Proxy struct {
+	cfg   Config
+	log   *slog.Logger
+	chain atomic.Pointer[filters.Chain]
+	users atomic.Pointer[Users]
+
+	// Two go-smtp servers differ only in offering SMTPUTF8: each accepted
+	// connection goes to the one matching what the backend offered last
+	// time it was asked, so the choice never races with a running server.
+	servers [2]*smtp.Server
+	queues  [2]*queueListener
+
+	caps capsCache
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	conns    map[*clientConn]struct{}
+	perIP    map[netip.Addr]int
+	closing  bool
+	drained  chan struct{} // closed when conns empties after closing
+	listener net.Listener
+	serving  sync.WaitGroup
+}
+
+// New checks the configuration and prepares a Proxy.
+func New(cfg Config) (*Proxy, error) {
+	if cfg.Chain == nil {
+		return nil, errors.New("proxy: no filter chain")
+	}
+	if cfg.Backend == "" {
+		return nil, errors.New("proxy: no backend address")
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	setDefault(&cfg.MaxMessageBytes, DefaultMaxMessageBytes)
+	setDefault(&cfg.MaxRecipients, DefaultMaxRecipients)
+	setDefault(&cfg.MaxConnections, DefaultMaxConnections)
+	setDefault(&cfg.MaxConnectionsPerIP, DefaultMaxConnectionsPerIP)
+	setDefault(&cfg.MaxLineLength, DefaultMaxLineLength)
+	setDefault(&cfg.CommandTimeout, DefaultCommandTimeout)
+	setDefault(&cfg.DataBlockTimeout, DefaultDataBlockTimeout)
+	setDefault(&cfg.DataTimeout, DefaultDataTimeout)
+	setDefault(&cfg.BackendTimeout, DefaultBackendTimeout)
+	setDefault(&cfg.DNSTimeout, defaultDNSTimeout)
+	setDefault(&cfg.SpoolMemory, defaultSpoolMemory)
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.SpoolDir != "" {
+		if err := os.MkdirAll(cfg.SpoolDir, 0o700); err != nil {
+			return nil, fmt.Errorf("proxy: spool directory: %w", err)
+		}
+		cfg.SpoolDir = filepath.Clean(cfg.SpoolDir)
+	}
+	p := &Proxy{cfg: cfg, log: cfg.Log, conns: map[*clientConn]struct{}{}, perIP: map[netip.Addr]int{}, drained: make(chan struct{})}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.chain.Store(cfg.Chain)
+	p.users.Store(cfg.Users)
+	for i := range p.servers {
+		p.queues[i] = newQueueListener()
+		p.servers[i] = p.newServer(i == 1)
+	}
+	return p, nil
+}
+
+func setDefault[T int | int64 | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
+}
+
+func (p *Proxy) newServer(utf8 bool) *smtp.Server {
+	s := smtp.NewServer(smtp.BackendFunc(p.newSession))
+	s.Domain = p.cfg.Hostname
+	// go-smtp's own SIZE check answers MAIL FROM SIZE= over the limit, and
+	// it stops the DATA reader at the limit; the proxy turns the latter
+	// into its own 552 with the queue id.
+	s.MaxMessageBytes = p.cfg.MaxMessageBytes
+	// Recipients are counted here, so the 452 carries the queue id.
+	s.MaxRecipients = 0
+	s.MaxLineLength = p.cfg.MaxLineLength
+	// Read deadlines are set by clientConn on every read (an inactivity
+	// timeout, which is what RFC 5321 asks for); go-smtp's ReadTimeout
+	// would bound a whole message instead.
+	s.ReadTimeout = 0
+	s.WriteTimeout = p.cfg.CommandTimeout
+	s.TLSConfig = p.cfg.TLS
+	// AUTH is offered only under TLS (AuthMechanisms); letting go-smtp ask
+	// on every EHLO is also how a session learns it was EHLO, not HELO.
+	s.AllowInsecureAuth = true
+	s.EnableSMTPUTF8 = utf8
+	s.ErrorLog = logAdapter{p.log}
+	return s
+}
+
+// SetChain swaps the chain for transactions that start from now on;
+// transactions in progress finish with the chain they started with.
+func (p *Proxy) SetChain(c *filters.Chain) {
+	if c != nil {
+		p.chain.Store(c)
+	}
+}
+
+// SetUsers swaps the AUTH users for authentications from now on; nil turns
+// AUTH off.
+func (p *Proxy) SetUsers(u *Users) { p.users.Store(u) }
+
+// Serve accepts connections on l until Shutdown. It returns nil after
+// Shutdown, or the listener's error.
+func (p *Proxy) Serve(l net.Listener) error {
+	p.mu.Lock()
+	if p.closing {
+		p.mu.Unlock()
+		return errors.New("proxy: shut down")
+	}
+	p.listener = l
+	p.mu.Unlock()
+	p.caps.refresh(p)
+	for i := range p.servers {
+		p.serving.Add(1)
+		go func() {
+			defer p.serving.Done()
+			p.servers[i].Serve(p.queues[i])
+		}()
+	}
+	var delay time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if p.isClosing() {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
+			if isTemporaryAccept(err) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				p.log.Warn("accept failed; retrying", "err", err, "retry_in", delay)
+				time.Sleep(delay)
+				continue
+			}
+			return fmt.Errorf("proxy: accept: %w", err)
+		}
+		delay = 0
+		go p.admit(nc)
+	}
+}
+
+// Shutdown stops accepting, closes idle connections, lets transactions in
+// progress finish until ctx is done, then closes what is left. It returns
+// ctx's error when it had to cut transactions short.
+func (p *Proxy) Shutdown(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closing {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closing = true
+	l := p.listener
+	idle := make([]*clientConn, 0, len(p.conns))
+	for c := range p.conns {
+		idle = append(idle, c)
+	}
+	if len(p.conns) == 0 {
+		close(p.drained)
+	}
+	p.mu.Unlock()
+	if l != nil {
+		l.Close()
+	}
+	for _, q := range p.queues {
+		q.Close()
+	}
+	for _, c := range idle {
+		if c.ready.Load() && !c.inTxn.Load() {
+			c.closeIdle()
+		}
+	}
+	var err error
+	select {
+	case <-p.drained:
+	case <-ctx.Done():
+		err = ctx.Err()
+		p.log.Warn("shutdown deadline reached; closing connections with transactions in progress")
+	}
+	for _, s := range p.servers {
+		s.Close()
+	}
+	p.cancel()
+	p.serving.Wait()
+	return err
+}
+
+func (p *Proxy) isClosing() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closing
+}
+
+func isTemporaryAccept(err error) bool {
+	var ne interface{ Temporary() bool }
+	return errors.As(err, &ne) && ne.Temporary()
+}
+
+// logAdapter sends go-smtp's own complaints (a connection that broke, a
+// handler that panicked) to the structured log.
+type logAdapter struct{ log *slog.Logger }
+
+func (a logAdapter) Printf(format string, v ...any) {
+	a.log.Info("smtp server: " + fmt.Sprintf(format, v...))
+}
+
+func (a logAdapter) Println(v ...any) { a.log.Info("smtp server: " + fmt.Sprint(v...)) }

@@ -1,0 +1,58 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/emersion/go-smtp"
+
+	"mailguard/filters"
+)
+
+// smtpError turns a Reply into the error go-smtp sends as it is. Every
+// error a session method returns goes through here: go-smtp would send any
+// other error's text verbatim.
+func smtpError(r filters.Reply) *smtp.SMTPError {
+	e := &smtp.SMTPError{Code: r.Code, EnhancedCode: smtp.EnhancedCodeNotSet, Message: oneLine(r.Text)}
+	if p, ok := r.EnhancedParts(); ok {
+		e.EnhancedCode = smtp.EnhancedCode(p)
+	}
+	return e
+}
+
+// replyLine renders a reply for writing straight to a socket.
+func replyLine(r filters.Reply) string {
+	return r.String() + "\r\n"
+}
+
+// oneLine keeps a reply on one line: a backend's multi-line reply is joined,
+// so the queue id ends the only line there is.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' }), " ")
+}
+
+// internal logs err and returns the reply that stands for it.
+func internal(log interface {
+	Error(string, ...any)
+}, id string, what string, err error) filters.Reply {
+	log.Error(what, "err", err)
+	return filters.ReplyInternal.WithQueueID(id)
+}
+
+// backendReply maps what the backend said to what the client hears: a 5xx
+// is passed on; a 4xx becomes 451 4.4.1 with the backend's words as the
+// reason (the recipient phase passes a 4xx on as it is, see Rcpt).
+func backendReply(r filters.Reply) filters.Reply {
+	if r.Permanent() {
+		return r
+	}
+	return filters.ReplyBackendUnavailable.Because("backend said: " + oneLine(r.String()))
+}
+
+var errNoBackend = errors.New("no backend connection")
+
+func describe(r filters.Reply) string { return fmt.Sprint(r.String()) }

@@ -1,0 +1,368 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"mailguard/filters"
+	"mailguard/relay"
+)
+
+// session adapts go-smtp's events to the chain and the backend. go-smtp
+// calls its methods one at a time, from the connection's goroutine.
+type session struct {
+	p  *Proxy
+	cc *clientConn
+	sc *smtp.Conn
+	tx *txn
+	// be is the backend connection, kept across the session's
+	// transactions and reset between them.
+	be *relay.Client
+	// judgedHelo is the HELO name chain.Helo last ran on.
+	judgedHelo  string
+	judgedESMTP bool
+}
+
+// txn is one transaction, MAIL FROM to the end of DATA.
+type txn struct {
+	t     *filters.Transaction
+	chain *filters.Chain
+	// refusal is the connection's refusal, answered to every RCPT TO.
+	refusal *filters.Verdict
+	// hold is set when an earlier phase asked for quarantine.
+	hold       bool
+	holdReason string
+	// backendOpen is true while the backend has a transaction open.
+	backendOpen bool
+}
+
+func (p *Proxy) newSession(c *smtp.Conn) (smtp.Session, error) {
+	cc := clientOf(c)
+	if cc == nil || cc.fc == nil {
+		p.log.Error("session without an admitted connection", "remote", c.Conn().RemoteAddr().String())
+		return nil, smtpError(filters.ReplyInternal)
+	}
+	_, isTLS := c.TLSConnectionState()
+	cc.fc.TLS = isTLS
+	cc.tls.Store(isTLS)
+	cc.fc.Helo = c.Hostname()
+	// HELO until go-smtp asks for the AUTH mechanisms, which it does on
+	// EHLO only.
+	cc.fc.ESMTP = false
+	return &session{p: p, cc: cc, sc: c}, nil
+}
+
+func (s *session) log() *slog.Logger {
+	if s.tx != nil {
+		return s.tx.t.Log
+	}
+	return s.cc.fc.Log
+}
+
+// ctx is the connection's context: cancelled when the client goes away.
+func (s *session) ctx() context.Context { return s.cc.ctx }
+
+// refuse logs a refusal and returns it as go-smtp's error, the queue id (or
+// the session id before MAIL FROM) at the end of its text.
+func (s *session) refuse(phase string, r filters.Reply, reason string, args ...any) error {
+	id := s.cc.id
+	if s.tx != nil {
+		id = s.tx.t.QueueID
+	}
+	r = r.WithQueueID(id)
+	s.cc.stats.refused.Add(1)
+	attrs := []any{"phase", phase, "reply", r.String()}
+	if s.tx != nil {
+		attrs = append(attrs, "from", "<"+s.tx.t.MailFrom+">")
+	}
+	if reason != "" {
+		attrs = append(attrs, "reason", reason)
+	}
+	s.log().Info("reject", append(attrs, args...)...)
+	return smtpError(r)
+}
+
+// heloChecks runs chain.Helo when the HELO name (or HELO/EHLO) changed
+// since it last ran. A refusal waits for RCPT TO, like a Connect one.
+func (s *session) heloChecks(chain *filters.Chain) {
+	fc := s.cc.fc
+	fc.Helo = s.sc.Hostname()
+	if fc.Helo == s.judgedHelo && fc.ESMTP == s.judgedESMTP {
+		return
+	}
+	s.judgedHelo, s.judgedESMTP = fc.Helo, fc.ESMTP
+	v := chain.Helo(s.ctx(), fc)
+	if (v.Action == filters.Reject || v.Action == filters.Tempfail) && s.cc.refusal.Load() == nil {
+		s.cc.refusal.Store(&v)
+		fc.Log.Info("client refused at HELO; replying at RCPT TO", "helo", fc.Helo, "reply", v.Reply.String(), "reason", v.Reason)
+	}
+}
+
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if s.tx != nil {
+		s.Reset()
+	}
+	s.cc.stats.mail.Add(1)
+	chain := s.p.chain.Load()
+	s.heloChecks(chain)
+	t := filters.NewTransaction(s.cc.fc, newQueueID())
+	t.MailFrom = from
+	if opts != nil {
+		t.Size, t.SMTPUTF8, t.Body = opts.Size, opts.UTF8, string(opts.Body)
+	}
+	s.tx = &txn{t: t, chain: chain, refusal: s.cc.refusal.Load()}
+	s.cc.inTxn.Store(true)
+	if s.tx.refusal != nil {
+		// Accepted only to refuse each recipient; the backend is not
+		// bothered.
+		return nil
+	}
+	if t.Size > s.p.cfg.MaxMessageBytes {
+		return s.abort("MAIL", filters.ReplyMessageTooBig, "declared SIZE over the limit")
+	}
+	v := chain.Mail(s.ctx(), t)
+	switch v.Action {
+	case filters.Reject, filters.Tempfail:
+		return s.abort("MAIL", v.Reply, v.Reason)
+	case filters.Quarantine:
+		s.tx.hold, s.tx.holdReason = true, v.Reason
+	}
+	if err := s.openBackend(); err != nil {
+		return s.abort("MAIL", filters.ReplyBackendUnavailable, err.Error())
+	}
+	r, err := s.be.Mail(s.ctx(), from, relay.MailOptions{Size: t.Size, SMTPUTF8: t.SMTPUTF8, EightBit: t.Body == "8BITMIME"})
+	switch {
+	case err != nil:
+		s.dropBackend()
+		return s.abort("MAIL", filters.ReplyBackendUnavailable, err.Error())
+	case r.Code/100 != 2:
+		return s.abort("MAIL", backendReply(r), "backend refused the sender", "backend_reply", r.String())
+	}
+	s.tx.backendOpen = true
+	return nil
+}
+
+// abort refuses the transaction's MAIL FROM: go-smtp then forgets it, and
+// so does the session.
+func (s *session) abort(phase string, r filters.Reply, reason string, args ...any) error {
+	err := s.refuse(phase, r, reason, args...)
+	s.Reset()
+	return err
+}
+
+// openBackend connects to the backend unless the session already has a
+// usable connection.
+func (s *session) openBackend() error {
+	if s.be != nil {
+		return nil
+	}
+	be, err := relay.Dial(s.ctx(), relay.Config{Addr: s.p.cfg.Backend, Hostname: s.p.cfg.Hostname,
+		Timeout: s.p.cfg.BackendTimeout, DataTimeout: s.p.cfg.DataTimeout})
+	if err != nil {
+		return err
+	}
+	ok, _ := be.Extension("SMTPUTF8")
+	s.p.caps.set(ok)
+	s.be = be
+	return nil
+}
+
+func (s *session) dropBackend() {
+	if s.be != nil {
+		s.be.Close()
+		s.be = nil
+	}
+	if s.tx != nil {
+		s.tx.backendOpen = false
+	}
+}
+
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	tx := s.tx
+	if tx == nil {
+		return smtpError(filters.Reply{Code: 503, Enhanced: "5.5.1", Text: "Error: need MAIL command"})
+	}
+	s.cc.stats.rcpt.Add(1)
+	t := tx.t
+	if tx.refusal != nil {
+		return s.refuse("RCPT", tx.refusal.Reply, tx.refusal.Reason, "to", "<"+to+">")
+	}
+	if len(t.Rcpts) >= s.p.cfg.MaxRecipients {
+		return s.refuse("RCPT", filters.ReplyTooManyRecipients, "", "to", "<"+to+">")
+	}
+	v := tx.chain.Rcpt(s.ctx(), t, to)
+	switch v.Action {
+	case filters.Reject, filters.Tempfail:
+		return s.refuse("RCPT", v.Reply, v.Reason, "to", "<"+to+">")
+	case filters.Quarantine:
+		tx.hold, tx.holdReason = true, v.Reason
+	}
+	if s.be == nil || !tx.backendOpen {
+		return s.refuse("RCPT", filters.ReplyBackendUnavailable, "backend connection lost", "to", "<"+to+">")
+	}
+	r, err := s.be.Rcpt(s.ctx(), to)
+	switch {
+	case err != nil:
+		s.dropBackend()
+		return s.refuse("RCPT", filters.ReplyBackendUnavailable, err.Error(), "to", "<"+to+">")
+	case r.Code/100 != 2:
+		// The backend's own reply, 4xx or 5xx alike: "452 4.5.3 too many
+		// recipients" or "450 mailbox busy" mean something to the client.
+		return s.refuse("RCPT", r, "backend refused the recipient", "to", "<"+to+">")
+	}
+	t.Rcpts = append(t.Rcpts, to)
+	return nil
+}
+
+func (s *session) Data(r io.Reader) error {
+	tx := s.tx
+	if tx == nil || len(tx.t.Rcpts) == 0 {
+		return smtpError(filters.Reply{Code: 503, Enhanced: "5.5.1", Text: "Error: need RCPT command"})
+	}
+	s.cc.stats.data.Add(1)
+	t := tx.t
+	spool := filters.NewSpool(filters.SpoolConfig{Dir: s.p.cfg.SpoolDir, MemLimit: s.p.cfg.SpoolMemory})
+	defer spool.Close()
+
+	s.cc.readTimeout.Store(int64(s.p.cfg.DataBlockTimeout))
+	_, err := io.Copy(spool, r)
+	s.cc.readTimeout.Store(int64(s.p.cfg.CommandTimeout))
+	if err != nil {
+		s.resetBackend()
+		return s.dataError(err, spool.Size())
+	}
+	m, err := spool.Message()
+	if err != nil {
+		s.resetBackend()
+		return s.refuse("DATA", internal(t.Log, t.QueueID, "spool", err), "")
+	}
+	ctx, cancel := context.WithTimeout(s.ctx(), s.p.cfg.DataTimeout)
+	defer cancel()
+	out := tx.chain.Data(ctx, t, m)
+	action := out.Verdict.Action
+	reason := out.Verdict.Reason
+	if tx.hold && action < filters.Quarantine {
+		action, reason = filters.Quarantine, tx.holdReason
+	}
+	attrs := []any{"size", m.Size, "nrcpt", len(t.Rcpts), "score", filters.FormatPoints(out.Score), "tests", filters.FormatTests(out.Tests)}
+	switch action {
+	case filters.Reject, filters.Tempfail:
+		s.resetBackend()
+		return s.refuse("DATA", out.Verdict.Reply, reason, attrs...)
+	case filters.Quarantine:
+		s.resetBackend()
+		return s.quarantine(ctx, out, m, reason, attrs)
+	}
+	return s.relay(ctx, out, m, attrs)
+}
+
+// dataError answers a message that could not be received whole.
+func (s *session) dataError(err error, size int64) error {
+	t := s.tx.t
+	var ne net.Error
+	switch {
+	case errors.Is(err, smtp.ErrDataTooLarge):
+		return s.refuse("DATA", filters.ReplyMessageTooBig, "message over max_message_bytes", "size", size)
+	case errors.Is(err, smtp.ErrTooLongLine):
+		return s.refuse("DATA", filters.ReplyLineTooLong, "line over max_line_length")
+	case errors.As(err, &ne) && ne.Timeout() || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF):
+		// The client is gone or silent; whatever is sent may not arrive.
+		t.Log.Info("message not received", "err", err, "size", size)
+		return smtpError(filters.ReplyTimeout.WithQueueID(t.QueueID))
+	}
+	return s.refuse("DATA", internal(t.Log, t.QueueID, "receiving message", err), "")
+}
+
+// rewritten returns the message as it goes out, produced by a goroutine;
+// wait must be called after the reader is done with.
+func (s *session) rewritten(out filters.Outcome, m *filters.Message) (r io.Reader, wait func()) {
+	t := s.tx.t
+	fc := s.cc.fc
+	top := received(receivedInfo{Helo: fc.Helo, ClientName: fc.ClientName, ClientIP: fc.ClientIP,
+		Hostname: s.p.cfg.Hostname, Protocol: protocol(fc), QueueID: t.QueueID, Rcpts: t.Rcpts, Date: time.Now()})
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		src, err := m.Open()
+		if err == nil {
+			err = writeMessage(pw, top, out.Headers, t.Stripped, src)
+			src.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	return pr, func() { pr.Close(); <-done }
+}
+
+func (s *session) quarantine(ctx context.Context, out filters.Outcome, m *filters.Message, reason string, attrs []any) error {
+	t := s.tx.t
+	if s.p.cfg.Holder == nil {
+		return s.refuse("DATA", internal(t.Log, t.QueueID, "quarantine", errors.New("no quarantine configured")), reason, attrs...)
+	}
+	r, wait := s.rewritten(out, m)
+	id, err := s.p.cfg.Holder.Hold(ctx, t, out, r)
+	wait()
+	if err != nil {
+		return s.refuse("DATA", internal(t.Log, t.QueueID, "quarantine", err), reason, attrs...)
+	}
+	t.Log.Info("quarantined", append(attrs, "from", "<"+t.MailFrom+">", "quarantine_id", id, "reason", reason)...)
+	return smtpError(filters.ReplyQuarantined.WithQueueID(t.QueueID))
+}
+
+func (s *session) relay(ctx context.Context, out filters.Outcome, m *filters.Message, attrs []any) error {
+	t := s.tx.t
+	if s.be == nil || !s.tx.backendOpen {
+		return s.refuse("DATA", filters.ReplyBackendUnavailable, "backend connection lost", attrs...)
+	}
+	r, wait := s.rewritten(out, m)
+	rep, err := s.be.Data(ctx, r)
+	wait()
+	s.tx.backendOpen = false
+	switch {
+	case err != nil:
+		s.dropBackend()
+		return s.refuse("DATA", filters.ReplyBackendUnavailable, err.Error(), attrs...)
+	case rep.Code/100 != 2:
+		return s.refuse("DATA", backendReply(rep), "backend refused the message", append(attrs, "backend_reply", rep.String())...)
+	}
+	s.cc.stats.relayed.Add(1)
+	t.Log.Info("relayed", append(attrs, "from", "<"+t.MailFrom+">", "to", t.Rcpts, "backend_reply", rep.String())...)
+	return smtpError(filters.Reply{Code: 250, Enhanced: "2.0.0", Text: "Ok: queued as " + t.QueueID})
+}
+
+// resetBackend abandons the backend's side of the transaction.
+func (s *session) resetBackend() {
+	if s.tx == nil || !s.tx.backendOpen || s.be == nil {
+		return
+	}
+	s.tx.backendOpen = false
+	ctx, cancel := context.WithTimeout(s.ctx(), min(s.p.cfg.BackendTimeout, 30*time.Second))
+	defer cancel()
+	if err := s.be.Reset(ctx); err != nil {
+		s.log().Warn("backend RSET failed; closing the backend connection", "err", err)
+		s.dropBackend()
+	}
+}
+
+// Reset ends the transaction: after RSET, after DATA, on a new EHLO.
+func (s *session) Reset() {
+	if s.tx == nil {
+		return
+	}
+	s.resetBackend()
+	s.tx = nil
+	s.cc.inTxn.Store(false)
+}
+
+// Logout is go-smtp's last call on the session.
+func (s *session) Logout() error {
+	s.Reset()
+	s.dropBackend()
+	return nil
+}
