@@ -1,0 +1,114 @@
+package mailfiles
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+)
+
+// envelope matches an mbox separator: "From SENDER DATE", the date in
+// asctime form or close to it. Asking for a time and a year keeps a body
+// line such as "From the desk of ..." from splitting a message.
+var envelope = regexp.MustCompile(`^From \S+ .*\d{1,2}:\d\d(:\d\d)?.*\b\d{4}\b`)
+
+func isEnvelope(line []byte) bool {
+	return bytes.HasPrefix(line, []byte("From ")) && envelope.Match(bytes.TrimRight(line, "\r\n"))
+}
+
+// Read calls fn on each message of the file at path. A file whose first
+// line is an mbox envelope line ("From ") is an mbox: it is split before
+// each envelope line that follows an empty line, and its messages are named
+// path#1, path#2, ... (just path when it holds one). Any other file is one
+// message. Each message keeps its envelope line; classifier.Tokenize and
+// Digest skip it.
+func Read(path string, fn func(name string, raw []byte) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 64<<10)
+	first, err := r.Peek(5)
+	if err != nil && err != io.EOF {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if !bytes.Equal(first, []byte("From ")) {
+		raw, err := io.ReadAll(r)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+		return fn(path, raw)
+	}
+	return split(path, r, fn)
+}
+
+// split reads an mbox. The first message is held back until the second
+// starts, so a one-message file keeps its plain name.
+func split(path string, r *bufio.Reader, fn func(name string, raw []byte) error) error {
+	var cur, held []byte
+	n := 0
+	emit := func(msg []byte) error {
+		n++
+		switch n {
+		case 1:
+			held = msg
+			return nil
+		case 2:
+			if err := fn(path+"#1", held); err != nil {
+				return err
+			}
+			held = nil
+		}
+		return fn(path+"#"+strconv.Itoa(n), msg)
+	}
+	blank := true // the start of the file counts as following an empty line
+	for {
+		line, err := r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			// A line longer than the buffer: no envelope line is that long.
+			cur = append(cur, line...)
+			blank = false
+			continue
+		}
+		if len(line) > 0 {
+			if blank && len(cur) > 0 && isEnvelope(line) {
+				if e := emit(trimSeparator(cur)); e != nil {
+					return e
+				}
+				cur = nil
+			}
+			cur = append(cur, line...)
+			blank = len(bytes.TrimRight(line, "\r\n")) == 0
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+	}
+	if len(cur) > 0 {
+		if err := emit(cur); err != nil {
+			return err
+		}
+	}
+	if n == 1 {
+		return fn(path, held)
+	}
+	return nil
+}
+
+// trimSeparator drops the empty line that mbox puts between messages.
+func trimSeparator(msg []byte) []byte {
+	if bytes.HasSuffix(msg, []byte("\r\n\r\n")) {
+		return msg[:len(msg)-2]
+	}
+	if bytes.HasSuffix(msg, []byte("\n\n")) {
+		return msg[:len(msg)-1]
+	}
+	return msg
+}
