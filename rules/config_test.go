@@ -316,7 +316,8 @@ func TestFilesAndTLS(t *testing.T) {
 		{name: "tls", yaml: "tls: {cert: $D/cert.pem, key: $D/key.pem}", check: func(c *Config) bool { return c.TLS.Cert != "" && c.TLS.Key != "" }},
 		{name: "tls cert only", yaml: "tls:\n  cert: $D/cert.pem\n", want: []string{`1: tls.key: must be set with tls.cert (both or neither)`}},
 		{name: "tls key only", yaml: "tls:\n  key: $D/key.pem\n", want: []string{`1: tls.cert: must be set with tls.key (both or neither)`}},
-		{name: "tls unreadable", yaml: "tls:\n  cert: $D/missing.pem\n  key: $D/key.pem\n", want: []string{`2: tls.cert: cannot load the certificate and key: open ` + fixtureDir + `/missing.pem`}},
+		{name: "tls unreadable", yaml: "tls:\n  cert: $D/missing.pem\n  key: $D/key.pem\n", want: []string{`2: tls.cert: open ` + fixtureDir + `/missing.pem: no such file or directory`}},
+		{name: "tls directory", yaml: "tls:\n  cert: $D\n  key: $D/key.pem\n", want: []string{`2: tls.cert: ` + fixtureDir + ` is not a regular file`}},
 		{name: "tls garbage", yaml: "tls:\n  cert: $D/garbage.pem\n  key: $D/key.pem\n", want: []string{`2: tls.cert: cannot load the certificate and key:`}},
 		{name: "tls swapped", yaml: "tls:\n  cert: $D/key.pem\n  key: $D/cert.pem\n", want: []string{`2: tls.cert: cannot load the certificate and key:`}},
 
@@ -332,6 +333,7 @@ func TestFilesAndTLS(t *testing.T) {
 		{name: "recipients file", yaml: "recipients: {file: $D/recipients.txt}\ndomains: [example.org]", check: func(c *Config) bool { return c.Recipients.File != "" && !c.Recipients.Callout }},
 		{name: "recipients callout", yaml: "recipients: {callout: true}\ndomains: [example.org]", check: func(c *Config) bool { return c.Recipients.File == "" && c.Recipients.Callout }},
 		{name: "recipients unreadable", yaml: "recipients:\n  file: $D/none.txt\ndomains: [example.org]\n", want: []string{`2: recipients.file: open ` + fixtureDir + `/none.txt: no such file or directory`}},
+		{name: "recipients directory", yaml: "recipients:\n  file: $D\ndomains: [example.org]\n", want: []string{`2: recipients.file: ` + fixtureDir + ` is not a regular file`}},
 		{name: "recipients bad line", yaml: "recipients:\n  file: $D/bad-recipients.txt\ndomains: [example.org]\n", want: []string{`2: recipients.file: ` + fixtureDir + `/bad-recipients.txt:2: "just-a-name" is neither an address`}},
 		{name: "recipients callout bad", yaml: "recipients:\n  callout: yes please\n", want: []string{`2: recipients.callout: must be true or false, got "yes please"`}},
 	})

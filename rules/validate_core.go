@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -142,7 +143,11 @@ func checkTLS(c *Config, v *validator) {
 	case key == "":
 		v.Errorf("tls.key", "must be set with tls.cert (both or neither)")
 	default:
-		if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
+		if err := regularFile(cert); err != nil {
+			v.Errorf("tls.cert", "%v", err)
+		} else if err := regularFile(key); err != nil {
+			v.Errorf("tls.key", "%v", err)
+		} else if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
 			v.Errorf("tls.cert", "cannot load the certificate and key: %v", err)
 		}
 	}
@@ -156,7 +161,7 @@ func checkAuth(c *Config, v *validator) {
 	if c.TLS.Cert == "" || c.TLS.Key == "" {
 		v.Errorf("auth.users_file", "AUTH is offered only under TLS: set tls.cert and tls.key too")
 	}
-	data, err := os.ReadFile(f)
+	data, err := readListFile(f)
 	if err != nil {
 		v.Errorf("auth.users_file", "%v", err)
 		return
@@ -179,7 +184,7 @@ func checkRecipients(c *Config, v *validator) {
 	if f == "" {
 		return
 	}
-	data, err := os.ReadFile(f)
+	data, err := readListFile(f)
 	if err != nil {
 		v.Errorf("recipients.file", "%v", err)
 		return
@@ -189,6 +194,41 @@ func checkRecipients(c *Config, v *validator) {
 			v.Errorf("recipients.file", "%s:%d: %q %s", f, n, line, p)
 		}
 	})
+}
+
+// maxListFile bounds the files the configuration names, so that a path
+// such as /dev/zero is refused rather than read for ever.
+const maxListFile = 256 << 20
+
+func regularFile(path string) error {
+	_, err := readFile(path, false)
+	return err
+}
+
+func readListFile(path string) ([]byte, error) { return readFile(path, true) }
+
+// readFile opens path as the server will (so permissions are checked too)
+// and reads it when read is set.
+func readFile(path string, read bool) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if fi.Size() > maxListFile {
+		return nil, fmt.Errorf("%s is over %d MiB", path, maxListFile>>20)
+	}
+	if !read {
+		return nil, nil
+	}
+	return io.ReadAll(io.LimitReader(f, maxListFile))
 }
 
 // eachLine calls f on each line of a list file that is not blank or a #
