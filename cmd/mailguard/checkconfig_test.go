@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	bad := filepath.Join(dir, "bad.yaml")
+	write := func(path, text string) {
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(good, "hostname: mx.example.org\ndomains: [example.org]\n")
+	write(bad, "hostname: mx.example.org\nbakend: 127.0.0.1:25\ndnsbl:\n  - zone: zen.spamhaus.org\n    action: rejct\n")
+
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		code       int
+		stdout     string
+		stderrHas  []string
+		stderrNone bool
+	}{
+		{name: "defaults", args: nil, code: exitOK, stdout: "configuration OK\n", stderrNone: true},
+		{name: "good file", args: []string{"-config", good}, code: exitOK, stdout: "configuration OK\n", stderrNone: true},
+		{name: "bad file", args: []string{"-config", bad}, code: exitUsage, stderrHas: []string{
+			bad + ":2: bakend: unknown key (did you mean backend?)\n" +
+				bad + ":5: dnsbl[0].action: must be reject or score, got \"rejct\"\n",
+			"2 problem(s) found",
+		}},
+		{name: "missing file", args: []string{"-config", filepath.Join(dir, "none.yaml")}, code: exitUsage, stderrHas: []string{"none.yaml: no such file or directory"}},
+		{name: "extra argument", args: []string{"-config", good, "more"}, code: exitUsage, stderrHas: []string{`unexpected argument "more"`, "usage: mailguard check-config"}},
+		{name: "unknown flag", args: []string{"-conf", good}, code: exitUsage, stderrHas: []string{"flag provided but not defined: -conf"}},
+		{name: "help", args: []string{"-help"}, code: exitOK, stderrHas: []string{"usage: mailguard check-config [-config FILE]"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(append([]string{"check-config"}, tc.args...), &stdout, &stderr)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, stderr.String())
+			}
+			if stdout.String() != tc.stdout {
+				t.Errorf("stdout %q, want %q", stdout.String(), tc.stdout)
+			}
+			for _, s := range tc.stderrHas {
+				if !strings.Contains(stderr.String(), s) {
+					t.Errorf("stderr lacks %q:\n%s", s, stderr.String())
+				}
+			}
+			if tc.stderrNone && stderr.Len() > 0 {
+				t.Errorf("stderr: %s", stderr.String())
+			}
+		})
+	}
+}
