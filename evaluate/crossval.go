@@ -1,0 +1,210 @@
+package evaluate
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"runtime"
+	"sync"
+	"time"
+
+	"mailguard/classifier"
+)
+
+// Sample is one labelled, tokenized message.
+type Sample struct {
+	Name   string
+	Spam   bool
+	Digest string
+	Tokens []string
+}
+
+// Config sets up a cross-validation run.
+type Config struct {
+	// Folds is k; each message is tested once, by a classifier trained on
+	// the other k-1 folds. At least 2.
+	Folds int
+	// Classifier is the scoring configuration, bands included.
+	Classifier classifier.Config
+	// Workers classify in parallel; 0 means one per CPU.
+	Workers int
+	// TokenizeTime is the wall time the samples took to read and tokenize
+	// (once, for all folds); it is part of both rates.
+	TokenizeTime time.Duration
+}
+
+// Report is what a cross-validation run found. Percentages are of the
+// class named (FPR: of ham; FNR: of spam) or of all messages (Unsure).
+type Report struct {
+	Folds      int     `json:"folds"`
+	Spam       int     `json:"spam"`
+	Ham        int     `json:"ham"`
+	HamCutoff  float64 `json:"ham_cutoff"`
+	SpamCutoff float64 `json:"spam_cutoff"`
+	// FPRPct: ham labelled spam; FNRPct: spam labelled ham; UnsurePct:
+	// messages labelled unsure.
+	FPRPct        float64 `json:"fpr_pct"`
+	FNRPct        float64 `json:"fnr_pct"`
+	UnsurePct     float64 `json:"unsure_pct"`
+	UnsureSpamPct float64 `json:"unsure_spam_pct"`
+	UnsureHamPct  float64 `json:"unsure_ham_pct"`
+	// OneMinusROCAPct is (1-ROCA)%, lower is better.
+	OneMinusROCAPct float64 `json:"one_minus_roca_pct"`
+	// RecallAt01Pct and RecallAt1Pct: spam recall when at most 0.1% and 1%
+	// of the ham is marked spam.
+	RecallAt01Pct float64 `json:"recall_at_fpr_0.1_pct"`
+	RecallAt1Pct  float64 `json:"recall_at_fpr_1_pct"`
+	// Inactive counts messages scored by a classifier that had not yet
+	// learnt its minimum of each class (they get 0.5, unsure).
+	Inactive int `json:"inactive"`
+	// The rates include reading and tokenizing each message once.
+	TrainMsgsPerSec    float64 `json:"train_msgs_per_s"`
+	ClassifyMsgsPerSec float64 `json:"classify_msgs_per_s"`
+	// Scores are every message's log-odds, for the ROC curve.
+	Scores []Score `json:"-"`
+}
+
+// Fold returns the fold of a message: from its digest, so a run is
+// repeatable and copies of one message are tested together.
+func Fold(digest string, folds int) int {
+	h := fnv.New64a()
+	h.Write([]byte(digest))
+	return int(h.Sum64() % uint64(folds))
+}
+
+const learnBatch = 500
+
+// CrossValidate runs k-fold cross-validation on samples, each fold with a
+// fresh in-memory store.
+func CrossValidate(ctx context.Context, cfg Config, samples []Sample) (*Report, error) {
+	if cfg.Folds < 2 {
+		return nil, fmt.Errorf("cross-validation needs at least 2 folds, got %d", cfg.Folds)
+	}
+	workers := cfg.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	fold := make([]int, len(samples))
+	for i, s := range samples {
+		fold[i] = Fold(s.Digest, cfg.Folds)
+	}
+	results := make([]classifier.Result, len(samples))
+	var learnTime, classifyTime time.Duration
+	learnt := 0
+	for f := range cfg.Folds {
+		st := classifier.NewMemStore()
+		c := classifier.New(cfg.Classifier, st)
+		start := time.Now()
+		batch := make([]classifier.Doc, 0, learnBatch)
+		flush := func() error {
+			_, err := c.Learn(ctx, batch...)
+			learnt += len(batch)
+			batch = batch[:0]
+			return err
+		}
+		var test []int
+		for i, s := range samples {
+			if fold[i] == f {
+				test = append(test, i)
+				continue
+			}
+			batch = append(batch, classifier.Doc{Digest: s.Digest, Spam: s.Spam, Tokens: s.Tokens})
+			if len(batch) == learnBatch {
+				if err := flush(); err != nil {
+					return nil, fmt.Errorf("fold %d: %w", f+1, err)
+				}
+			}
+		}
+		if err := flush(); err != nil {
+			return nil, fmt.Errorf("fold %d: %w", f+1, err)
+		}
+		learnTime += time.Since(start)
+
+		start = time.Now()
+		if err := classifyAll(ctx, c, samples, test, results, workers); err != nil {
+			return nil, fmt.Errorf("fold %d: %w", f+1, err)
+		}
+		classifyTime += time.Since(start)
+		st.Close()
+	}
+
+	r := &Report{Folds: cfg.Folds, HamCutoff: cfg.Classifier.HamCutoff, SpamCutoff: cfg.Classifier.SpamCutoff}
+	var fp, fn, unsureSpam, unsureHam int
+	r.Scores = make([]Score, len(samples))
+	for i, s := range samples {
+		res := results[i]
+		r.Scores[i] = Score{Spam: s.Spam, Score: res.LogOdds}
+		if !res.Active {
+			r.Inactive++
+		}
+		if s.Spam {
+			r.Spam++
+		} else {
+			r.Ham++
+		}
+		switch {
+		case res.Label == classifier.Spam && !s.Spam:
+			fp++
+		case res.Label == classifier.Ham && s.Spam:
+			fn++
+		case res.Label == classifier.Unsure && s.Spam:
+			unsureSpam++
+		case res.Label == classifier.Unsure:
+			unsureHam++
+		}
+	}
+	r.FPRPct = pct(fp, r.Ham)
+	r.FNRPct = pct(fn, r.Spam)
+	r.UnsurePct = pct(unsureSpam+unsureHam, len(samples))
+	r.UnsureSpamPct = pct(unsureSpam, r.Spam)
+	r.UnsureHamPct = pct(unsureHam, r.Ham)
+	r.OneMinusROCAPct = OneMinusROCA(r.Scores)
+	r.RecallAt01Pct = RecallAtFPR(r.Scores, 0.001)
+	r.RecallAt1Pct = RecallAtFPR(r.Scores, 0.01)
+	if n := len(samples); n > 0 {
+		perMsg := cfg.TokenizeTime.Seconds() / float64(n)
+		if learnt > 0 {
+			r.TrainMsgsPerSec = 1 / (perMsg + learnTime.Seconds()/float64(learnt))
+		}
+		r.ClassifyMsgsPerSec = 1 / (perMsg + classifyTime.Seconds()/float64(n))
+	}
+	return r, nil
+}
+
+func classifyAll(ctx context.Context, c *classifier.Classifier, samples []Sample, idx []int, out []classifier.Result, workers int) error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	next := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				res, err := c.Classify(ctx, samples[i].Tokens)
+				if err != nil {
+					mu.Lock()
+					if first == nil {
+						first = fmt.Errorf("%s: %w", samples[i].Name, err)
+					}
+					mu.Unlock()
+					continue
+				}
+				out[i] = res
+			}
+		}()
+	}
+	for _, i := range idx {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return first
+}
+
+func pct(n, of int) float64 {
+	if of == 0 {
+		return 0
+	}
+	return 100 * float64(n) / float64(of)
+}
