@@ -366,7 +366,17 @@ func validFieldName(b []byte) bool {
 	return true
 }
 
+// unfold drops every CR and LF of a raw field value, then the white space
+// around it.
 func unfold(b []byte) string {
-	s := strings.NewReplacer("\r\n", "", "\n", "", "\r", "").Replace(string(b))
-	return strings.TrimSpace(s)
+	if bytes.IndexAny(b, "\r\n") < 0 {
+		return strings.TrimSpace(string(b))
+	}
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c != '\r' && c != '\n' {
+			out = append(out, c)
+		}
+	}
+	return strings.TrimSpace(string(out))
 }
