@@ -79,7 +79,11 @@ func forgedReceived(h Header, host, queueID string) bool {
 		if queueID != "" && strings.Contains(v, queueID) {
 			continue
 		}
-		words := strings.Fields(strings.ToLower(v))
+		lower := strings.ToLower(v)
+		if !strings.Contains(lower, host) {
+			continue
+		}
+		words := strings.Fields(lower)
 		for i := 0; i+1 < len(words); i++ {
 			if words[i] == "by" && strings.TrimRight(strings.Trim(words[i+1], "()[]"), ".;,") == host {
 				return true
