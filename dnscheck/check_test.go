@@ -1,0 +1,157 @@
+package dnscheck
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"mailguard/internal/testutil/dnstest"
+	"mailguard/resolver"
+)
+
+// servers starts the test's name servers: ns1 and ns2 hold the same zones
+// except split.test, ns3 holds none of them (lame), ns4 never answers.
+func servers(t *testing.T) Config {
+	t.Helper()
+	read := func(name string) string {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	common := read("common.zone")
+	ns1 := dnstest.Start(t, common+read("ns1-split.zone"))
+	ns2 := dnstest.Start(t, common+read("ns2-split.zone"))
+	ns3 := dnstest.Start(t, "$ORIGIN other.test.\n@ 60 IN SOA ns3 h 1 1 1 1 60\n")
+	ns4 := dnstest.Start(t, "")
+	ns4.SilenceAll(true)
+	addrs := map[string]string{"ns1.dns.test.": ns1.Addr(), "ns2.dns.test.": ns2.Addr(), "ns3.dns.test.": ns3.Addr(), "ns4.dns.test.": ns4.Addr()}
+	r, err := resolver.New(resolver.Config{Server: ns1.Addr(), Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Config{
+		Resolver: r,
+		Timeout:  300 * time.Millisecond,
+		NSAddrs: func(_ context.Context, host string) ([]string, error) {
+			if a, ok := addrs[host]; ok {
+				return []string{a}, nil
+			}
+			return nil, fmt.Errorf("no test server for %s", host)
+		},
+	}
+}
+
+func TestCheck(t *testing.T) {
+	cfg := servers(t)
+	tests := []struct {
+		domain string
+		codes  []string // problems that are faults, sorted
+		notes  []string
+	}{
+		{"good.test", nil, nil},
+		{"GOOD.test.", nil, nil},
+		{"alone.bad.test", nil, nil},
+		{"alias.bad.test", []string{"mx-cname"}, nil},
+		{"literal.bad.test", []string{"mx-literal"}, nil},
+		{"gone.bad.test", []string{"mx-nxdomain"}, nil},
+		{"noaddr.bad.test", []string{"mx-no-address"}, nil},
+		{"nomx.bad.test", []string{"no-mx"}, nil},
+		{"nothing.bad.test", []string{"no-mail-host"}, nil},
+		{"missing.bad.test", []string{"no-domain"}, nil},
+		{"nullmx.bad.test", nil, []string{"null-mx"}},
+		{"nullmixed.bad.test", []string{"null-mx-mixed"}, nil},
+		{"dup.bad.test", []string{"mx-duplicate"}, nil},
+		{"noptr.bad.test", []string{"ptr-missing"}, nil},
+		{"mismatch.bad.test", []string{"ptr-mismatch"}, nil},
+		{"private.bad.test", []string{"mx-private-address", "ptr-missing"}, nil},
+		{"split.test", []string{"ns-disagree", "ns-disagree", "ns-serial"}, nil},
+		{"lame.test", []string{"ns-lame"}, nil},
+		{"dead.test", []string{"ns-unreachable"}, nil},
+		{"single.test", []string{"single-ns"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.domain, func(t *testing.T) {
+			rep, err := Check(context.Background(), tt.domain, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var codes, notes []string
+			for _, p := range rep.Problems {
+				if p.Level == LevelNote {
+					notes = append(notes, p.Code)
+				} else {
+					codes = append(codes, p.Code)
+				}
+			}
+			slices.Sort(codes)
+			if !slices.Equal(codes, tt.codes) || !slices.Equal(notes, tt.notes) {
+				t.Errorf("problems %v, notes %v; want %v, %v\n%s", codes, notes, tt.codes, tt.notes, text(rep))
+			}
+			if rep.Faulty() != (len(tt.codes) > 0) {
+				t.Errorf("Faulty() = %v", rep.Faulty())
+			}
+		})
+	}
+}
+
+func text(r *Report) string {
+	var b bytes.Buffer
+	r.WriteText(&b)
+	return b.String()
+}
+
+func TestReportContents(t *testing.T) {
+	cfg := servers(t)
+	rep, err := Check(context.Background(), "good.test", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Zone != "good.test." || len(rep.MX) != 2 || rep.MX[0].Host != "mx1.good.test." || len(rep.MX[0].Addresses) != 2 {
+		t.Fatalf("report: %+v", rep)
+	}
+	for _, a := range rep.MX[0].Addresses {
+		if !a.ForwardConfirmed || !slices.Equal(a.PTR, []string{"mx1.good.test."}) {
+			t.Errorf("address %+v: want PTR mx1.good.test., forward-confirmed", a)
+		}
+	}
+	if len(rep.NameServers) != 2 || rep.NameServers[0].Serial != 2026010101 || !rep.NameServers[1].Authoritative {
+		t.Errorf("name servers: %+v", rep.NameServers)
+	}
+	out := text(rep)
+	for _, want := range []string{"MX      10 mx1.good.test.", "2001:db8::1", "PTR mx1.good.test.", "serial 2026010101", "no problems found"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(b, &back); err != nil || back.MX[1].Host != "mx2.good.test." {
+		t.Errorf("JSON round trip: %v %s", err, b)
+	}
+
+	rep, _ = Check(context.Background(), "split.test", cfg)
+	out = text(rep)
+	if !strings.Contains(out, `disagree on the MX of split.test.`) || !strings.Contains(out, "10 old-mx.split.test.") || !strings.Contains(out, "3 problems found") {
+		t.Errorf("split.test text:\n%s", out)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	cfg := servers(t)
+	for _, d := range []string{"", "user@example.org", "a..b"} {
+		if _, err := Check(context.Background(), d, cfg); err == nil {
+			t.Errorf("Check(%q) accepted", d)
+		}
+	}
+}
