@@ -31,7 +31,7 @@ type address struct {
 func parseAddress(s string) address {
 	s = strings.TrimSpace(s)
 	if len(s) >= 2 && s[0] == '<' && s[len(s)-1] == '>' {
-		s = s[1 : len(s)-1]
+		s = strings.TrimSpace(s[1 : len(s)-1])
 	}
 	a := address{Display: s}
 	if strings.HasPrefix(s, "@") {
@@ -80,7 +80,7 @@ func parseAddress(s string) address {
 		return a
 	}
 	d = strings.TrimSuffix(d, ".")
-	if d == "" || strings.HasPrefix(d, ".") || strings.Contains(d, "..") || strings.ContainsAny(d, "@%!:[] \t\"") {
+	if d == "" || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") || strings.Contains(d, "..") || strings.ContainsAny(d, "@%!:[] \t\"") {
 		a.setTrick("malformed domain")
 		return a
 	}

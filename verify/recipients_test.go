@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ func rcpt(t *testing.T, r *Recipients, c *filters.Conn, addr string) filters.Ver
 
 func TestRecipientsTable(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "recipients.txt")
-	writeFile(t, path, "# users\nAlice@Example.org\nbob@example.org   # trailing comment\n\n@catchall.example.org\n")
+	writeFile(t, path, "# users\nAlice@Example.org\n  bob@example.org  \n\n  # indented comment\n@catchall.example.org\n")
 	r, err := NewRecipients(RecipientsConfig{Domains: []string{"example.org", "catchall.example.org", "other.example.org"}, File: path})
 	if err != nil {
 		t.Fatal(err)
@@ -273,5 +274,35 @@ func TestLimiter(t *testing.T) {
 	}
 	if n != 20 {
 		t.Fatalf("%d tokens after an hour, want the burst of 20", n)
+	}
+}
+
+func FuzzParseTable(f *testing.F) {
+	f.Add("alice@example.org\n@example.net\n\n# comment\n")
+	f.Add("\"quoted user\"@Example.org.\n")
+	f.Add("@\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		addrs, domains, err := parseTable(strings.NewReader(text), "fuzz")
+		if err != nil {
+			return
+		}
+		for k := range addrs {
+			if k != strings.ToLower(k) || !strings.Contains(k, "@") {
+				t.Errorf("key %q is not a lowercased address", k)
+			}
+		}
+		for d := range domains {
+			if d == "" || d != normalizeDomain(d) {
+				t.Errorf("domain %q is not normalised", d)
+			}
+		}
+	})
+}
+
+func TestRecipientsTableNoInlineComments(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "recipients.txt")
+	writeFile(t, path, "alice@example.org # not a comment\n")
+	if _, err := NewRecipients(RecipientsConfig{File: path}); err == nil {
+		t.Error("text after an address was accepted; check-config refuses it")
 	}
 }

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"mailguard/filters"
@@ -132,8 +133,16 @@ func FuzzParseAddress(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		a := parseAddress(s)
-		if a.Trick == "" && a.Domain != "" && parseAddress(a.Local+"@"+a.Domain).Domain != a.Domain {
-			t.Errorf("%q: domain %q does not survive a round trip", s, a.Domain)
+		// Brackets are taken off once; "<<x>>" keeps the inner pair.
+		nested := strings.HasPrefix(a.Display, "<") && strings.HasSuffix(a.Display, ">")
+		if b := parseAddress(a.Display); b != a && !nested {
+			t.Errorf("%q: parsed %+v, but its display form parses as %+v", s, a, b)
+		}
+		if a.Domain != strings.ToLower(a.Domain) || strings.ContainsAny(a.Domain, "@[]%!") || strings.HasSuffix(a.Domain, ".") {
+			t.Errorf("%q: domain %q is not normalised", s, a.Domain)
+		}
+		if a.Domain != "" && a.Trick == "" && strings.ContainsAny(a.Local, "@%!") {
+			t.Errorf("%q: local part %q is a trick not flagged", s, a.Local)
 		}
 	})
 }

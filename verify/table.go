@@ -3,6 +3,7 @@ package verify
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -11,7 +12,7 @@ import (
 )
 
 // table is the recipients file: one address, or "@domain" for a catch-all,
-// a line; "#" starts a comment. Lookups are case-insensitive on the whole
+// a line; lines starting with "#" are comments. Lookups are case-insensitive on the whole
 // address, as Postfix lowercases its lookup keys. The file is read again
 // when its modification time or size changes, looked at no more than once
 // a second, so operators edit it without a reload and a busy gateway does
@@ -91,14 +92,14 @@ func (t *table) load(fi os.FileInfo) error {
 	return nil
 }
 
-func parseTable(f *os.File, name string) (addrs, domains map[string]bool, err error) {
+func parseTable(f io.Reader, name string) (addrs, domains map[string]bool, err error) {
 	addrs, domains = map[string]bool{}, map[string]bool{}
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
-		line, _, _ := strings.Cut(sc.Text(), "#")
-		line = strings.TrimSpace(line)
+		line := strings.TrimSpace(sc.Text())
 		switch {
-		case line == "":
+		case line == "" || line[0] == '#':
+			// As in Postfix tables, a comment is a whole line.
 		case strings.HasPrefix(line, "@"):
 			d := normalizeDomain(line[1:])
 			if d == "" {
