@@ -33,6 +33,7 @@ type Config struct {
 	Limits          Limits           `yaml:"limits"`
 	Checks          ChecksConfig     `yaml:"checks"`
 	Verify          VerifyConfig     `yaml:"verify"`
+	SenderAuth      SenderAuthConfig `yaml:"sender_auth"`
 }
 
 // TLSConfig enables STARTTLS when both files are set.

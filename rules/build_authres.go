@@ -1,0 +1,24 @@
+package rules
+
+import (
+	"fmt"
+
+	"mailguard/authres"
+	"mailguard/filters"
+)
+
+func init() {
+	register(70, "authres", func(cfg *Config, d *Deps) ([]filters.Filter, error) {
+		if !cfg.SenderAuth.Enabled {
+			return nil, nil
+		}
+		if d.Resolver == nil {
+			return nil, fmt.Errorf("sender_auth: no resolver")
+		}
+		c, err := authres.New(senderAuthConfig(cfg, d))
+		if err != nil {
+			return nil, err
+		}
+		return []filters.Filter{c}, nil
+	})
+}
