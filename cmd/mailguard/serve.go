@@ -1,0 +1,385 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"mailguard/filters"
+	"mailguard/proxy"
+	"mailguard/quarantine"
+	"mailguard/resolver"
+	"mailguard/rules"
+)
+
+func init() {
+	register(command{name: "serve", summary: "runs the gateway: the SMTP proxy and the configured listeners", run: runServe})
+}
+
+// A service runs beside the SMTP proxy (the milter, the review web UI,
+// metrics). Each lives in its own file and registers a constructor with
+// registerService; a constructor returns nil when its listener is not
+// configured.
+type service interface {
+	// Name is used in logs.
+	Name() string
+	// Serve runs until Shutdown; an error ends the whole process.
+	Serve() error
+	Shutdown(ctx context.Context) error
+}
+
+// serveEnv is what services are built from. Chain returns the chain in use
+// now: it changes on reload.
+type serveEnv struct {
+	Config     *rules.Config
+	Deps       *rules.Deps
+	Chain      func() *filters.Chain
+	Quarantine quarantine.Store
+	Log        *slog.Logger
+}
+
+var services []func(env *serveEnv) (service, error)
+
+func registerService(f func(env *serveEnv) (service, error)) { services = append(services, f) }
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			fs.SetOutput(stdout)
+		}
+	}
+	path := fs.String("config", "", "configuration `FILE` (default: the built-in defaults)")
+	fs.Usage = func() { serveUsage(fs) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "mailguard serve: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return exitUsage
+	}
+	cfg, err := rules.Load(*path)
+	if err != nil {
+		printConfigError(stderr, "serve", err)
+		return exitUsage
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	slog.SetDefault(log)
+	return serve(*path, cfg, log)
+}
+
+func serveUsage(fs *flag.FlagSet) {
+	d := rules.Default()
+	w := fs.Output()
+	fmt.Fprintln(w, "usage: mailguard serve [-config FILE]")
+	fmt.Fprintln(w, "\nRuns the gateway until SIGTERM or SIGINT (graceful stop); SIGHUP reloads the configuration.")
+	fs.PrintDefaults()
+	fmt.Fprintln(w, "\nBuilt-in defaults (used without -config, and for keys a file leaves out):")
+	store := d.Store
+	if store == "" {
+		store = "embedded (in data_dir)"
+	}
+	rows := [][2]string{
+		{"hostname", d.Hostname},
+		{"listen", d.Listen},
+		{"backend", d.Backend},
+		{"data_dir", d.DataDir},
+		{"store", store},
+		{"max_message_bytes", fmt.Sprint(d.MaxMessageBytes)},
+		{"max_recipients", fmt.Sprint(d.MaxRecipients)},
+		{"relay_networks", fmt.Sprint(d.RelayNetworks)},
+		{"dns.resolver", orText(d.DNS.Resolver, "/etc/resolv.conf")},
+		{"dns.timeout", d.DNS.Timeout.String()},
+		{"sender_verify", fmt.Sprint(d.SenderVerify)},
+		{"thresholds", fmt.Sprintf("tag %s, quarantine %s, reject %s", filters.FormatPoints(d.Thresholds.Tag),
+			filters.FormatPoints(d.Thresholds.Quarantine), filters.FormatPoints(d.Thresholds.Reject))},
+		{"limits.max_connections", fmt.Sprint(d.Limits.MaxConnections)},
+		{"limits.max_connections_per_ip", fmt.Sprint(d.Limits.MaxConnectionsPerIP)},
+		{"limits.max_line_length", fmt.Sprint(d.Limits.MaxLineLength)},
+		{"limits.command_timeout", d.Limits.CommandTimeout.String()},
+		{"limits.data_timeout", d.Limits.DataTimeout.String()},
+		{"limits.backend_timeout", d.Limits.BackendTimeout.String()},
+		{"limits.shutdown_timeout", d.Limits.ShutdownTimeout.String()},
+		{"tls, auth, milter, web, metrics", "off"},
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "  %-32s %s\n", r[0], r[1])
+	}
+}
+
+func orText(s, empty string) string {
+	if s == "" {
+		return empty
+	}
+	return s
+}
+
+// printConfigError prints every configuration problem as file:line: key.
+func printConfigError(w io.Writer, cmd string, err error) {
+	var errs *rules.Errors
+	if errors.As(err, &errs) {
+		for _, p := range errs.Problems {
+			fmt.Fprintln(w, p)
+		}
+		fmt.Fprintf(w, "mailguard %s: %d configuration problem(s)\n", cmd, len(errs.Problems))
+		return
+	}
+	fmt.Fprintf(w, "mailguard %s: %v\n", cmd, err)
+}
+
+// gateway is what a running serve holds.
+type gateway struct {
+	path  string
+	log   *slog.Logger
+	cfg   *rules.Config
+	deps  *rules.Deps
+	proxy *proxy.Proxy
+
+	mu    sync.Mutex
+	chain *filters.Chain
+}
+
+func serve(path string, cfg *rules.Config, log *slog.Logger) int {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		log.Error("data directory", "dir", cfg.DataDir, "err", err)
+		return exitFailed
+	}
+	res, err := resolver.New(resolver.Config{Server: cfg.DNS.Resolver, Timeout: cfg.DNS.Timeout, Log: log})
+	if err != nil {
+		log.Error("configuration: dns.resolver", "err", err)
+		return exitUsage
+	}
+	deps := &rules.Deps{Resolver: res, Log: log}
+	defer deps.Close()
+	chain, err := rules.BuildChain(cfg, deps)
+	if err != nil {
+		log.Error("building the filter chain", "err", err)
+		return exitFailed
+	}
+	tlsConfig, err := loadTLS(cfg)
+	if err != nil {
+		log.Error("configuration: tls", "err", err)
+		return exitUsage
+	}
+	users, err := loadUsers(cfg)
+	if err != nil {
+		log.Error("configuration: auth.users_file", "err", err)
+		return exitUsage
+	}
+	if users != nil && tlsConfig == nil {
+		log.Warn("auth.users_file is set but tls is not: AUTH is offered only under TLS, so never")
+	}
+	store, err := quarantine.Open(quarantine.Config{DataDir: cfg.DataDir, Store: cfg.Store})
+	if err != nil {
+		log.Error("opening the quarantine", "err", err)
+		return exitFailed
+	}
+	defer store.Close()
+
+	g := &gateway{path: path, log: log, cfg: cfg, deps: deps, chain: chain}
+	g.proxy, err = proxy.New(proxy.Config{
+		Hostname:            cfg.Hostname,
+		Backend:             cfg.Backend,
+		Chain:               chain,
+		Holder:              quarantine.Holder{Store: store},
+		Resolver:            res,
+		DNSTimeout:          cfg.DNS.Timeout,
+		SpoolDir:            cfg.DataDir + "/spool",
+		MaxMessageBytes:     cfg.MaxMessageBytes,
+		MaxRecipients:       cfg.MaxRecipients,
+		MaxConnections:      cfg.Limits.MaxConnections,
+		MaxConnectionsPerIP: cfg.Limits.MaxConnectionsPerIP,
+		MaxLineLength:       cfg.Limits.MaxLineLength,
+		CommandTimeout:      cfg.Limits.CommandTimeout,
+		DataTimeout:         cfg.Limits.DataTimeout,
+		BackendTimeout:      cfg.Limits.BackendTimeout,
+		TLS:                 tlsConfig,
+		Users:               users,
+		Log:                 log,
+	})
+	if err != nil {
+		log.Error("starting the proxy", "err", err)
+		return exitFailed
+	}
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		log.Error("listen", "addr", cfg.Listen, "err", err)
+		return exitFailed
+	}
+
+	env := &serveEnv{Config: cfg, Deps: deps, Chain: g.currentChain, Quarantine: store, Log: log}
+	var running []service
+	for _, mk := range services {
+		s, err := mk(env)
+		if err != nil {
+			l.Close()
+			log.Error("starting a service", "err", err)
+			return exitFailed
+		}
+		if s != nil {
+			running = append(running, s)
+		}
+	}
+
+	failed := make(chan error, 1+len(running))
+	go func() {
+		if err := g.proxy.Serve(l); err != nil {
+			failed <- fmt.Errorf("smtp: %w", err)
+		}
+	}()
+	for _, s := range running {
+		go func() {
+			if err := s.Serve(); err != nil {
+				failed <- fmt.Errorf("%s: %w", s.Name(), err)
+			}
+		}()
+	}
+	log.Info("listening", "service", "smtp", "addr", l.Addr().String(), "backend", cfg.Backend, "hostname", cfg.Hostname,
+		"tls", tlsConfig != nil, "auth", users != nil)
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	status := exitOK
+	for stop := false; !stop; {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				g.reload()
+				continue
+			}
+			log.Info("stopping", "signal", sig.String(), "deadline", cfg.Limits.ShutdownTimeout.String())
+			stop = true
+		case err := <-failed:
+			log.Error("stopping after a failure", "err", err)
+			status = exitFailed
+			stop = true
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout(cfg))
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range running {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.Shutdown(ctx); err != nil {
+				log.Warn("service shutdown", "service", s.Name(), "err", err)
+			}
+		}()
+	}
+	if err := g.proxy.Shutdown(ctx); err != nil {
+		log.Warn("shutdown deadline passed; transactions in progress were cut", "err", err)
+	}
+	wg.Wait()
+	log.Info("stopped")
+	return status
+}
+
+func shutdownTimeout(cfg *rules.Config) time.Duration {
+	if cfg.Limits.ShutdownTimeout > 0 {
+		return cfg.Limits.ShutdownTimeout
+	}
+	return 30 * time.Second
+}
+
+func (g *gateway) currentChain() *filters.Chain {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.chain
+}
+
+// reload reads the configuration again and, when it is good, swaps the
+// chain for new transactions. Connections stay up; a broken file keeps the
+// running configuration.
+func (g *gateway) reload() {
+	g.log.Info("reloading configuration", "file", orText(g.path, rules.DefaultsName))
+	cfg, err := rules.Load(g.path)
+	if err != nil {
+		var errs *rules.Errors
+		if errors.As(err, &errs) {
+			for _, p := range errs.Problems {
+				g.log.Error("reload refused; keeping the running configuration", "problem", p.String())
+			}
+		} else {
+			g.log.Error("reload refused; keeping the running configuration", "err", err)
+		}
+		return
+	}
+	chain, err := rules.BuildChain(cfg, g.deps)
+	if err != nil {
+		g.log.Error("reload refused; keeping the running configuration", "err", err)
+		return
+	}
+	users, err := loadUsers(cfg)
+	if err != nil {
+		g.log.Error("reload refused; keeping the running configuration", "err", err)
+		return
+	}
+	for _, k := range restartKeys(g.cfg, cfg) {
+		g.log.Warn("changed key takes effect at the next restart", "key", k)
+	}
+	g.mu.Lock()
+	g.chain = chain
+	g.mu.Unlock()
+	g.proxy.SetChain(chain)
+	g.proxy.SetUsers(users)
+	g.log.Info("configuration reloaded", "filters", len(chain.Filters()))
+}
+
+// restartKeys names the keys whose change a reload cannot apply.
+func restartKeys(old, cur *rules.Config) []string {
+	var keys []string
+	check := func(k string, changed bool) {
+		if changed {
+			keys = append(keys, k)
+		}
+	}
+	check("hostname", old.Hostname != cur.Hostname)
+	check("listen", old.Listen != cur.Listen)
+	check("backend", old.Backend != cur.Backend)
+	check("data_dir", old.DataDir != cur.DataDir)
+	check("store", old.Store != cur.Store)
+	check("max_message_bytes", old.MaxMessageBytes != cur.MaxMessageBytes)
+	check("max_recipients", old.MaxRecipients != cur.MaxRecipients)
+	check("tls", old.TLS != cur.TLS)
+	check("dns", old.DNS != cur.DNS)
+	check("limits", old.Limits != cur.Limits)
+	check("milter", old.Milter != cur.Milter)
+	check("web", old.Web != cur.Web)
+	check("metrics", old.Metrics != cur.Metrics)
+	return keys
+}
+
+func loadTLS(cfg *rules.Config) (*tls.Config, error) {
+	if cfg.TLS.Cert == "" && cfg.TLS.Key == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.TLS.Cert, cfg.TLS.Key)
+	if err != nil {
+		return nil, fmt.Errorf("load %s and %s: %w", cfg.TLS.Cert, cfg.TLS.Key, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+func loadUsers(cfg *rules.Config) (*proxy.Users, error) {
+	if cfg.Auth.UsersFile == "" {
+		return nil, nil
+	}
+	return proxy.LoadUsers(cfg.Auth.UsersFile)
+}
