@@ -3,11 +3,14 @@ package filters
 import (
 	"bytes"
 	"context"
+	"net/mail"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // corpusDir returns the shared corpus's spamassassin directory, found from
@@ -102,6 +105,44 @@ func TestCorpusHamMalformed(t *testing.T) {
 	for _, k := range []string{"nul", "header_syntax", "missing_from", "multipart_boundary"} {
 		if n := len(byKind[k]); n > 0 {
 			t.Errorf("%s fires on %d ham messages:\n%s", k, n, strings.Join(byKind[k], "\n"))
+		}
+	}
+}
+
+var lineNumber = regexp.MustCompile(`line [0-9]+`)
+
+// TestCorpusScoredRates logs how often each scored test fires on the ham
+// and the spam of the corpus, the figures its default weight rests on.
+// The messages are judged as if they had just arrived from an outside
+// client, with the clock at each message's own Date (the corpus is from
+// 2002), so DATE_IN_PAST and DATE_IN_FUTURE do not fire on the age of the
+// corpus itself.
+func TestCorpusScoredRates(t *testing.T) {
+	for _, label := range []string{"ham", "spam"} {
+		files := corpusFiles(t, label)
+		counts := map[string]int{}
+		for _, p := range files {
+			m := NewMessage(readCorpusMessage(t, p))
+			now := arrival
+			if d, err := mail.ParseDate(m.Header.Get("Date")); err == nil {
+				now = d
+			}
+			c := NewMessageChecks(ChecksConfig{Hostname: "mx.example.org", Domains: []string{"example.org"}, Now: func() time.Time { return now }}).(MessageChecker)
+			v := c.CheckMessage(context.Background(), outsideTx(), m)
+			if v.Action == Reject {
+				counts["rejected: "+lineNumber.ReplaceAllString(v.Reply.Text, "line N")]++
+			}
+			for _, s := range v.Scores {
+				counts[s.Test]++
+			}
+		}
+		var names []string
+		for n := range counts {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			t.Logf("%s: %s %d of %d (%.1f%%)", label, n, counts[n], len(files), 100*float64(counts[n])/float64(len(files)))
 		}
 	}
 }
