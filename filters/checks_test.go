@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -274,4 +275,36 @@ func nestedMessage(depth int) []byte {
 		fmt.Fprintf(&b, "--b%d--\n", i)
 	}
 	return []byte(b.String())
+}
+
+// TestBigMessageStreams checks a 20 MB message spooled to disk: the checks
+// read it as a stream, so what they allocate stays far below its size, and
+// a GTUBE string at its very end is still found.
+func TestBigMessageStreams(t *testing.T) {
+	s := NewSpool(SpoolConfig{MemLimit: 1 << 20, Dir: t.TempDir()})
+	defer s.Close()
+	head := "From: a@example.net\r\nDate: Fri, 27 Nov 2026 10:00:00 +0000\r\nMessage-ID: <big@example.net>\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+	s.Write([]byte(head))
+	line := []byte(strings.Repeat("QUFB", 19) + "\r\n") // 76 columns of "AAA..."
+	for written := 0; written < 20<<20; written += len(line) {
+		s.Write(line)
+	}
+	s.Write([]byte("--b--\r\n" + gtubeString + "\r\n"))
+	m, err := s.Message()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	v := testChecks(ChecksConfig{}).CheckMessage(context.Background(), outsideTx(), m)
+	runtime.ReadMemStats(&after)
+	got := after.TotalAlloc - before.TotalAlloc
+	t.Logf("checked %d bytes, allocated %d", m.Size, got)
+	if got > 4<<20 {
+		t.Errorf("checking a %d MB message allocated %d bytes; it should stream", m.Size>>20, got)
+	}
+	if !slices.Contains(testNames(v), "GTUBE") {
+		t.Errorf("GTUBE at the end of a 20 MB message not found: %v", testNames(v))
+	}
 }
