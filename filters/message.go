@@ -369,7 +369,7 @@ func validFieldName(b []byte) bool {
 // unfold drops every CR and LF of a raw field value, then the white space
 // around it.
 func unfold(b []byte) string {
-	if bytes.IndexAny(b, "\r\n") < 0 {
+	if !bytes.ContainsAny(b, "\r\n") {
 		return strings.TrimSpace(string(b))
 	}
 	out := make([]byte, 0, len(b))
