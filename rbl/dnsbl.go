@@ -73,7 +73,7 @@ func (d *DNSBL) CheckRcpt(ctx context.Context, t *filters.Transaction, _ string)
 		}
 		res := d.future(ctx, c, l).wait(ctx)
 		if res.Err != nil && ctx.Err() != nil {
-			t.Log.Warn("dnsbl answer not in time; counted as not listed", "filter", "dnsbl", "zone", l.Zone, "client", ip, "err", res.Err)
+			t.Log.Warn("dnsbl answer not in time; counted as not listed", "filter", "dnsbl", "zone", l.Zone, "err", res.Err)
 			continue
 		}
 		if !res.Listed {
@@ -81,11 +81,11 @@ func (d *DNSBL) CheckRcpt(ctx context.Context, t *filters.Transaction, _ string)
 		}
 		if l.Reject {
 			r := filters.ReplyDNSBL.Format(ip, l.Zone).Because(res.Reason).WithQueueID(t.QueueID)
-			t.Log.Info("reject: client listed", "filter", "dnsbl", "zone", l.Zone, "client", ip, "answer", res.Answer.String(), "reply", r.String())
+			t.Log.Info("reject: client listed", "filter", "dnsbl", "zone", l.Zone, "answer", res.Answer.String(), "reply", r.String())
 			return filters.Refuse(r, fmt.Sprintf("client %s listed in %s (%s)", ip, l.Zone, res.Answer))
 		}
 		test := TestName("RCVD_IN_", l.Zone)
-		t.Log.Info("score: client listed", "filter", "dnsbl", "zone", l.Zone, "client", ip, "answer", res.Answer.String(), "test", test, "points", l.Weight)
+		t.Log.Info("score: client listed", "filter", "dnsbl", "zone", l.Zone, "answer", res.Answer.String(), "test", test, "points", l.Weight)
 		v.Scores = append(v.Scores, filters.Score{Test: test, Points: l.Weight})
 	}
 	if !scored {
