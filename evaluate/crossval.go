@@ -43,11 +43,14 @@ type Report struct {
 	SpamCutoff float64 `json:"spam_cutoff"`
 	// FPRPct: ham labelled spam; FNRPct: spam labelled ham; UnsurePct:
 	// messages labelled unsure.
-	FPRPct        float64 `json:"fpr_pct"`
-	FNRPct        float64 `json:"fnr_pct"`
-	UnsurePct     float64 `json:"unsure_pct"`
-	UnsureSpamPct float64 `json:"unsure_spam_pct"`
-	UnsureHamPct  float64 `json:"unsure_ham_pct"`
+	FalsePositives int     `json:"false_positives"`
+	FalseNegatives int     `json:"false_negatives"`
+	Unsure         int     `json:"unsure"`
+	FPRPct         float64 `json:"fpr_pct"`
+	FNRPct         float64 `json:"fnr_pct"`
+	UnsurePct      float64 `json:"unsure_pct"`
+	UnsureSpamPct  float64 `json:"unsure_spam_pct"`
+	UnsureHamPct   float64 `json:"unsure_ham_pct"`
 	// OneMinusROCAPct is (1-ROCA)%, lower is better.
 	OneMinusROCAPct float64 `json:"one_minus_roca_pct"`
 	// RecallAt01Pct and RecallAt1Pct: spam recall when at most 0.1% and 1%
@@ -153,6 +156,7 @@ func CrossValidate(ctx context.Context, cfg Config, samples []Sample) (*Report, 
 			unsureHam++
 		}
 	}
+	r.FalsePositives, r.FalseNegatives, r.Unsure = fp, fn, unsureSpam+unsureHam
 	r.FPRPct = pct(fp, r.Ham)
 	r.FNRPct = pct(fn, r.Spam)
 	r.UnsurePct = pct(unsureSpam+unsureHam, len(samples))

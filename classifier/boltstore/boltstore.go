@@ -27,6 +27,9 @@ import (
 	"mailguard/classifier"
 )
 
+// FileName is the store's file in data_dir.
+const FileName = "tokens.db"
+
 // DefaultMaxTokens is the token cap when Config.MaxTokens is zero: about
 // 60 MB of tokens on disk.
 const DefaultMaxTokens = 2_000_000

@@ -249,3 +249,42 @@ func TestEncoding(t *testing.T) {
 		t.Error("a short record decodes")
 	}
 }
+
+func TestSnapshot(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(Config{Path: filepath.Join(t.TempDir(), "t.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Learn(ctx,
+		classifier.Doc{Digest: "a", Spam: true, Tokens: []string{"x", "y"}},
+		classifier.Doc{Digest: "b", Spam: false, Tokens: []string{"y", "z"}}); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := st.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Later learning does not reach the snapshot.
+	if _, err := st.Learn(ctx, classifier.Doc{Digest: "c", Spam: true, Tokens: []string{"z"}}); err != nil {
+		t.Fatal(err)
+	}
+	toks := []string{"x", "y", "z", "unknown"}
+	got, tot, err := snap.Counts(ctx, toks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []classifier.Counts{{Spam: 1}, {Spam: 1, Ham: 1}, {Ham: 1}, {}}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("%s: %+v, want %+v", toks[i], got[i], want[i])
+		}
+	}
+	if tot != (classifier.Totals{Spam: 1, Ham: 1}) {
+		t.Errorf("totals %+v", tot)
+	}
+	if _, err := snap.Learn(ctx, classifier.Doc{Digest: "d", Tokens: []string{"x"}}); err == nil {
+		t.Error("a snapshot learnt")
+	}
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+
+	"mailguard/classifier"
+	"mailguard/classifier/boltstore"
+	"mailguard/mailfiles"
+	"mailguard/rules"
+)
+
+func init() {
+	register(command{name: "classify", summary: "prints each message's class (spam, ham, unsure) and spam probability; changes nothing", run: runClassify})
+}
+
+// lookupsPerMessage is about how many distinct tokens a message has.
+const lookupsPerMessage = 250
+
+// readStore returns the store to score n files from: a snapshot of the
+// embedded store's token table when the lookups would outnumber the table
+// (reading it whole costs about a tenth of a lookup a token), else the
+// store itself.
+func readStore(ctx context.Context, st classifier.Store, n int, stderr io.Writer) classifier.Store {
+	bs, ok := st.(*boltstore.Store)
+	if !ok {
+		return st
+	}
+	tokens, err := bs.Tokens()
+	if err != nil || n*lookupsPerMessage*10 < tokens {
+		return st
+	}
+	snap, err := bs.Snapshot(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "mailguard classify: %v; reading the store directly\n", err)
+		return st
+	}
+	return snap
+}
+
+// classified is one message's line of -json output.
+type classified struct {
+	File    string  `json:"file"`
+	Label   string  `json:"label"`
+	Prob    float64 `json:"prob"`
+	LogOdds float64 `json:"log_odds"`
+	// Active is false while too few messages are learnt for an opinion.
+	Active bool   `json:"active"`
+	Tokens []clue `json:"tokens"`
+	Error  string `json:"error,omitempty"`
+}
+
+type clue struct {
+	Token string  `json:"token"`
+	Prob  float64 `json:"prob"`
+}
+
+func runClassify(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("classify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration `FILE` (default: the built-in defaults)")
+	asJSON := fs.Bool("json", false, "print a JSON object a message, with the tokens that decided and their spam probabilities")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: mailguard classify [-config FILE] [-json] FILE...")
+		fmt.Fprintln(fs.Output(), "\nPrints a line a message: FILE<TAB>spam|ham|unsure<TAB>PROBABILITY, the probability\nthat it is spam at full precision. A FILE may be a folder (searched recursively)\nor an mbox file (its messages are FILE#1, FILE#2, ...). The token store is only read.")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseCommand(fs, args, stdout); !ok {
+		return code
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "mailguard classify: no FILE given")
+		fs.Usage()
+		return exitUsage
+	}
+	cfg, err := rules.Load(*path)
+	if err != nil {
+		printConfigError(stderr, "classify", err)
+		return exitUsage
+	}
+	files, err := mailfiles.List(fs.Args())
+	if err != nil {
+		fmt.Fprintf(stderr, "mailguard classify: %v\n", err)
+		return exitFailed
+	}
+	st, err := openTokenStore(cfg, true)
+	if err != nil {
+		fmt.Fprintf(stderr, "mailguard classify: %v\n", err)
+		return exitFailed
+	}
+	defer st.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	ccfg := classifierConfig(cfg)
+	c := classifier.New(ccfg, readStore(ctx, st, len(files), stderr))
+	if tot, err := st.Totals(ctx); err == nil && (tot.Spam < uint64(ccfg.MinLearned) || tot.Ham < uint64(ccfg.MinLearned)) {
+		fmt.Fprintf(stderr, "mailguard classify: only %d spam and %d ham learnt, the classifier needs %d of each: every message is unsure\n", tot.Spam, tot.Ham, ccfg.MinLearned)
+	}
+
+	out := bufio.NewWriterSize(stdout, 64<<10)
+	enc := json.NewEncoder(out)
+	failed := 0
+	type scored struct {
+		res classifier.Result
+		err error
+	}
+	err = mailfiles.Process(ctx, mailfiles.Config{}, files,
+		func(name string, raw []byte) scored {
+			res, err := c.Classify(ctx, classifier.Tokenize(raw))
+			return scored{res, err}
+		},
+		func(name string, s scored, err error) error {
+			if err == nil {
+				err = s.err
+			}
+			if err != nil {
+				failed++
+				fmt.Fprintf(stderr, "mailguard classify: %s: %v\n", name, err)
+				if *asJSON {
+					return enc.Encode(classified{File: name, Label: classifier.Unsure.String(), Prob: 0.5, Tokens: []clue{}, Error: err.Error()})
+				}
+				return nil
+			}
+			if *asJSON {
+				cl := make([]clue, len(s.res.Clues))
+				for i, c := range s.res.Clues {
+					cl[i] = clue{c.Token, c.Prob}
+				}
+				return enc.Encode(classified{File: name, Label: s.res.Label.String(), Prob: s.res.Prob, LogOdds: s.res.LogOdds, Active: s.res.Active, Tokens: cl})
+			}
+			_, err = fmt.Fprintf(out, "%s\t%s\t%s\n", name, s.res.Label, strconv.FormatFloat(s.res.Prob, 'g', -1, 64))
+			return err
+		})
+	if ferr := out.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "mailguard classify: %v\n", err)
+		return exitFailed
+	}
+	if failed > 0 {
+		return exitFailed
+	}
+	return exitOK
+}

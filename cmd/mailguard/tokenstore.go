@@ -1,0 +1,72 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"golang.org/x/term"
+
+	"mailguard/classifier"
+	"mailguard/classifier/boltstore"
+	"mailguard/rules"
+)
+
+// What train, classify and eval share: the configuration they read and the
+// token store they open.
+
+// classifierConfig is the classifier section of the configuration.
+func classifierConfig(cfg *rules.Config) classifier.Config {
+	return classifier.DefaultConfig()
+}
+
+// openTokenStore opens the configured token store: the embedded one in
+// data_dir, created unless readOnly.
+func openTokenStore(cfg *rules.Config, readOnly bool) (classifier.Store, error) {
+	if cfg.Store != "" {
+		return nil, fmt.Errorf("store %s: the Redis token store is not available yet; use the embedded store (store: \"\")", cfg.Store)
+	}
+	path := cfg.DataPath(boltstore.FileName)
+	if !readOnly {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+	}
+	st, err := boltstore.Open(boltstore.Config{Path: path, ReadOnly: readOnly, MaxTokens: boltstore.DefaultMaxTokens})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no token database at %s: learn some mail first with mailguard train -spam|-ham PATH", path)
+	}
+	return st, err
+}
+
+// parseCommand parses a command's flags; ok is false when the command is
+// done (help asked, exit 0) or the usage was bad (exit 2).
+func parseCommand(fs *flag.FlagSet, args []string, stdout io.Writer) (code int, ok bool) {
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			fs.SetOutput(stdout)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	return 0, true
+}
+
+// isTerminal reports whether w is a terminal, for progress bars.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// pathList is a flag that may be given several times.
+type pathList []string
+
+func (p *pathList) String() string     { return fmt.Sprint(*p) }
+func (p *pathList) Set(s string) error { *p = append(*p, s); return nil }

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"mailguard/classifier"
+	"mailguard/classifier/boltstore"
+	"mailguard/mailfiles"
+	"mailguard/rules"
+)
+
+func init() {
+	register(command{name: "train", summary: "learns spam or ham from message files, folders of them, or mbox files", run: runTrain})
+}
+
+// trainBatch messages are learnt in one transaction: large enough that the
+// token table's pages are written once for many messages, small enough that
+// an interrupted run keeps most of its work.
+const trainBatch = 500
+
+func runTrain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration `FILE` (default: the built-in defaults)")
+	spam := fs.Bool("spam", false, "the messages are spam")
+	ham := fs.Bool("ham", false, "the messages are ham (wanted mail)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: mailguard train [-config FILE] (-spam | -ham) PATH...")
+		fmt.Fprintln(fs.Output(), "\nLearns the messages under each PATH (a message file, a folder of them, searched\nrecursively, or an mbox file) as spam or as ham. A message learnt again counts\nonce; learnt as the other class, it moves.")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseCommand(fs, args, stdout); !ok {
+		return code
+	}
+	if *spam == *ham || fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "mailguard train: give -spam or -ham, and at least one PATH")
+		fs.Usage()
+		return exitUsage
+	}
+	cfg, err := rules.Load(*path)
+	if err != nil {
+		printConfigError(stderr, "train", err)
+		return exitUsage
+	}
+	files, err := mailfiles.List(fs.Args())
+	if err != nil {
+		fmt.Fprintf(stderr, "mailguard train: %v\n", err)
+		return exitFailed
+	}
+	st, err := openTokenStore(cfg, false)
+	if err != nil {
+		fmt.Fprintf(stderr, "mailguard train: %v\n", err)
+		return exitFailed
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	sum, err := train(ctx, st, files, *spam, stderr)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	class := "ham"
+	if *spam {
+		class = "spam"
+	}
+	rate := float64(sum.messages) / sum.elapsed.Seconds()
+	fmt.Fprintf(stdout, "learnt %d %s messages from %d files in %.1fs (%.0f messages/s): %d new or moved, %d known already\n",
+		sum.messages, class, len(files), sum.elapsed.Seconds(), rate, sum.changed, sum.messages-sum.changed)
+	if sum.totals != nil {
+		fmt.Fprintf(stdout, "token store %s: %d spam and %d ham messages, %d tokens\n", sum.where, sum.totals.Spam, sum.totals.Ham, sum.tokens)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "mailguard train: %v\n", err)
+		return exitFailed
+	}
+	if sum.failed > 0 {
+		fmt.Fprintf(stderr, "mailguard train: %d file(s) could not be read\n", sum.failed)
+		return exitFailed
+	}
+	return exitOK
+}
+
+type trainSummary struct {
+	messages, changed, failed int
+	elapsed                   time.Duration
+	totals                    *classifier.Totals
+	tokens                    int
+	where                     string
+}
+
+// train tokenizes on every core and learns in batches on one goroutine,
+// so tokenizing goes on while a batch is written.
+func train(ctx context.Context, st classifier.Store, files []mailfiles.File, spam bool, stderr io.Writer) (trainSummary, error) {
+	start := time.Now()
+	var sum trainSummary
+	prog := newProgress(files, stderr)
+	defer prog.done()
+
+	batches := make(chan []classifier.Doc, 1)
+	var learnErr error
+	var changed atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for b := range batches {
+			if learnErr != nil {
+				continue
+			}
+			n, err := st.Learn(ctx, b...)
+			changed.Add(int64(n))
+			learnErr = err
+		}
+	}()
+
+	batch := make([]classifier.Doc, 0, trainBatch)
+	type item struct {
+		doc   classifier.Doc
+		empty bool
+	}
+	err := mailfiles.Process(ctx, mailfiles.Config{Progress: prog.bytes}, files,
+		func(name string, raw []byte) item {
+			if len(raw) == 0 {
+				return item{empty: true}
+			}
+			return item{doc: classifier.Doc{Digest: classifier.Digest(raw), Spam: spam, Tokens: classifier.Tokenize(raw)}}
+		},
+		func(name string, it item, err error) error {
+			switch {
+			case err != nil:
+				prog.printf("mailguard train: %v\n", err)
+				sum.failed++
+				return nil
+			case it.empty:
+				prog.printf("mailguard train: %s: empty, skipped\n", name)
+				return nil
+			}
+			sum.messages++
+			prog.message()
+			batch = append(batch, it.doc)
+			if len(batch) == trainBatch {
+				batches <- batch
+				batch = make([]classifier.Doc, 0, trainBatch)
+			}
+			return nil
+		})
+	if len(batch) > 0 && err == nil {
+		batches <- batch
+	}
+	close(batches)
+	wg.Wait()
+	sum.changed = int(changed.Load())
+	sum.elapsed = time.Since(start)
+	if err == nil {
+		err = learnErr
+	}
+	if tot, terr := st.Totals(ctx); terr == nil {
+		sum.totals = &tot
+	}
+	if bs, ok := st.(*boltstore.Store); ok {
+		sum.tokens, _ = bs.Tokens()
+		sum.where = bs.Path()
+	}
+	return sum, err
+}
+
+// progress shows how far a run is: a bar with rate and ETA on a terminal,
+// else a plain line every few seconds.
+type progress struct {
+	bar      *progressbar.ProgressBar
+	w        io.Writer
+	mu       sync.Mutex
+	messages int
+	read     int64
+	total    int64
+	last     time.Time
+	start    time.Time
+}
+
+func newProgress(files []mailfiles.File, w io.Writer) *progress {
+	p := &progress{w: w, start: time.Now(), last: time.Now()}
+	for _, f := range files {
+		p.total += f.Size
+	}
+	if isTerminal(w) {
+		p.bar = progressbar.NewOptions64(p.total,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetDescription("learning"),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionFullWidth(),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	return p
+}
+
+func (p *progress) bytes(n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.read += n
+	if p.bar != nil {
+		p.bar.Add64(n)
+	}
+}
+
+func (p *progress) message() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.messages++
+	if p.bar != nil {
+		if p.messages%100 == 0 {
+			p.bar.Describe(fmt.Sprintf("learning: %d messages", p.messages))
+		}
+		return
+	}
+	if time.Since(p.last) >= 5*time.Second {
+		p.last = time.Now()
+		el := time.Since(p.start).Seconds()
+		pct := 100.0
+		if p.total > 0 {
+			pct = 100 * float64(p.read) / float64(p.total)
+		}
+		fmt.Fprintf(p.w, "train: %d messages, %.0f%% of %d MB read, %.0f messages/s\n", p.messages, pct, p.total>>20, float64(p.messages)/el)
+	}
+}
+
+// printf writes a line without breaking the bar.
+func (p *progress) printf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		p.bar.Clear()
+	}
+	fmt.Fprintf(p.w, format, args...)
+}
+
+func (p *progress) done() {
+	if p.bar != nil {
+		p.bar.Finish()
+	}
+}
