@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -253,5 +254,51 @@ func TestVerifySourceRouteToLocalDomain(t *testing.T) {
 	}
 	if got, want := withoutQueueID(t, r), "554 5.7.1 <@example.net:user@example.org>: Relay access denied"; got != want {
 		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// sender_callout asks the sender domain's MX (here the test backend, on
+// the port verify.callout.sender_port names) whether the sender exists.
+func TestVerifySenderCallout(t *testing.T) {
+	mx := smtptest.Start(t, smtptest.Options{Hostname: "mx.callout.test"})
+	mx.RefuseRcpt("gone@callout.test", filters.Reply{Code: 550, Enhanced: "5.1.1", Text: "No such user"})
+	mx.RefuseRcpt("later@callout.test", filters.Reply{Code: 451, Enhanced: "4.3.0", Text: "Try later"})
+	_, port, _ := net.SplitHostPort(mx.Addr)
+	p, _ := strconv.Atoi(port)
+	base, err := os.ReadFile("testdata/base.zone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := Start(t, Options{
+		Zone: string(base) + "callout.test. IN MX 10 mx.callout.test.\nmx.callout.test. IN A 127.0.0.1\n",
+		Settings: map[string]any{
+			"sender_callout": true,
+			"verify":         map[string]any{"callout": map[string]any{"sender_port": p}},
+		}})
+	mail := func(from string) smtptest.Reply {
+		c := g.DialFrom("127.0.0.2")
+		defer c.Close()
+		c.Expect(250, "EHLO client.test")
+		return c.Cmd("MAIL FROM:<%s>", from)
+	}
+	if r := mail("alice@callout.test"); r.Code != 250 {
+		t.Fatalf("a sender the MX knows: %s", r)
+	}
+	want := "550 5.1.7 <gone@callout.test>: Sender address rejected: undeliverable address; " + mx.Addr + " said: 550 5.1.1 No such user"
+	if got := withoutQueueID(t, mail("gone@callout.test")); got != want {
+		t.Fatalf("unknown sender:\n got %q\nwant %q", got, want)
+	}
+	if got, want := withoutQueueID(t, mail("later@callout.test")), "450 4.1.7 <later@callout.test>: Sender address rejected: unverified address"; got != want {
+		t.Fatalf("MX answering 4xx:\n got %q\nwant %q", got, want)
+	}
+	probes := mx.Connections()
+	if got := withoutQueueID(t, mail("gone@callout.test")); got != want {
+		t.Fatalf("unknown sender again:\n got %q\nwant %q", got, want)
+	}
+	if r := mail(""); r.Code != 250 {
+		t.Fatalf("null sender: %s", r)
+	}
+	if n := mx.Connections() - probes; n != 0 {
+		t.Fatalf("%d probes for a remembered answer and the null sender, want 0", n)
 	}
 }

@@ -53,8 +53,8 @@ func NewLists(cfg ListsConfig) (*Lists, error) {
 func (l *Lists) Name() string { return "lists" }
 
 // CheckConnect refuses blocked networks and marks allowed ones. The front
-// end answers a connect-time refusal at the client's first command, as
-// Postfix's smtpd_delay_reject does, so the client sees the reply.
+// end answers a connect-time refusal at RCPT TO, as Postfix does with
+// smtpd_delay_reject, so the client learns which recipient failed.
 func (l *Lists) CheckConnect(_ context.Context, c *filters.Conn) filters.Verdict {
 	if inNetworks(l.blockNetworks, c.ClientIP) {
 		return filters.Refuse(filters.ReplyBlockedClient, "client in block.networks")
