@@ -3,6 +3,7 @@ package filters
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 )
@@ -176,11 +177,15 @@ func (c *messageChecks) CheckMessage(ctx context.Context, t *Transaction, m *Mes
 	for _, s := range c.headerTests(t, m) {
 		c.score(&v, s.test, s.reason)
 	}
+	log := t.Log
+	if log == nil {
+		log = slog.Default()
+	}
 	body, err := walkBody(ctx, m, c.cfg.MIME)
 	if err != nil {
 		// The message could not be read back from the spool: that is ours
 		// to fix, not the sender's; say nothing rather than guess.
-		t.Log.Error("message checks: read body", "filter", c.Name(), "err", err)
+		log.Error("message checks: read body", "filter", c.Name(), "err", err)
 	}
 	if body.noBoundary != "" {
 		if rejectFirst(c, []fault{{"multipart_boundary", body.noBoundary}}, &v) {
@@ -188,7 +193,7 @@ func (c *messageChecks) CheckMessage(ctx context.Context, t *Transaction, m *Mes
 		}
 	}
 	if body.limit != "" {
-		t.Log.Warn("message checks: MIME walk stopped", "filter", c.Name(), "limit", body.limit)
+		log.Warn("message checks: MIME walk stopped", "filter", c.Name(), "limit", body.limit)
 	}
 	if body.html && !body.plain {
 		c.score(&v, "MIME_HTML_ONLY", "text/html without text/plain")
