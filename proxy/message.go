@@ -95,7 +95,9 @@ func formatField(f filters.Field) string {
 	for _, word := range splitFoldable(clean(f.Value)) {
 		if len(line)+1+len(word) > width && len(line) > len(f.Name)+1 {
 			b.WriteString(line + "\r\n")
-			line = "\t" + word
+			// A space, not a tab: unfolding then gives the value back
+			// exactly where it was folded at a space.
+			line = " " + word
 			continue
 		}
 		line += " " + word

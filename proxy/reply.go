@@ -1,8 +1,6 @@
 package proxy
 
 import (
-	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/emersion/go-smtp"
@@ -52,7 +50,3 @@ func backendReply(r filters.Reply) filters.Reply {
 	}
 	return filters.ReplyBackendUnavailable.Because("backend said: " + oneLine(r.String()))
 }
-
-var errNoBackend = errors.New("no backend connection")
-
-func describe(r filters.Reply) string { return fmt.Sprint(r.String()) }
