@@ -278,8 +278,10 @@ func (s *Sender) lookup(ctx context.Context, domain string) domainInfo {
 	}
 	switch {
 	case len(d.hosts) > 0:
-		if missing+tempErrs > 0 {
-			d.addTest(TestMXNoAddress, fmt.Sprintf("%d of %d MX hosts have no address", missing+tempErrs, len(names)))
+		// A host whose lookup failed for now may well have an address;
+		// only the ones known to have none count against the domain.
+		if missing > 0 {
+			d.addTest(TestMXNoAddress, fmt.Sprintf("%d of %d MX hosts have no address", missing, len(names)))
 		}
 	case tempErrs > 0:
 		d.fault, d.why = faultTemporary, "MX host address lookup failed"

@@ -52,6 +52,7 @@ func TestSenderDomain(t *testing.T) {
 		{name: "only MX is an IP literal", from: "u@mx-literal-only.test", want: filters.ReplySenderUnknownDomain.About("u@mx-literal-only.test")},
 		{name: "no MX host has an address", from: "u@mx-noaddr.test", want: filters.ReplySenderUnknownDomain.About("u@mx-noaddr.test")},
 		{name: "some MX hosts have no address", from: "u@mx-partial.test", tests: []filters.Score{{Test: TestMXNoAddress, Points: 2}}},
+		{name: "one MX host failing for now, another fine", from: "u@mx-partial-servfail.test"},
 		{name: "null sender", from: ""},
 		{name: "domain literal", from: "u@[192.0.2.1]"},
 		{name: "malformed domain", from: "u@bad..test", want: filters.ReplySenderUnknownDomain.About("u@bad..test")},
