@@ -29,11 +29,10 @@ func (h Holder) Hold(ctx context.Context, t *filters.Transaction, out filters.Ou
 	if t.Conn.ClientIP.IsValid() {
 		e.ClientIP = t.Conn.ClientIP.String()
 	}
+	// The front end logs the outcome, with the id or the error.
 	e, err := h.Store.Put(ctx, e, msg)
 	if err != nil {
-		t.Log.Error("quarantine failed", "err", err)
 		return "", err
 	}
-	t.Log.Info("quarantined", "quarantine_id", e.ID, "score", filters.FormatPoints(e.Score), "size", e.Size, "from", e.MailFrom, "rcpts", len(e.Rcpts))
 	return e.ID, nil
 }
