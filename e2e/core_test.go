@@ -38,16 +38,6 @@ func sent(t *testing.T, g *Gateway, c *smtptest.Client, from string, rcpts []str
 	return got[before], m[1]
 }
 
-// splitTop separates this hop's Received: and the X-Spam-* fields that
-// follow it from the rest of the message. Fields other checks add
-// (Authentication-Results, ...) come after the X-Spam-* ones and are left in
-// rest; use splitTopAt to cut at the original's first line.
-func splitTop(t *testing.T, data []byte) (received string, added []string, rest []byte) {
-	t.Helper()
-	fields, rest := topFields(t, data, func(line string) bool { return !strings.HasPrefix(line, "X-Spam-") })
-	return fields[0], fields[1:], rest
-}
-
 // splitTopAt separates everything the gateway added at the top (Received:
 // first, then the chain's fields) from the original message, which starts
 // with the line firstLine.
