@@ -2,10 +2,12 @@ package dnscheck
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"mailguard/resolver"
 )
@@ -74,6 +76,12 @@ func (c *checker) servers(ctx context.Context) {
 			if err != nil {
 				s.Error = err.Error()
 				r.NameServers = append(r.NameServers, s)
+				if errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH) {
+					// This machine has no route there (often: no IPv6);
+					// that says nothing about the server.
+					r.add(LevelNote, "ns-skipped", "name server %s cannot be reached from this machine: %v", who, err)
+					continue
+				}
 				r.add(LevelError, "ns-unreachable", "name server %s does not answer for %s: %v", who, zone, err)
 				continue
 			}

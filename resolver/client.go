@@ -197,6 +197,14 @@ func ask(ctx context.Context, udp, tcp *dns.Client, q *dns.Msg, server string) (
 		return nil, err
 	}
 	m, _, err := udp.ExchangeContext(ctx, q, server)
+	if err == nil && m.Rcode == dns.RcodeFormatError && q.IsEdns0() != nil {
+		// A server that does not know EDNS0 (RFC 6891 section 7): ask
+		// again without it.
+		plain := q.Copy()
+		plain.Extra = nil
+		q = plain
+		m, _, err = udp.ExchangeContext(ctx, q, server)
+	}
 	if err == nil && m.Truncated {
 		m, _, err = tcp.ExchangeContext(ctx, q, server)
 	}

@@ -301,3 +301,13 @@ func TestServerList(t *testing.T) {
 		}
 	}
 }
+
+func TestServerWithoutEDNS(t *testing.T) {
+	s := dnstest.StartFile(t, "testdata/example.zone")
+	s.RejectEDNS(true)
+	r := newTest(t, s.Addr(), nil)
+	res, err := r.Lookup(context.Background(), "example.org", dns.TypeMX)
+	if err != nil || len(res.Records) != 2 {
+		t.Errorf("lookup from a server without EDNS0: %v, %v", res, err)
+	}
+}

@@ -34,6 +34,7 @@ type Server struct {
 	silent    map[string]bool
 	allSilent bool
 	truncate  bool
+	noEDNS    bool
 	delay     time.Duration
 	counts    map[qkey]int
 	total     int
@@ -194,6 +195,14 @@ func (s *Server) TruncateUDP(on bool) {
 	s.mu.Unlock()
 }
 
+// RejectEDNS makes the server answer FORMERR to questions carrying an
+// EDNS0 OPT record, as some old servers and middleboxes do.
+func (s *Server) RejectEDNS(on bool) {
+	s.mu.Lock()
+	s.noEDNS = on
+	s.mu.Unlock()
+}
+
 // SetDelay makes every answer wait d before it is sent.
 func (s *Server) SetDelay(d time.Duration) {
 	s.mu.Lock()
@@ -261,6 +270,7 @@ func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
 	silent := s.allSilent || s.silent[name]
 	servfail := s.servfail[name]
 	truncate := s.truncate && isUDP
+	formerr := s.noEDNS && req.IsEdns0() != nil
 	delay := s.delay
 	z := s.zone
 	s.mu.Unlock()
@@ -274,6 +284,11 @@ func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
 	m := new(dns.Msg)
 	m.SetReply(req)
 	m.RecursionAvailable = false
+	if formerr {
+		m.Rcode = dns.RcodeFormatError
+		w.WriteMsg(m)
+		return
+	}
 	if opt := req.IsEdns0(); opt != nil {
 		m.SetEdns0(opt.UDPSize(), false)
 	}
