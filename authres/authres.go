@@ -98,26 +98,31 @@ const spfKey = "authres:spf"
 // checks do not concern.
 func ourUser(t *filters.Transaction) bool { return t.Conn.MayRelay() }
 
-// CheckMail starts the SPF check; its queries run while recipients and the
-// message arrive.
-func (c *Checker) CheckMail(ctx context.Context, t *filters.Transaction) filters.Verdict {
+// CheckRcpt starts the SPF check at the first recipient that the checks
+// before this one let through, so its queries run while the message
+// arrives, and mail refused at RCPT TO (relay attempts, unknown users,
+// listed clients) costs no SPF queries.
+func (c *Checker) CheckRcpt(ctx context.Context, t *filters.Transaction, rcpt string) filters.Verdict {
 	if ourUser(t) {
 		return filters.Pass()
 	}
-	c.startSPF(ctx, t)
+	if _, ok := t.Get(spfKey); !ok {
+		c.startSPF(ctx, t)
+	}
 	return filters.Pass()
 }
 
 func (c *Checker) startSPF(ctx context.Context, t *filters.Transaction) *spfJob {
 	job := &spfJob{done: make(chan struct{})}
 	t.Set(spfKey, job)
-	// The phase's context ends when CheckMail returns; the check lives on
-	// under its own deadline.
+	// The phase's context ends when CheckRcpt returns; the check lives on
+	// under its own deadline, on a copy of the identities it needs.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
+	ip, helo, from := t.Conn.ClientIP, t.Conn.Helo, t.MailFrom
 	go func() {
 		defer cancel()
 		defer close(job.done)
-		job.res = checkSPF(sctx, c.dns, t)
+		job.res = checkSPF(sctx, c.dns, ip, helo, from)
 	}()
 	return job
 }
@@ -134,7 +139,7 @@ func (c *Checker) CheckMessage(ctx context.Context, t *filters.Transaction, m *f
 	if v, ok := t.Get(spfKey); ok {
 		job = v.(*spfJob)
 	} else {
-		// A front end that skipped the MAIL phase: start it now.
+		// A front end that skipped the RCPT phase: start it now.
 		job = c.startSPF(ctx, t)
 	}
 

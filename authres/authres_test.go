@@ -149,8 +149,8 @@ func run(t *testing.T, c *Checker, ip, helo, mailFrom string, msg []byte, relay 
 	tr.MailFrom = mailFrom
 	tr.Rcpts = []string{"rcpt@example.org"}
 	ctx := context.Background()
-	if v := c.CheckMail(ctx, tr); !v.IsPass() {
-		t.Fatalf("CheckMail: %+v", v)
+	if v := c.CheckRcpt(ctx, tr, "rcpt@example.org"); !v.IsPass() {
+		t.Fatalf("CheckRcpt: %+v", v)
 	}
 	v := c.CheckMessage(ctx, tr, filters.NewMessage(msg))
 	o := outcome{verdict: v, tr: tr}

@@ -3,11 +3,10 @@ package authres
 import (
 	"context"
 	"net"
+	"net/netip"
 	"strings"
 
 	"blitiri.com.ar/go/spf"
-
-	"mailguard/filters"
 )
 
 // SPF (RFC 7208) checks the client IP against the policy of the MAIL FROM
@@ -40,11 +39,11 @@ func (j *spfJob) wait(ctx context.Context) (spfResult, bool) {
 	}
 }
 
-// checkSPF runs the check for the transaction's client, HELO and sender.
-func checkSPF(ctx context.Context, r dnsAdapter, t *filters.Transaction) spfResult {
-	helo := strings.TrimSuffix(t.Conn.Helo, ".")
-	res := spfResult{helo: helo, mailFrom: t.MailFrom}
-	sender := t.MailFrom
+// checkSPF runs the check for the client's IP, HELO name and sender.
+func checkSPF(ctx context.Context, r dnsAdapter, clientIP netip.Addr, helo, mailFrom string) spfResult {
+	helo = strings.TrimSuffix(helo, ".")
+	res := spfResult{helo: helo, mailFrom: mailFrom}
+	sender := mailFrom
 	if sender == "" {
 		// The null sender is checked as postmaster@HELO.
 		sender = "postmaster@" + helo
@@ -57,11 +56,11 @@ func checkSPF(ctx context.Context, r dnsAdapter, t *filters.Transaction) spfResu
 		res.value = string(spf.None)
 		return res
 	}
-	if !t.Conn.ClientIP.IsValid() {
+	if !clientIP.IsValid() {
 		res.value = string(spf.None)
 		return res
 	}
-	ip := net.IP(t.Conn.ClientIP.Unmap().AsSlice())
+	ip := net.IP(clientIP.Unmap().AsSlice())
 	v, err := spf.CheckHostWithSender(ip, helo, sender, spf.WithContext(ctx), spf.WithResolver(r))
 	res.value = string(v)
 	if v == spf.TempError || v == spf.PermError {
