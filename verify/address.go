@@ -2,6 +2,9 @@ package verify
 
 import (
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // address is an envelope address taken apart for policy decisions.
@@ -84,7 +87,10 @@ func parseAddress(s string) address {
 		a.setTrick("malformed domain")
 		return a
 	}
-	a.Domain = strings.ToLower(d)
+	a.Domain = normalizeDomain(d)
+	if a.Domain == "" {
+		a.setTrick("malformed domain")
+	}
 	return a
 }
 
@@ -122,7 +128,23 @@ func (a address) key() string {
 	return strings.ToLower(a.Local) + "@" + a.Domain
 }
 
-// normalizeDomain lowercases a configured domain and drops its trailing dot.
+// normalizeDomain lowercases a domain and drops its trailing dot. An
+// internationalised domain (SMTPUTF8) becomes its ASCII form, as DNS knows
+// it (RFC 5890), so "bücher.example" and "xn--bcher-kva.example" are the
+// same domain everywhere; one that has no ASCII form is "".
 func normalizeDomain(d string) string {
-	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(d), "."))
+	d = strings.TrimSuffix(strings.TrimSpace(d), ".")
+	if !utf8.ValidString(d) {
+		return ""
+	}
+	for i := 0; i < len(d); i++ {
+		if d[i] >= utf8.RuneSelf {
+			a, err := idna.Lookup.ToASCII(d)
+			if err != nil {
+				return ""
+			}
+			return strings.ToLower(a)
+		}
+	}
+	return strings.ToLower(d)
 }

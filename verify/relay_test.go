@@ -38,6 +38,8 @@ func TestParseAddress(t *testing.T) {
 		{"user@.example.org", "user", "", true},
 		{"user@example..org", "user", "", true},
 		{`"unterminated@example.org`, "", "", true},
+		{"user@Bücher.example", "user", "xn--bcher-kva.example", false},
+		{"user@\xff.example", "user", "", true},
 	}
 	for _, tt := range tests {
 		a := parseAddress(tt.in)
@@ -49,7 +51,7 @@ func TestParseAddress(t *testing.T) {
 }
 
 func TestRelay(t *testing.T) {
-	r, err := NewRelay(RelayConfig{Domains: []string{"Example.org.", "mail.example.net"}, Networks: []string{"192.0.2.0/24", "2001:db8::1", "::ffff:203.0.113.0/120"}})
+	r, err := NewRelay(RelayConfig{Domains: []string{"Example.org.", "mail.example.net", "Bücher.example"}, Networks: []string{"192.0.2.0/24", "2001:db8::1", "::ffff:203.0.113.0/120"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +85,8 @@ func TestRelay(t *testing.T) {
 		{"no domain", outsider, "", "user", 554},
 		{"bare postmaster", outsider, "", "Postmaster", 0},
 		{"empty domain", outsider, "", "user@", 554},
+		{"internationalised local domain", outsider, "", "user@bücher.example", 0},
+		{"its ASCII form", outsider, "", "user@XN--BCHER-KVA.example", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -119,7 +119,7 @@ func (s *Sender) CheckMail(ctx context.Context, t *filters.Transaction) filters.
 		return filters.Pass()
 	}
 	d := s.lookup(ctx, a.Domain)
-	if d.err != nil {
+	if d.fault == faultTemporary {
 		t.Log.Warn("sender domain lookup failed", "domain", a.Domain, "err", d.err)
 	}
 	var v filters.Verdict
