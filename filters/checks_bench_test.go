@@ -2,7 +2,9 @@ package filters
 
 import (
 	"context"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // BenchmarkMessageChecksCorpus runs the message checks (header checks, the
@@ -23,13 +25,29 @@ func BenchmarkMessageChecksCorpus(b *testing.B) {
 	tx := outsideTx()
 	b.SetBytes(total)
 	b.ReportAllocs()
+	cpu := cpuTime()
 	b.ResetTimer()
 	for range b.N {
 		for _, m := range msgs {
 			c.CheckMessage(context.Background(), tx, m)
 		}
 	}
+	b.StopTimer()
 	b.ReportMetric(float64(len(msgs)*b.N)/b.Elapsed().Seconds(), "msgs/s")
+	// On a shared machine the wall clock says more about the neighbours
+	// than about the checks; the process's CPU time does not.
+	if spent := (cpuTime() - cpu).Seconds(); spent > 0 {
+		b.ReportMetric(float64(total)*float64(b.N)/1e6/spent, "MB/cpu-s")
+	}
+}
+
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkSpoolAndChecksCorpus adds receiving into the spool and parsing
