@@ -27,10 +27,10 @@ type Config struct {
 // DefaultConfig returns the settings chosen on the SpamAssassin corpus.
 func DefaultConfig() Config {
 	return Config{
-		S:          0.45,
+		S:          0.15,
 		X:          0.5,
 		MinDev:     0.1,
-		MaxClues:   150,
+		MaxClues:   100,
 		HamCutoff:  0.20,
 		SpamCutoff: 0.90,
 		MinLearned: 200,

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Bounds on the work one message can cause: a huge or hostile message is
@@ -21,8 +21,8 @@ const (
 	maxWordLen   = 12
 )
 
-// Tokenize returns the distinct tokens of a raw RFC 5322 message, sorted:
-// the words its reader sees (MIME parts decoded, charsets converted to
+// Tokenize returns the distinct tokens of a raw RFC 5322 message, in no
+// particular order: the words its reader sees (MIME parts decoded, charsets converted to
 // UTF-8, HTML reduced to its text), the header fields that carry a sender's
 // habits (prefixed, e.g. "subject:free", "from:dom:example.com"), the hosts
 // of its links and the path it travelled. Headers an upstream filter adds
@@ -33,17 +33,36 @@ func Tokenize(raw []byte) []string {
 		raw = raw[:maxRawBytes]
 	}
 	raw = skipEnvelopeLine(raw)
-	t := newTokenizer()
+	t := tokenizerPool.Get().(*tokenizer)
+	defer t.release()
 	hdr, body := splitHeader(raw)
 	h := parseHeader(hdr)
 	t.headers(h)
 	t.entity(h, body, 0)
 	t.summary()
+	return t.tokens()
+}
+
+// tokens returns the set, copied into one block of memory so that they
+// hold neither the message nor its decoded text.
+func (t *tokenizer) tokens() []string {
 	out := make([]string, 0, len(t.set))
+	n := 0
 	for tok := range t.set {
 		out = append(out, tok)
+		n += len(tok)
 	}
-	sort.Strings(out)
+	var sb strings.Builder
+	sb.Grow(n)
+	for _, tok := range out {
+		sb.WriteString(tok)
+	}
+	block := sb.String()
+	at := 0
+	for i, tok := range out {
+		out[i] = block[at : at+len(tok)]
+		at += len(tok)
+	}
 	return out
 }
 
@@ -54,10 +73,33 @@ type tokenizer struct {
 	parts    int
 	links    int
 	images   int
+	scratch  []byte
+	prev     []byte
+	bigram   []byte
 }
 
-func newTokenizer() *tokenizer {
-	return &tokenizer{set: make(map[string]struct{}, 512), textLeft: maxTextBytes}
+// Tokenizers are pooled: their token set and header reader are reused.
+var tokenizerPool = sync.Pool{New: func() any {
+	return &tokenizer{set: make(map[string]struct{}, 256), textLeft: maxTextBytes}
+}}
+
+func (t *tokenizer) release() {
+	if len(t.set) > 4096 {
+		t.set = make(map[string]struct{}, 256)
+	} else {
+		clear(t.set)
+	}
+	t.prev = t.prev[:0]
+	t.textLeft, t.parts, t.links, t.images = maxTextBytes, 0, 0, 0
+	tokenizerPool.Put(t)
+}
+
+// addBytes adds b, allocating only when it is new.
+func (t *tokenizer) addBytes(b []byte) {
+	if _, ok := t.set[string(b)]; ok {
+		return
+	}
+	t.add(string(b))
 }
 
 func (t *tokenizer) add(tok string) {
