@@ -16,10 +16,10 @@ import (
 
 // The embedded store is a directory of plain files, two an entry:
 // ID.eml (the message) and ID.json (the entry). The .json file is the
-// commit mark: an entry exists exactly when its .json does. Both are
-// written under a temporary name, synced, renamed into place, and the
-// directory synced, so Put returns only once a crash can no longer lose
-// the message.
+// commit mark: an entry exists exactly when its .json does. Each is written
+// under a temporary name, synced, renamed into place, and the directory
+// synced (the message first), so Put returns only once a crash can no
+// longer lose the message, and never leaves an entry without its message.
 //
 // Files rather than a bbolt database because the operator's commands
 // (mailguard quarantine list, release, ...) must work while the gateway
@@ -94,6 +94,13 @@ func (d *Dir) Put(ctx context.Context, e Entry, msg io.Reader) (Entry, error) {
 		return err
 	}); err != nil {
 		return Entry{}, fmt.Errorf("quarantine: store message: %w", err)
+	}
+	// The message's rename must be on disk before the entry that points
+	// at it can be: otherwise a crash could leave an entry without its
+	// message.
+	if err := syncDir(d.dir); err != nil {
+		os.Remove(msgPath)
+		return Entry{}, fmt.Errorf("quarantine: %w", err)
 	}
 	sn.fill(&e)
 	meta, err := json.MarshalIndent(e, "", "  ")
