@@ -33,13 +33,13 @@ func servers(t *testing.T) Config {
 	ns4 := dnstest.Start(t, "")
 	ns4.SilenceAll(true)
 	addrs := map[string]string{"ns1.dns.test.": ns1.Addr(), "ns2.dns.test.": ns2.Addr(), "ns3.dns.test.": ns3.Addr(), "ns4.dns.test.": ns4.Addr()}
-	r, err := resolver.New(resolver.Config{Server: ns1.Addr(), Timeout: time.Second})
+	r, err := resolver.New(resolver.Config{Server: ns1.Addr(), Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return Config{
 		Resolver: r,
-		Timeout:  300 * time.Millisecond,
+		Timeout:  2 * time.Second, // generous: a loaded machine must not make a server look dead
 		NSAddrs: func(_ context.Context, host string) ([]string, error) {
 			if a, ok := addrs[host]; ok {
 				return []string{a}, nil

@@ -45,7 +45,7 @@ func newEnv(t *testing.T) *env {
 	s := dnstest.StartFile(t, "testdata/lists.zone")
 	s.ServFail("14.2.0.192.bl.test", true)
 	s.Silence("15.2.0.192.bl.test", true)
-	r, err := resolver.New(resolver.Config{Server: s.Addr(), Timeout: 300 * time.Millisecond})
+	r, err := resolver.New(resolver.Config{Server: s.Addr(), Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func (e *env) run(t *testing.T, fs []filters.Filter, s session) (filters.Verdict
 }
 
 func dnsbl(e *env, lists ...List) []filters.Filter {
-	return []filters.Filter{NewDNSBL(Config{Lists: lists, Resolver: e.res, Timeout: 300 * time.Millisecond, Log: e.log})}
+	return []filters.Filter{NewDNSBL(Config{Lists: lists, Resolver: e.res, Timeout: 2 * time.Second, Log: e.log})}
 }
 
 func TestDNSBL(t *testing.T) {

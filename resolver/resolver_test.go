@@ -16,7 +16,7 @@ import (
 
 func newTest(t *testing.T, server string, clk *clock) Resolver {
 	t.Helper()
-	cfg := Config{Server: server, Timeout: 500 * time.Millisecond}
+	cfg := Config{Server: server, Timeout: 2 * time.Second}
 	if clk != nil {
 		cfg.Now = clk.Now
 	} else {

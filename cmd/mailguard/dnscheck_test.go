@@ -21,7 +21,7 @@ func TestDNSCheckCommand(t *testing.T) {
 	common := read("common.zone")
 	ns1 := dnstest.Start(t, common+read("ns1-split.zone"))
 	ns2 := dnstest.Start(t, common+read("ns2-split.zone"))
-	base := []string{"-resolver", ns1.Addr(), "-timeout", "500ms", "-ns", "ns1.dns.test=" + ns1.Addr(), "-ns", "ns2.dns.test=" + ns2.Addr()}
+	base := []string{"-resolver", ns1.Addr(), "-timeout", "3s", "-ns", "ns1.dns.test=" + ns1.Addr(), "-ns", "ns2.dns.test=" + ns2.Addr()}
 
 	tests := []struct {
 		args []string
