@@ -40,6 +40,14 @@ type MessageChecker interface {
 	CheckMessage(ctx context.Context, t *Transaction, m *Message) Verdict
 }
 
+// OutcomeObserver is told the judgement on each message once every check
+// has scored it, for work that needs the whole score (the classifier learns
+// from mail the other checks found overwhelmingly spammy). It runs before
+// the client gets its reply, so it must hand slow work off and return.
+type OutcomeObserver interface {
+	ObserveOutcome(ctx context.Context, t *Transaction, out Outcome)
+}
+
 // ChainConfig builds a Chain.
 type ChainConfig struct {
 	// Filters in the order they are listed; ties between equally strong
@@ -61,6 +69,7 @@ type Chain struct {
 	mail    []named[MailChecker]
 	rcpt    []named[RcptChecker]
 	message []named[MessageChecker]
+	observe []named[OutcomeObserver]
 	policy  Policy
 	timeout time.Duration
 	log     *slog.Logger
@@ -92,6 +101,9 @@ func NewChain(cfg ChainConfig) *Chain {
 		}
 		if x, ok := f.(MessageChecker); ok {
 			c.message = append(c.message, named[MessageChecker]{n, x})
+		}
+		if x, ok := f.(OutcomeObserver); ok {
+			c.observe = append(c.observe, named[OutcomeObserver]{n, x})
 		}
 	}
 	return c
@@ -174,7 +186,25 @@ func (c *Chain) Data(ctx context.Context, t *Transaction, m *Message) Outcome {
 	}
 	out.Headers = append(out.Headers, c.policy.StatusHeaders(out.Score, out.Tests, allowed)...)
 	out.Headers = append(out.Headers, t.AddedHeaders()...)
+	for _, o := range c.observe {
+		observe(ctx, t, o, out)
+	}
 	return out
+}
+
+// observe tells one observer the outcome; a panic in it is logged, never
+// felt by the client.
+func observe(ctx context.Context, t *Transaction, o named[OutcomeObserver], out Outcome) {
+	defer func() {
+		if r := recover(); r != nil {
+			log := t.Log
+			if log == nil {
+				log = slog.Default()
+			}
+			log.Error("outcome observer panicked", "filter", o.name, "panic", fmt.Sprint(r))
+		}
+	}()
+	o.check.ObserveOutcome(ctx, t, out)
 }
 
 // runPhase runs checks in order, each under the chain's deadline and with
