@@ -308,3 +308,21 @@ func TestBigMessageStreams(t *testing.T) {
 		t.Errorf("GTUBE at the end of a 20 MB message not found: %v", testNames(v))
 	}
 }
+
+func TestLooseBoundary(t *testing.T) {
+	tests := []struct{ ctype, want string }{
+		{`multipart/mixed; boundary="a b"`, "a b"},
+		{`multipart/alternative; boundary=----=_NextPart_000_0001`, "----=_NextPart_000_0001"},
+		{`multipart/mixed; BOUNDARY = x; charset=y`, "x"},
+		{`multipart/mixed; xboundary; boundary=z`, "z"},
+		{`multipart/mixed; boundary="unterminated`, ""},
+		{`multipart/mixed`, ""},
+		{"/\xffBoundArY", ""}, // found by FuzzMIMEWalk: non-UTF-8 before the name
+		{"\xff\xfeboundary=q", "q"},
+	}
+	for _, tt := range tests {
+		if got := looseBoundary(tt.ctype); got != tt.want {
+			t.Errorf("looseBoundary(%q) = %q, want %q", tt.ctype, got, tt.want)
+		}
+	}
+}

@@ -205,15 +205,12 @@ func mediaType(ctype, parent string) (string, map[string]string) {
 // the Content-Type does not parse: boundary=VALUE up to ";" or white space,
 // or a quoted VALUE.
 func looseBoundary(ctype string) string {
-	lower := strings.ToLower(ctype)
-	i := 0
-	for {
-		j := strings.Index(lower[i:], "boundary")
-		if j < 0 {
-			return ""
+	const name = "boundary"
+	for i := 0; i+len(name) <= len(ctype); i++ {
+		if !asciiFold(ctype[i:i+len(name)], name) {
+			continue
 		}
-		i += j + len("boundary")
-		rest := strings.TrimLeft(ctype[i:], " \t")
+		rest := strings.TrimLeft(ctype[i+len(name):], " \t")
 		if !strings.HasPrefix(rest, "=") {
 			continue
 		}
@@ -230,6 +227,26 @@ func looseBoundary(ctype string) string {
 		}
 		return rest[:end]
 	}
+	return ""
+}
+
+// asciiFold compares s with a lower-case ASCII word, ignoring the case of
+// ASCII letters only: a header's bytes need not be UTF-8, and Unicode case
+// folding would change their length.
+func asciiFold(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func isAttachment(disposition string) bool {
