@@ -91,13 +91,17 @@ bench:
 	if [[ -z $$pkgs ]]; then echo "no benchmarks"; exit 0; fi; \
 	$(GO) test -run '^$$' -bench . -benchmem -timeout $(BENCH_TIMEOUT) $$pkgs
 
+# Each target runs even when an earlier one fails; the failures are listed
+# at the end (their inputs are saved under the package's testdata/fuzz).
 fuzz:
-	@for pkg in $(fuzz_pkgs); do \
+	@failed=(); \
+	for pkg in $(fuzz_pkgs); do \
 		for target in $$($(GO) test -list '^Fuzz' "$$pkg" | grep '^Fuzz'); do \
 			echo "== $$pkg $$target ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) "$$pkg" || failed+=("$$pkg $$target"); \
 		done; \
-	done
+	done; \
+	if (( $${#failed[@]} )); then printf 'fuzz: FAILED %s\n' "$${failed[@]}"; exit 1; fi
 
 clean:
 	rm -f mailguard
