@@ -2,15 +2,23 @@ package quarantine
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 )
+
+// DirName is the embedded store's directory in data_dir.
+const DirName = "quarantine"
 
 // Config selects the store.
 type Config struct {
 	// DataDir is the configuration's data_dir; the embedded store lives in
 	// DataDir/quarantine.
 	DataDir string
+	// MustExist opens an embedded store only if its directory exists
+	// (the error then wraps fs.ErrNotExist), so reviewing an empty
+	// quarantine creates nothing.
+	MustExist bool
 	// Store is the configuration's store: "" is embedded; redis://... is
 	// shared between instances.
 	Store string
@@ -20,7 +28,13 @@ type Config struct {
 func Open(cfg Config) (Store, error) {
 	switch {
 	case cfg.Store == "":
-		return OpenDir(filepath.Join(cfg.DataDir, "quarantine"))
+		dir := filepath.Join(cfg.DataDir, DirName)
+		if cfg.MustExist {
+			if _, err := os.Stat(dir); err != nil {
+				return nil, fmt.Errorf("quarantine: %w", err)
+			}
+		}
+		return OpenDir(dir)
 	case strings.HasPrefix(cfg.Store, "redis://"):
 		return nil, fmt.Errorf("quarantine: store %s: the Redis quarantine is not available in this version", cfg.Store)
 	}

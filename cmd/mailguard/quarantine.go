@@ -107,7 +107,12 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 		printConfigError(stderr, "quarantine", err)
 		return exitUsage
 	}
-	st, err := quarantine.Open(quarantine.Config{DataDir: cfg.DataDir, Store: cfg.Store})
+	st, err := quarantine.Open(quarantine.Config{DataDir: cfg.DataDir, Store: cfg.Store, MustExist: true})
+	if errors.Is(err, os.ErrNotExist) {
+		// Nothing was ever held here: an empty quarantine, and nothing
+		// created by looking at it.
+		st, err = emptyQuarantine{}, nil
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "mailguard quarantine: %v\n", err)
 		return exitFailed
@@ -347,3 +352,18 @@ func isASCII(s string) bool {
 	}
 	return true
 }
+
+// emptyQuarantine stands for a quarantine that was never created.
+type emptyQuarantine struct{}
+
+func (emptyQuarantine) Put(context.Context, quarantine.Entry, io.Reader) (quarantine.Entry, error) {
+	return quarantine.Entry{}, errors.New("the quarantine does not exist")
+}
+func (emptyQuarantine) Get(_ context.Context, id string) (quarantine.Entry, io.ReadCloser, error) {
+	return quarantine.Entry{}, nil, fmt.Errorf("quarantine %s: %w", id, quarantine.ErrNotFound)
+}
+func (emptyQuarantine) List(context.Context) ([]quarantine.Entry, error) { return nil, nil }
+func (emptyQuarantine) Delete(_ context.Context, id string) error {
+	return fmt.Errorf("quarantine %s: %w", id, quarantine.ErrNotFound)
+}
+func (emptyQuarantine) Close() error { return nil }
