@@ -122,6 +122,7 @@ type Proxy struct {
 	queues  [2]*queueListener
 
 	caps capsCache
+	pool backendPool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -301,6 +302,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	for _, s := range p.servers {
 		s.Close()
 	}
+	p.pool.close()
 	p.cancel()
 	p.serving.Wait()
 	return err

@@ -579,3 +579,40 @@ func TestQueueIDs(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+// Sessions reuse idle backend connections; one the backend closed meanwhile
+// is replaced without the client noticing.
+func TestBackendPool(t *testing.T) {
+	tp := startProxy(t, Config{}, smtptest.Options{IdleTimeout: 300 * time.Millisecond})
+	sessions := 0
+	send := func() {
+		t.Helper()
+		c := tp.dial(t)
+		if r := c.Send("a@example.com", []string{"u@example.org"}, []byte(plainMsg)); r.Code != 250 {
+			t.Fatalf("send: %s", r)
+		}
+		c.Close()
+		// The session gives its backend connection back before it logs
+		// its disconnect.
+		sessions++
+		for range 500 {
+			if strings.Count(tp.logs.String(), "msg=disconnect") >= sessions {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	send()
+	before := tp.be.Connections()
+	for range 3 {
+		send()
+	}
+	if n := tp.be.Connections() - before; n != 0 {
+		t.Errorf("%d new backend connections for 3 sessions in a row, want 0 (pooled)", n)
+	}
+	time.Sleep(time.Second) // the backend drops the pooled connection
+	send()
+	if n := tp.be.Count(); n != 5 {
+		t.Errorf("backend got %d messages, want 5", n)
+	}
+}

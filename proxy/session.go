@@ -22,8 +22,10 @@ type session struct {
 	sc *smtp.Conn
 	tx *txn
 	// be is the backend connection, kept across the session's
-	// transactions and reset between them.
-	be *relay.Client
+	// transactions and reset between them; bePooled is true until it has
+	// answered a command for this session.
+	be       *relay.Client
+	bePooled bool
 	// judgedHelo is the HELO name chain.Helo last ran on.
 	judgedHelo  string
 	judgedESMTP bool
@@ -136,7 +138,18 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if err := s.openBackend(); err != nil {
 		return s.abort("MAIL", filters.ReplyBackendUnavailable, err.Error())
 	}
-	r, err := s.be.Mail(s.ctx(), from, relay.MailOptions{Size: t.Size, SMTPUTF8: t.SMTPUTF8, EightBit: t.Body == "8BITMIME"})
+	mo := relay.MailOptions{Size: t.Size, SMTPUTF8: t.SMTPUTF8, EightBit: t.Body == "8BITMIME"}
+	r, err := s.be.Mail(s.ctx(), from, mo)
+	if s.bePooled && (err != nil || r.Code == 421) {
+		// The backend closed the idle connection meanwhile; the others
+		// in the pool are likely as old, so dial afresh.
+		s.dropBackend()
+		if err = s.dialBackend(); err != nil {
+			return s.abort("MAIL", filters.ReplyBackendUnavailable, err.Error())
+		}
+		r, err = s.be.Mail(s.ctx(), from, mo)
+	}
+	s.bePooled = false
 	switch {
 	case err != nil:
 		s.dropBackend()
@@ -162,6 +175,15 @@ func (s *session) openBackend() error {
 	if s.be != nil {
 		return nil
 	}
+	if be := s.p.pool.get(); be != nil {
+		s.be, s.bePooled = be, true
+		return nil
+	}
+	return s.dialBackend()
+}
+
+// dialBackend opens a new backend connection.
+func (s *session) dialBackend() error {
 	be, err := relay.Dial(s.ctx(), relay.Config{Addr: s.p.cfg.Backend, Hostname: s.p.cfg.Hostname,
 		Timeout: s.p.cfg.BackendTimeout, DataTimeout: s.p.cfg.DataTimeout})
 	if err != nil {
@@ -360,9 +382,13 @@ func (s *session) Reset() {
 	s.cc.inTxn.Store(false)
 }
 
-// Logout is go-smtp's last call on the session.
+// Logout is go-smtp's last call on the session; a healthy backend
+// connection goes back to the pool.
 func (s *session) Logout() error {
 	s.Reset()
-	s.dropBackend()
+	if s.be != nil {
+		s.p.pool.put(s.be)
+		s.be = nil
+	}
 	return nil
 }

@@ -188,6 +188,10 @@ func (cl *Client) Data(ctx context.Context, r io.Reader) (filters.Reply, error) 
 	return parseOK(status), nil
 }
 
+// Usable reports whether the connection can still carry commands: no
+// timeout, broken connection or failed message source happened on it.
+func (cl *Client) Usable() bool { return cl.broken == nil }
+
 // Reset aborts the current transaction (RSET).
 func (cl *Client) Reset(ctx context.Context) error {
 	_, err := cl.reply(ctx, cl.cfg.Timeout, "RSET", func() error { return cl.c.Reset() })

@@ -27,6 +27,9 @@ type Options struct {
 	Discard bool
 	// Hostname is the name in the banner (default "backend.test").
 	Hostname string
+	// IdleTimeout closes a connection silent that long (default 1 minute),
+	// as MTAs do.
+	IdleTimeout time.Duration
 }
 
 // Message is one message the server accepted, as it arrived.
@@ -88,7 +91,10 @@ func New(opts Options) (*Server, error) {
 	}
 	srv.EnableSMTPUTF8 = opts.SMTPUTF8
 	srv.MaxLineLength = 0
-	srv.ReadTimeout = time.Minute
+	srv.ReadTimeout = opts.IdleTimeout
+	if srv.ReadTimeout <= 0 {
+		srv.ReadTimeout = time.Minute
+	}
 	srv.WriteTimeout = time.Minute
 	srv.ErrorLog = nopLogger{}
 	s.srv = srv
