@@ -47,3 +47,29 @@ func BenchmarkUncachedLookup(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCachedLookupParallel measures cached answers under concurrency
+// (the cache's lock is shared by all connections).
+func BenchmarkCachedLookupParallel(b *testing.B) {
+	s := dnstest.StartFile(b, "testdata/example.zone")
+	r, err := New(Config{Server: s.Addr()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	names := []string{"mx1.example.org.", "mx2.example.org.", "example.org.", "web.example.org."}
+	for _, n := range names {
+		if _, err := r.Lookup(ctx, n, dns.TypeA); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			r.Lookup(ctx, names[i%len(names)], dns.TypeA)
+			i++
+		}
+	})
+}
