@@ -326,3 +326,11 @@ func TestLooseBoundary(t *testing.T) {
 		}
 	}
 }
+
+func TestForgedReceivedNeedsFullName(t *testing.T) {
+	m := NewMessage([]byte("Received: from a by localhost with SMTP; Fri, 27 Nov 2026 09:00:00 +0000\r\nFrom: a@example.net\r\nDate: Fri, 27 Nov 2026 10:00:00 +0000\r\nMessage-ID: <x@example.net>\r\n\r\nhi\r\n"))
+	v := testChecks(ChecksConfig{Hostname: "localhost"}).CheckMessage(context.Background(), outsideTx(), m)
+	if slices.Contains(testNames(v), "FORGED_RECEIVED") {
+		t.Error(`"by localhost" counted as forged when the gateway is named localhost`)
+	}
+}

@@ -65,7 +65,10 @@ func (c *messageChecks) headerTests(t *Transaction, m *Message) []hit {
 			hs = append(hs, hit{"HELO_IP_MISMATCH", "HELO IP literal is not the client's"})
 		}
 	}
-	if c.cfg.Hostname != "" && forgedReceived(h, c.cfg.Hostname, t.QueueID) {
+	// A name without a dot ("localhost", the default on an unconfigured
+	// machine) is in countless honest Received lines: only a full name is
+	// a claim to be this host.
+	if strings.Contains(c.cfg.Hostname, ".") && forgedReceived(h, c.cfg.Hostname, t.QueueID) {
 		hs = append(hs, hit{"FORGED_RECEIVED", "arriving Received claims this host"})
 	}
 	return hs
