@@ -34,6 +34,7 @@ type Config struct {
 	Checks          ChecksConfig     `yaml:"checks"`
 	Verify          VerifyConfig     `yaml:"verify"`
 	SenderAuth      SenderAuthConfig `yaml:"sender_auth"`
+	Classifier      ClassifierConfig `yaml:"classifier"`
 }
 
 // TLSConfig enables STARTTLS when both files are set.

@@ -1,0 +1,52 @@
+package rules
+
+import (
+	"fmt"
+
+	"mailguard/classifier"
+	"mailguard/classifier/boltstore"
+	"mailguard/filters"
+)
+
+func init() {
+	register(80, "classifier", buildClassifier)
+}
+
+// tokenStoreKey is the Deps key of the token store: one per process,
+// kept across configuration reloads.
+const tokenStoreKey = "tokens"
+
+func buildClassifier(cfg *Config, d *Deps) ([]filters.Filter, error) {
+	cc := cfg.Classifier
+	if !cc.Enabled {
+		return nil, nil
+	}
+	if cfg.Store != "" {
+		return nil, fmt.Errorf("store %s: the Redis token store is not available in this version; use the embedded store (store: \"\") or classifier: {enabled: false}", cfg.Store)
+	}
+	path := cfg.DataPath(boltstore.FileName)
+	scoring := cc.Scoring()
+	// The store opens with the first message, not here: building a chain
+	// (check-config, tests, a reload) must not need the database file.
+	open := func() (*classifier.Classifier, error) {
+		v, err := d.Shared(tokenStoreKey, func() (any, error) {
+			return boltstore.Open(boltstore.Config{Path: path, MaxTokens: cc.MaxTokens})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("token store %s: %w", path, err)
+		}
+		st, ok := v.(classifier.Store)
+		if !ok {
+			return nil, fmt.Errorf("token store: shared resource %q is a %T", tokenStoreKey, v)
+		}
+		return classifier.New(scoring, st), nil
+	}
+	al := classifier.Autolearn{Enabled: cc.Autolearn.Enabled, SpamScore: cc.Autolearn.SpamScore, HamMaxScore: cc.Autolearn.HamMaxScore}
+	return []filters.Filter{classifier.NewFilter(classifier.FilterConfig{
+		Open:      open,
+		Weights:   cc.Weights,
+		MaxBytes:  cc.MaxBytes,
+		Autolearn: al,
+		Log:       d.Log,
+	})}, nil
+}
