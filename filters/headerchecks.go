@@ -59,7 +59,7 @@ func (c *messageChecks) headerTests(t *Transaction, m *Message) []hit {
 		hs = append(hs, hit{"SPOOFED_LOCAL_FROM", "From in a local domain from an outside client"})
 	}
 	if helo := normName(t.Conn.Helo); helo != "" {
-		if helo == c.cfg.Hostname || c.domains[helo] {
+		if (helo == c.cfg.Hostname && strings.Contains(helo, ".")) || c.domains[helo] {
 			hs = append(hs, hit{"HELO_LOCAL_NAME", "HELO claims our name"})
 		} else if ip, ok := heloIP(helo); ok && t.Conn.ClientIP.IsValid() && ip != t.Conn.ClientIP.Unmap() {
 			hs = append(hs, hit{"HELO_IP_MISMATCH", "HELO IP literal is not the client's"})
