@@ -2,15 +2,26 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	crand "crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"math/rand/v2"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"mailguard/filters"
 	"mailguard/internal/testutil/smtptest"
@@ -475,5 +486,81 @@ func TestConcurrentClients(t *testing.T) {
 	}
 	if n := g.Backend.Count(); n != clients*each {
 		t.Errorf("backend got %d messages, want %d", n, clients*each)
+	}
+}
+
+// writeTestCert writes a throwaway self-signed certificate and key as PEM
+// files and returns their paths.
+func writeTestCert(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mx.test"}, DNSNames: []string{"mx.test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(crand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	WriteConfigRaw(t, certFile, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+	WriteConfigRaw(t, keyFile, string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})))
+	return certFile, keyFile
+}
+
+func TestSTARTTLSAndAUTH(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := writeTestCert(t, dir)
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := filepath.Join(dir, "users")
+	WriteConfigRaw(t, users, "# user:bcrypt-hash\nalice:"+string(hash)+"\n")
+	g := Start(t, Options{Settings: map[string]any{
+		"tls":  map[string]any{"cert": cert, "key": key},
+		"auth": map[string]any{"users_file": users},
+	}})
+
+	c := g.DialFrom("127.0.0.2")
+	r := c.Cmd("EHLO client.test")
+	if all := strings.Join(r.Lines, "\n"); !strings.Contains(all, "STARTTLS") || strings.Contains(all, "AUTH") {
+		t.Errorf("EHLO in clear text: %s", all)
+	}
+	c.StartTLS()
+	r = c.Cmd("EHLO client.test")
+	if all := strings.Join(r.Lines, "\n"); !strings.Contains(all, "AUTH PLAIN LOGIN") {
+		t.Errorf("EHLO under TLS: %s", all)
+	}
+	// Not yet authenticated: no relaying.
+	c.Expect(250, "MAIL FROM:<alice@example.com>")
+	if r := c.Cmd("RCPT TO:<x@example.net>"); r.Code != 554 {
+		t.Errorf("relay before AUTH: %s", r)
+	}
+	c.Expect(250, "RSET")
+	bad := base64.StdEncoding.EncodeToString([]byte("\x00alice\x00wrong"))
+	if r := c.Cmd("AUTH PLAIN %s", bad); r.Code != 535 {
+		t.Errorf("wrong password: %s", r)
+	}
+	good := base64.StdEncoding.EncodeToString([]byte("\x00alice\x00s3cret"))
+	c.Expect(235, "AUTH PLAIN %s", good)
+	m, _ := sent(t, g, c, "alice@example.com", []string{"x@example.net"}, []byte(simpleMsg))
+	if !bytes.Contains(m.Data, []byte("with ESMTPSA id")) {
+		t.Errorf("Received: of an authenticated TLS session: %q", m.Data[:200])
+	}
+}
+
+func TestCommandTimeout(t *testing.T) {
+	g := Start(t, Options{Settings: map[string]any{"limits": map[string]any{"command_timeout": "1s"}}})
+	c := g.DialFrom("127.0.0.2")
+	c.Expect(250, "EHLO client.test")
+	r, err := c.ReadReply() // say nothing; the gateway gives up on us
+	if err != nil || r.Code != 421 || r.Enhanced != "4.4.2" {
+		t.Errorf("silent client: %v %v", r, err)
 	}
 }
