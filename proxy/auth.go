@@ -106,16 +106,31 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	}
 	switch strings.ToUpper(mech) {
 	case sasl.Plain:
-		return sasl.NewPlainServer(func(identity, user, pass string) error {
+		return replyErrors{sasl.NewPlainServer(func(identity, user, pass string) error {
 			if identity != "" && identity != user {
 				return smtp.ErrAuthFailed
 			}
 			return check(user, pass)
-		}), nil
+		})}, nil
 	case sasl.Login:
-		return &loginServer{check: check}, nil
+		return replyErrors{&loginServer{check: check}}, nil
 	}
 	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+// replyErrors keeps go-sasl's own error texts ("sasl: ...") from reaching
+// the client: go-smtp would send them verbatim.
+type replyErrors struct{ sasl.Server }
+
+var errBadAuthData = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 5, 2}, Message: "Malformed authentication data"}
+
+func (r replyErrors) Next(response []byte) ([]byte, bool, error) {
+	challenge, done, err := r.Server.Next(response)
+	var se *smtp.SMTPError
+	if err != nil && !errors.As(err, &se) {
+		err = errBadAuthData
+	}
+	return challenge, done, err
 }
 
 // loginServer is the server side of the LOGIN mechanism

@@ -109,6 +109,10 @@ func TestAuth(t *testing.T) {
 	if r := c.Cmd("AUTH PLAIN %s", wrong); r.Code != 535 || r.Enhanced != "5.7.8" {
 		t.Errorf("wrong password: %s", r)
 	}
+	junk := base64.StdEncoding.EncodeToString([]byte("no separators"))
+	if r := c.Cmd("AUTH PLAIN %s", junk); r.Code != 501 || strings.Contains(r.Text, "sasl") {
+		t.Errorf("malformed PLAIN data: %s", r)
+	}
 	if r := c.Cmd("AUTH PLAIN %s", plain); r.Code != 235 {
 		t.Fatalf("right password: %s", r)
 	}

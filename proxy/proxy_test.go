@@ -307,6 +307,8 @@ func TestRefusals(t *testing.T) {
 		{name: "backend tempfails the sender", setup: func(be *smtptest.Server) {
 			be.RefuseMail(filters.Reply{Code: 421, Enhanced: "4.3.2", Text: "Shutting down"})
 		}, phase: "MAIL", code: 451, enh: "4.4.1", text: "Backend temporarily unavailable"},
+		{name: "backend too slow", cfg: Config{BackendTimeout: 300 * time.Millisecond}, setup: func(be *smtptest.Server) { be.SetDelay(3 * time.Second) },
+			phase: "MAIL", code: 451, enh: "4.4.1", text: "Backend temporarily unavailable"},
 		{name: "backend down", setup: func(be *smtptest.Server) { be.Stop() }, phase: "MAIL", code: 451, enh: "4.4.1", text: "Backend temporarily unavailable"},
 		{name: "client refused at connect", cfg: Config{Chain: testChain(refuseClient{})}, phase: "RCPT", code: 554, enh: "5.7.1", text: "Client host rejected"},
 		{name: "quarantine without a holder", msg: plainMsg + "QUARANTINEWORD\r\n", phase: "DATA", code: 451, enh: "4.3.0", text: "Internal error"},
