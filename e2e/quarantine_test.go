@@ -186,13 +186,22 @@ func TestQuarantineDeleteAndUsage(t *testing.T) {
 }
 
 // TestQuarantineLearn: learn feeds the held message to the token store the
-// classifier reads.
+// classifier reads. The embedded token store is one process's at a time:
+// while serve holds it, learn says so and fails; once serve is stopped it
+// learns.
 func TestQuarantineLearn(t *testing.T) {
 	g := Start(t, Options{Settings: quarantineSettings})
 	if r := sendGTUBE(t, g, "learn me"); r.Code != 250 {
 		t.Fatalf("send: %s", r)
 	}
 	id := quarantineList(t, g)[0].ID
+	_, errOut, code := Run(t, nil, "quarantine", "-config", g.ConfigPath, "learn", id, "spam")
+	if code != 1 || !strings.Contains(errOut, "locked") {
+		t.Errorf("learn while serve holds the token store: exit %d: %s", code, errOut)
+	}
+	if code := g.Stop(); code != 0 {
+		t.Fatalf("serve exited %d", code)
+	}
 	out, errOut, code := Run(t, nil, "quarantine", "-config", g.ConfigPath, "learn", id, "spam")
 	if code != 0 || !strings.Contains(out, "learnt "+id+" as spam") {
 		t.Fatalf("learn: exit %d: %s %s", code, out, errOut)
@@ -203,6 +212,10 @@ func TestQuarantineLearn(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(g.Dir, "data", "tokens.db")); err != nil {
 		t.Errorf("no token store after learn: %v", err)
+	}
+	// The message stays held after learning.
+	if l := quarantineList(t, g); len(l) != 1 || l[0].ID != id {
+		t.Errorf("after learn: %+v", l)
 	}
 }
 
