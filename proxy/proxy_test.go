@@ -618,3 +618,16 @@ func TestBackendPool(t *testing.T) {
 		t.Errorf("backend got %d messages, want 5", n)
 	}
 }
+
+func TestDataLineTooLong(t *testing.T) {
+	tp := startProxy(t, Config{MaxLineLength: 1000}, smtptest.Options{})
+	c := tp.dial(t)
+	r := c.Send("a@example.com", []string{"u@example.org"}, []byte(plainMsg+strings.Repeat("x", 3000)+"\r\n"))
+	if r.Code != 500 || r.Enhanced != "5.5.2" {
+		t.Errorf("message line over max_line_length: %s", r)
+	}
+	endsWithID(t, r)
+	if tp.be.Count() != 0 {
+		t.Errorf("backend got the message")
+	}
+}
