@@ -78,6 +78,8 @@ var errEncryptionRequired = &smtp.SMTPError{Code: 538, EnhancedCode: smtp.Enhanc
 
 // AuthMechanisms is asked by go-smtp on every EHLO (never on HELO).
 func (s *session) AuthMechanisms() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.cc.fc.ESMTP = true
 	if !s.cc.fc.TLS || s.cc.p.users.Load() == nil || s.cc.fc.AuthUser != "" {
 		return nil

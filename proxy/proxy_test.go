@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -629,5 +630,41 @@ func TestDataLineTooLong(t *testing.T) {
 	endsWithID(t, r)
 	if tp.be.Count() != 0 {
 		t.Errorf("backend got the message")
+	}
+}
+
+// go-smtp offers CHUNKING; a message in BDAT chunks is judged and relayed
+// like one sent with DATA, and RSET in the middle abandons it.
+func TestBDAT(t *testing.T) {
+	tp := startProxy(t, Config{}, smtptest.Options{})
+	c := tp.dial(t)
+	c.Expect(250, "EHLO client.test")
+	c.Expect(250, "MAIL FROM:<a@example.com>")
+	c.Expect(250, "RCPT TO:<u@example.org>")
+	first, rest := plainMsg[:20], plainMsg[20:]
+	c.Write([]byte(fmt.Sprintf("BDAT %d\r\n%s", len(first), first)))
+	if r, _ := c.ReadReply(); r.Code != 250 {
+		t.Fatalf("first chunk: %s", r)
+	}
+	c.Write([]byte(fmt.Sprintf("BDAT %d LAST\r\n%s", len(rest), rest)))
+	if r, _ := c.ReadReply(); r.Code != 250 || !strings.HasPrefix(r.Text, "Ok: queued as ") {
+		t.Fatalf("last chunk: %s", r)
+	}
+	if m := tp.be.Messages(); len(m) != 1 || !strings.HasSuffix(string(m[0].Data), plainMsg) {
+		t.Fatalf("backend got %+v", m)
+	}
+
+	c.Expect(250, "MAIL FROM:<a@example.com>")
+	c.Expect(250, "RCPT TO:<u@example.org>")
+	c.Write([]byte(fmt.Sprintf("BDAT %d\r\n%s", len(first), first)))
+	c.ReadReply()
+	c.Expect(250, "RSET")
+	c.Expect(250, "MAIL FROM:<a@example.com>")
+	c.Expect(250, "RCPT TO:<u@example.org>")
+	if r := c.Data([]byte(plainMsg)); r.Code != 250 {
+		t.Errorf("message after an abandoned BDAT: %s", r)
+	}
+	if n := tp.be.Count(); n != 2 {
+		t.Errorf("backend got %d messages, want 2", n)
 	}
 }

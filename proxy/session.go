@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -15,8 +16,12 @@ import (
 )
 
 // session adapts go-smtp's events to the chain and the backend. go-smtp
-// calls its methods one at a time, from the connection's goroutine.
+// calls its methods from the connection's goroutine, except Data for BDAT
+// (CHUNKING), which runs beside it while RSET or a closing connection may
+// call Reset or Logout; mu keeps those waiting until Data returns (go-smtp
+// closes the message pipe first, so Data returns promptly).
 type session struct {
+	mu sync.Mutex
 	p  *Proxy
 	cc *clientConn
 	sc *smtp.Conn
@@ -107,8 +112,10 @@ func (s *session) heloChecks(chain *filters.Chain) {
 }
 
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.tx != nil {
-		s.Reset()
+		s.reset()
 	}
 	s.cc.stats.mail.Add(1)
 	chain := s.p.chain.Load()
@@ -165,7 +172,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 // so does the session.
 func (s *session) abort(phase string, r filters.Reply, reason string, args ...any) error {
 	err := s.refuse(phase, r, reason, args...)
-	s.Reset()
+	s.reset()
 	return err
 }
 
@@ -206,6 +213,8 @@ func (s *session) dropBackend() {
 }
 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	tx := s.tx
 	if tx == nil {
 		return smtpError(filters.Reply{Code: 503, Enhanced: "5.5.1", Text: "Error: need MAIL command"})
@@ -243,6 +252,8 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (s *session) Data(r io.Reader) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	tx := s.tx
 	if tx == nil || len(tx.t.Rcpts) == 0 {
 		return smtpError(filters.Reply{Code: 503, Enhanced: "5.5.1", Text: "Error: need RCPT command"})
@@ -291,6 +302,11 @@ func (s *session) dataError(err error, size int64) error {
 	switch {
 	case errors.Is(err, smtp.ErrDataTooLarge):
 		return s.refuse("DATA", filters.ReplyMessageTooBig, "message over max_message_bytes", "size", size)
+	case errors.Is(err, smtp.ErrDataReset):
+		// BDAT cut short by RSET or a closed connection: nobody hears
+		// a reply.
+		t.Log.Info("message aborted by the client", "size", size)
+		return smtpError(filters.ReplyTimeout.WithQueueID(t.QueueID))
 	case errors.Is(err, smtp.ErrTooLongLine):
 		return s.refuse("DATA", filters.ReplyLineTooLong, "line over max_line_length")
 	case errors.As(err, &ne) && ne.Timeout() || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF):
@@ -374,6 +390,12 @@ func (s *session) resetBackend() {
 
 // Reset ends the transaction: after RSET, after DATA, on a new EHLO.
 func (s *session) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reset()
+}
+
+func (s *session) reset() {
 	if s.tx == nil {
 		return
 	}
@@ -385,7 +407,9 @@ func (s *session) Reset() {
 // Logout is go-smtp's last call on the session; a healthy backend
 // connection goes back to the pool.
 func (s *session) Logout() error {
-	s.Reset()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reset()
 	if s.be != nil {
 		s.p.pool.put(s.be)
 		s.be = nil
