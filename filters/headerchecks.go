@@ -27,7 +27,7 @@ func (c *messageChecks) headerTests(t *Transaction, m *Message) []hit {
 	h := m.Header
 	if !h.Has("Date") {
 		hs = append(hs, hit{"MISSING_DATE", "no Date header"})
-	} else if d, err := mail.ParseDate(h.Get("Date")); err != nil {
+	} else if d, err := parseDate(h.Get("Date")); err != nil {
 		hs = append(hs, hit{"INVALID_DATE", "Date does not parse"})
 	} else {
 		now := c.cfg.Now()
@@ -163,4 +163,14 @@ func mostlyCapitals(s string) bool {
 		}
 	}
 	return upper+lower >= 10 && upper*10 >= (upper+lower)*9
+}
+
+// parseDate parses a Date: value. The usual form is tried first, because
+// net/mail tries its many layouts in turn and allocates an error for each
+// one that fails.
+func parseDate(v string) (time.Time, error) {
+	if d, err := time.Parse("Mon, 2 Jan 2006 15:04:05 -0700", v); err == nil {
+		return d, nil
+	}
+	return mail.ParseDate(v)
 }

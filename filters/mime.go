@@ -68,7 +68,8 @@ type walker struct {
 	lim     MIMELimits
 	facts   *bodyFacts
 	decoded *gtubeMatcher
-	spent   int64 // decoded bytes scanned
+	spent   int64  // decoded bytes scanned
+	buf     []byte // for copying decoded parts, made once a message
 }
 
 // entity walks one entity whose header fields are given and whose body is
@@ -158,7 +159,10 @@ func (w *walker) scanDecoded(r io.Reader, cte string) {
 		w.facts.limit = fmt.Sprintf("more than %d decoded bytes", w.lim.MaxDecodedBytes)
 		return
 	}
-	n, _ := io.Copy(w.decoded, io.LimitReader(dec, left))
+	if w.buf == nil {
+		w.buf = make([]byte, 8<<10)
+	}
+	n, _ := io.CopyBuffer(w.decoded, io.LimitReader(dec, left), w.buf)
 	w.spent += n
 	// Decoding errors (bad base64, a stray "=") end the part: SpamAssassin
 	// too scans what decodes.
