@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -731,5 +732,22 @@ func TestEditSuggestions(t *testing.T) {
 		if got := suggest(in, keys); got != want {
 			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Every key of Config, the areas' own included, decodes: the defaults
+// written out as YAML load back to the same configuration.
+func TestDefaultsRoundTrip(t *testing.T) {
+	want := Default()
+	data, err := yaml.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Parse("defaults.yaml", data)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, data)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("round trip changed the defaults:\n got %+v\nwant %+v", got, want)
 	}
 }
