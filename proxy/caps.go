@@ -27,7 +27,7 @@ func (c *capsCache) smtputf8(p *Proxy) bool {
 	defer c.mu.Unlock()
 	if (!c.known || time.Since(c.at) > capsMaxAge) && !c.probing {
 		c.probing = true
-		go c.refresh(p)
+		go c.refresh(p, 30*time.Second)
 	}
 	return c.utf8
 }
@@ -38,10 +38,10 @@ func (c *capsCache) set(utf8 bool) {
 	c.mu.Unlock()
 }
 
-// refresh asks the backend's EHLO now.
-func (c *capsCache) refresh(p *Proxy) {
+// refresh asks the backend's EHLO now, for at most limit.
+func (c *capsCache) refresh(p *Proxy, limit time.Duration) {
 	defer func() { c.mu.Lock(); c.probing = false; c.mu.Unlock() }()
-	ctx, cancel := context.WithTimeout(p.ctx, min(p.cfg.BackendTimeout, 30*time.Second))
+	ctx, cancel := context.WithTimeout(p.ctx, min(p.cfg.BackendTimeout, limit))
 	defer cancel()
 	cl, err := relay.Dial(ctx, relay.Config{Addr: p.cfg.Backend, Hostname: p.cfg.Hostname, Timeout: p.cfg.BackendTimeout})
 	if err != nil {

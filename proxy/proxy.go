@@ -230,7 +230,10 @@ func (p *Proxy) Serve(l net.Listener) error {
 	}
 	p.listener = l
 	p.mu.Unlock()
-	p.caps.refresh(p)
+	// Connections wait in the listen queue meanwhile, so the first of them
+	// already get the backend's SMTPUTF8; a silent backend delays them 5s
+	// at most.
+	p.caps.refresh(p, 5*time.Second)
 	for i := range p.servers {
 		p.serving.Add(1)
 		go func() {

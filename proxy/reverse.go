@@ -14,12 +14,15 @@ const maxPTR = 4
 // reverseName returns the client's forward-confirmed reverse name: a PTR
 // name of the address whose A or AAAA records include the address again
 // (Postfix's "name[ip]"; a name that does not confirm is "unknown"). Any
-// failure, temporary or not, gives "".
+// failure, temporary or not, gives "". The whole search takes at most two
+// DNS timeouts, because the banner waits for it.
 func (p *Proxy) reverseName(ctx context.Context, ip netip.Addr) string {
 	r := p.cfg.Resolver
 	if r == nil || !ip.IsValid() {
 		return ""
 	}
+	ctx, cancelAll := context.WithTimeout(ctx, 2*p.cfg.DNSTimeout)
+	defer cancelAll()
 	arpa, err := dns.ReverseAddr(ip.String())
 	if err != nil {
 		return ""
