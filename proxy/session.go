@@ -88,6 +88,7 @@ func (s *session) refuse(phase string, r filters.Reply, reason string, args ...a
 	if s.tx != nil {
 		attrs = append(attrs, "from", "<"+s.tx.t.MailFrom+">")
 	}
+	attrs = append(attrs, "helo", s.sc.Hostname())
 	if reason != "" {
 		attrs = append(attrs, "reason", reason)
 	}
