@@ -4,9 +4,9 @@
 // Tokens are kept as 64-bit FNV-1a hashes, so a key is 8 bytes whatever the
 // token's length; two tokens sharing a hash (about one pair in 10^7 at two
 // million tokens) merely share counts. Each learnt message is kept under its
-// digest with its class and the hashes of its tokens, so learning it again
-// changes nothing and relearning it as the other class moves exactly the
-// counts it added. Every token carries the day it was last learnt; when the
+// digest with its class and 32-bit prefixes of its token hashes, so learning
+// it again changes nothing and relearning it as the other class moves the
+// counts it added, even after the tokenizer changed. Every token carries the day it was last learnt; when the
 // table outgrows its cap, hapaxes and the least recently seen tokens go
 // first.
 package boltstore
@@ -101,6 +101,9 @@ func Open(cfg Config) (*Store, error) {
 		ReadOnly:       cfg.ReadOnly,
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistMapType,
+		// Address space, not disk: growing the map means copying every
+		// node a write transaction holds, so map big from the start.
+		InitialMmapSize: 1 << 30,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("token store %s: locked by another process (a running mailguard serve holds it): %w", cfg.Path, err)
@@ -172,7 +175,6 @@ func (s *Store) Learn(ctx context.Context, docs ...classifier.Doc) (int, error) 
 			msgs:   tx.Bucket(bucketMessages),
 			meta:   tx.Bucket(bucketMeta),
 			day:    dayOf(s.now()),
-			delta:  map[uint64]*delta{},
 		}
 		l.load()
 		for i := range docs {

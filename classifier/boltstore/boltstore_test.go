@@ -240,9 +240,9 @@ func TestEncoding(t *testing.T) {
 			t.Errorf("token %+v round-trips to %+v", v, got)
 		}
 	}
-	m := messageValue{spam: true, day: 12, hashes: []uint64{1, 1 << 63}}
+	m := messageValue{spam: true, day: 12, prefixes: []uint32{1, 1 << 31}}
 	got, ok := decodeMessage(encodeMessage(m))
-	if !ok || got.spam != m.spam || got.day != m.day || len(got.hashes) != 2 || got.hashes[1] != 1<<63 {
+	if !ok || got.spam != m.spam || got.day != m.day || len(got.prefixes) != 2 || got.prefixes[1] != 1<<31 {
 		t.Errorf("message round-trips to %+v", got)
 	}
 	if _, ok := decodeMessage([]byte{1, 2}); ok {
@@ -286,5 +286,34 @@ func TestSnapshot(t *testing.T) {
 	}
 	if _, err := snap.Learn(ctx, classifier.Doc{Digest: "d", Tokens: []string{"x"}}); err == nil {
 		t.Error("a snapshot learnt")
+	}
+}
+
+// A move subtracts the tokens the message added, even when it now
+// tokenizes differently (a new version of the tokenizer).
+func TestMoveAfterTokenizerChange(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(Config{Path: filepath.Join(t.TempDir(), "t.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Learn(ctx,
+		classifier.Doc{Digest: "m", Spam: true, Tokens: []string{"a", "b", "c"}},
+		classifier.Doc{Digest: "n", Spam: true, Tokens: []string{"c"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Learn(ctx, classifier.Doc{Digest: "m", Spam: false, Tokens: []string{"a", "d"}}); err != nil {
+		t.Fatal(err)
+	}
+	got := counts(t, st, "a", "b", "c", "d")
+	want := []classifier.Counts{{Ham: 1}, {}, {Spam: 1}, {Ham: 1}}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("token %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if n, _ := st.Tokens(); n != 3 {
+		t.Errorf("%d tokens, want 3 (b gone)", n)
 	}
 }

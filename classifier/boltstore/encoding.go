@@ -10,7 +10,9 @@ import (
 //
 //	tokens:   key 8-byte big-endian hash -> uvarint spam, uvarint ham, uint16 day
 //	messages: key 16 bytes of the digest  -> class byte (1 spam), uint16 day,
-//	          then the message's token hashes, 8 bytes each (none once pruned)
+//	          then the top 32 bits of its token hashes, 4 bytes each, sorted
+//	          (none once pruned): half the size of whole hashes, and a
+//	          prefix still finds its token (see learner.resolve)
 //	meta:     version, totals (spam, ham as uint64), token_count, listed
 //
 // A day is counted from 1970-01-01 (UTC), which fits 16 bits until 2149.
@@ -38,39 +40,42 @@ func decodeToken(v []byte) tokenValue {
 }
 
 func encodeToken(t tokenValue) []byte {
-	b := make([]byte, 0, 2*binary.MaxVarintLen32+2)
+	return appendToken(make([]byte, 0, 2*binary.MaxVarintLen32+2), t)
+}
+
+func appendToken(b []byte, t tokenValue) []byte {
 	b = binary.AppendUvarint(b, uint64(t.spam))
 	b = binary.AppendUvarint(b, uint64(t.ham))
 	return binary.BigEndian.AppendUint16(b, t.day)
 }
 
 type messageValue struct {
-	spam   bool
-	day    uint16
-	hashes []uint64
+	spam     bool
+	day      uint16
+	prefixes []uint32
 }
 
 func decodeMessage(v []byte) (messageValue, bool) {
-	if len(v) < 3 || (len(v)-3)%8 != 0 {
+	if len(v) < 3 || (len(v)-3)%4 != 0 {
 		return messageValue{}, false
 	}
 	m := messageValue{spam: v[0] == 1, day: binary.BigEndian.Uint16(v[1:3])}
 	rest := v[3:]
-	m.hashes = make([]uint64, len(rest)/8)
-	for i := range m.hashes {
-		m.hashes[i] = binary.BigEndian.Uint64(rest[8*i:])
+	m.prefixes = make([]uint32, len(rest)/4)
+	for i := range m.prefixes {
+		m.prefixes[i] = binary.BigEndian.Uint32(rest[4*i:])
 	}
 	return m, true
 }
 
 func encodeMessage(m messageValue) []byte {
-	b := make([]byte, 3, 3+8*len(m.hashes))
+	b := make([]byte, 3, 3+4*len(m.prefixes))
 	if m.spam {
 		b[0] = 1
 	}
 	binary.BigEndian.PutUint16(b[1:3], m.day)
-	for _, h := range m.hashes {
-		b = binary.BigEndian.AppendUint64(b, h)
+	for _, p := range m.prefixes {
+		b = binary.BigEndian.AppendUint32(b, p)
 	}
 	return b
 }

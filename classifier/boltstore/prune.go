@@ -68,7 +68,7 @@ func (l *learner) pruneLists(target uint64) error {
 	var listed uint64
 	c := l.msgs.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if n := uint64(len(v)-3) / 8; len(v) >= 3 && n > 0 {
+		if n := uint64(len(v)-3) / 4; len(v) >= 3 && n > 0 {
 			cands = append(cands, cand{append([]byte(nil), k...), binary.BigEndian.Uint16(v[1:3]), n})
 			listed += n
 		}
@@ -83,7 +83,7 @@ func (l *learner) pruneLists(target uint64) error {
 		if !ok {
 			continue
 		}
-		m.hashes = nil
+		m.prefixes = nil
 		if err := l.msgs.Put(cd.k, encodeMessage(m)); err != nil {
 			return err
 		}
