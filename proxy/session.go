@@ -180,9 +180,10 @@ func (s *session) abort(phase string, r filters.Reply, reason string, args ...an
 // openBackend connects to the backend unless the session already has a
 // usable connection.
 func (s *session) openBackend() error {
-	if s.be != nil {
+	if s.be != nil && s.be.Usable() {
 		return nil
 	}
+	s.dropBackend()
 	if be := s.p.pool.get(); be != nil {
 		s.be, s.bePooled = be, true
 		return nil
