@@ -114,7 +114,7 @@ func runClassify(args []string, stdout, stderr io.Writer) int {
 	}
 	err = mailfiles.Process(ctx, mailfiles.Config{}, files,
 		func(name string, raw []byte) scored {
-			res, err := c.Classify(ctx, classifier.Tokenize(raw))
+			res, err := c.Classify(ctx, classifier.Tokenize(head(cfg, raw)))
 			return scored{res, err}
 		},
 		func(name string, s scored, err error) error {

@@ -64,6 +64,7 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 		}
 		err = mailfiles.Process(ctx, mailfiles.Config{}, files,
 			func(name string, raw []byte) evaluate.Sample {
+				raw = head(cfg, raw)
 				return evaluate.Sample{Name: name, Spam: set.spam, Digest: classifier.Digest(raw), Tokens: classifier.Tokenize(raw)}
 			},
 			func(name string, s evaluate.Sample, err error) error {

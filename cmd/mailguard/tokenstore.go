@@ -18,9 +18,19 @@ import (
 // What train, classify and eval share: the configuration they read and the
 // token store they open.
 
-// classifierConfig is the classifier section of the configuration.
+// classifierConfig is the classifier section's scoring settings.
 func classifierConfig(cfg *rules.Config) classifier.Config {
-	return classifier.DefaultConfig()
+	return cfg.Classifier.Scoring()
+}
+
+// head is the part of a message the classifier reads: the same first
+// classifier.max_bytes the gateway's filter reads, so a message learnt here
+// has the digest and tokens it has there.
+func head(cfg *rules.Config, raw []byte) []byte {
+	if n := cfg.Classifier.MaxBytes; n > 0 && int64(len(raw)) > n {
+		return raw[:n]
+	}
+	return raw
 }
 
 // openTokenStore opens the configured token store: the embedded one in
@@ -35,7 +45,7 @@ func openTokenStore(cfg *rules.Config, readOnly bool) (classifier.Store, error) 
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
 	}
-	st, err := boltstore.Open(boltstore.Config{Path: path, ReadOnly: readOnly, MaxTokens: boltstore.DefaultMaxTokens})
+	st, err := boltstore.Open(boltstore.Config{Path: path, ReadOnly: readOnly, MaxTokens: cfg.Classifier.MaxTokens})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no token database at %s: learn some mail first with mailguard train -spam|-ham PATH", path)
 	}

@@ -69,7 +69,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	// A short-lived batch job: trade memory for fewer collections of the
 	// write transaction's many small nodes.
 	debug.SetGCPercent(400)
-	sum, err := train(ctx, st, files, *spam, stderr)
+	sum, err := train(ctx, cfg, st, files, *spam, stderr)
 	if cerr := st.Close(); err == nil {
 		err = cerr
 	}
@@ -104,7 +104,7 @@ type trainSummary struct {
 
 // train tokenizes on every core and learns in batches on one goroutine,
 // so tokenizing goes on while a batch is written.
-func train(ctx context.Context, st classifier.Store, files []mailfiles.File, spam bool, stderr io.Writer) (trainSummary, error) {
+func train(ctx context.Context, cfg *rules.Config, st classifier.Store, files []mailfiles.File, spam bool, stderr io.Writer) (trainSummary, error) {
 	start := time.Now()
 	var sum trainSummary
 	prog := newProgress(files, stderr)
@@ -137,6 +137,7 @@ func train(ctx context.Context, st classifier.Store, files []mailfiles.File, spa
 			if len(raw) == 0 {
 				return item{empty: true}
 			}
+			raw = head(cfg, raw)
 			return item{doc: classifier.Doc{Digest: classifier.Digest(raw), Spam: spam, Tokens: classifier.Tokenize(raw)}}
 		},
 		func(name string, it item, err error) error {
