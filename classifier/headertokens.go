@@ -63,6 +63,8 @@ func (t *tokenizer) headers(h header) {
 	}
 }
 
+var addressParser = &mail.AddressParser{WordDecoder: wordDecoder}
+
 // addresses tokenizes an address list field: each address's domain and
 // parent domains, whether it has a display name, and the display name's
 // words. It returns the domains found.
@@ -70,7 +72,7 @@ func (t *tokenizer) addresses(prefix, v string) []string {
 	if v == "" {
 		return nil
 	}
-	list, err := mail.ParseAddressList(v)
+	list, err := addressParser.ParseList(v)
 	var doms []string
 	if err != nil {
 		// Keep what can be salvaged from an unparsable list.

@@ -95,8 +95,15 @@ func trailingPunct(span string) (string, bool) {
 	return w, true
 }
 
-// proseSuffixes are the marks prose peels off the end of a word.
-const proseSuffixes = ",)\"]!;.?:'"
+// proseSuffixes and proseOpeners are the marks prose peels off the end
+// and the start of a word.
+const (
+	proseSuffixes = ",)\"]!;.?:'"
+	proseOpeners  = "$(\"["
+)
+
+// maxProseSpan is the longest piece given to prose.
+const maxProseSpan = 64
 
 func isLowerASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -139,8 +146,11 @@ var proseCache = struct {
 const proseCacheMax = 1 << 17
 
 func proseSplit(span string) []string {
-	if len(span) > 64 {
-		return proseTokens(span)
+	if len(span) > maxProseSpan {
+		// prose peels one mark at a time and rescans what is left, which
+		// is quadratic or worse in the length of the piece; a piece this
+		// long holds no word anyway, only perhaps a link.
+		return []string{strings.TrimRight(strings.TrimLeft(span, proseOpeners), proseSuffixes)}
 	}
 	proseCache.RLock()
 	toks, ok := proseCache.m[span]

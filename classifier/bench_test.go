@@ -1,0 +1,94 @@
+package classifier
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// corpusDir is the SpamAssassin corpus beside the repository.
+func corpusDir(tb testing.TB) string {
+	tb.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "..", "shared", "corpus", "spamassassin")
+	if _, err := os.Stat(filepath.Join(dir, "ham")); err != nil {
+		tb.Skipf("corpus not found at %s: %v", dir, err)
+	}
+	return dir
+}
+
+// loadCorpus reads every message of a corpus folder, at most max (0: all).
+func loadCorpus(tb testing.TB, dir string, max int) [][]byte {
+	tb.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out [][]byte
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, b)
+		if max > 0 && len(out) == max {
+			break
+		}
+	}
+	return out
+}
+
+// BenchmarkTokenize tokenizes the whole corpus per iteration and reports
+// messages and MB per second.
+func BenchmarkTokenize(b *testing.B) {
+	dir := corpusDir(b)
+	msgs := append(loadCorpus(b, filepath.Join(dir, "ham"), 0), loadCorpus(b, filepath.Join(dir, "spam"), 0)...)
+	var bytes int64
+	for _, m := range msgs {
+		bytes += int64(len(m))
+	}
+	for _, m := range msgs { // warm prose's cache, as a running gateway has
+		Tokenize(m)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		for _, m := range msgs {
+			Tokenize(m)
+		}
+	}
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64(b.N*len(msgs))/sec, "msgs/s")
+	b.ReportMetric(float64(int64(b.N)*bytes)/sec/1e6, "MB/s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkClassify scores pre-tokenized messages against a store that
+// learnt the corpus.
+func BenchmarkClassify(b *testing.B) {
+	dir := corpusDir(b)
+	ham, spam := loadCorpus(b, filepath.Join(dir, "ham"), 0), loadCorpus(b, filepath.Join(dir, "spam"), 0)
+	st := NewMemStore()
+	c := New(DefaultConfig(), st)
+	var toks [][]string
+	var docs []Doc
+	for i, m := range append(ham, spam...) {
+		tk := Tokenize(m)
+		toks = append(toks, tk)
+		docs = append(docs, Doc{Digest: Digest(m), Spam: i >= len(ham), Tokens: tk})
+	}
+	ctx := context.Background()
+	if _, err := c.Learn(ctx, docs...); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		if _, err := c.Classify(ctx, toks[n%len(toks)]); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
+}

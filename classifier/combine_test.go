@@ -1,0 +1,110 @@
+package classifier
+
+import (
+	"math"
+	"testing"
+)
+
+func TestChi2QKnownValues(t *testing.T) {
+	tests := []struct {
+		x    float64
+		n    int // degrees of freedom are 2n
+		want float64
+	}{
+		{2, 1, math.Exp(-1)},     // 2 df: Q = e^(-x/2)
+		{4, 2, 3 * math.Exp(-2)}, // 4 df: Q = e^(-m)(1+m), m = 2
+		{9.210340372, 1, 0.01},   // 2 df, 99th percentile
+		{18.307038, 5, 0.05},     // 10 df, 95th percentile
+		{31.410433, 10, 0.05},    // 20 df, 95th percentile
+		{37.566235, 10, 0.01},    // 20 df, 99th percentile
+		{0, 3, 1},                // nothing observed
+		{200, 10, 2.3e-32},       // far in the tail: must not be 0
+	}
+	for _, tc := range tests {
+		got := chi2Q(tc.x, tc.n)
+		if math.Abs(got-tc.want) > 1e-6*math.Max(tc.want, 1e-300) && math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("chi2Q(%v, %d df) = %.10g, want %.10g", tc.x, 2*tc.n, got, tc.want)
+		}
+	}
+	// The far tails are resolved in log space rather than rounded.
+	q, p := chi2Tails(200, 10)
+	if math.IsInf(q, -1) || q > -70 || q < -75 {
+		t.Errorf("log Q(200, 20 df) = %v, want about ln(2.3e-32) = -72.8", q)
+	}
+	if p != p || p > 0 {
+		t.Errorf("log P(200, 20 df) = %v, want just under 0", p)
+	}
+	q, p = chi2Tails(1, 100)
+	if q != q || q > 0 || math.IsInf(p, -1) || p > -200 {
+		t.Errorf("chi2 tails at x=1, 200 df: log Q %v, log P %v (P should be tiny but not 0)", q, p)
+	}
+}
+
+func TestRobinson(t *testing.T) {
+	tot := Totals{Spam: 10, Ham: 10}
+	tests := []struct {
+		c    Counts
+		tot  Totals
+		s, x float64
+		want float64
+	}{
+		// p = 0.3/(0.3+0.1) = 0.75, n = 4: (0.45*0.5 + 4*0.75)/(0.45+4)
+		{Counts{Spam: 3, Ham: 1}, tot, 0.45, 0.5, (0.225 + 3) / 4.45},
+		{Counts{}, tot, 0.45, 0.5, 0.5},                                                        // unknown: the prior
+		{Counts{}, tot, 0.45, 0.3, 0.3},                                                        // whatever the prior is
+		{Counts{Spam: 5}, tot, 1, 0.5, (0.5 + 5) / 6},                                          // only in spam: pulled below 1
+		{Counts{Ham: 5}, tot, 1, 0.5, 0.5 / 6},                                                 // only in ham: pulled above 0
+		{Counts{Spam: 1, Ham: 1}, Totals{Spam: 1, Ham: 9}, 0.45, 0.5, (0.225 + 2*0.9) / 2.45},  // ratios, not counts
+		{Counts{Spam: 50, Ham: 0}, Totals{Spam: 10, Ham: 10}, 0.45, 0.5, (0.225 + 50) / 50.45}, // counts over totals: clamped
+	}
+	for _, tc := range tests {
+		if got := robinson(tc.c, tc.tot, tc.s, tc.x); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("robinson(%+v, %+v, s=%v, x=%v) = %v, want %v", tc.c, tc.tot, tc.s, tc.x, got, tc.want)
+		}
+	}
+}
+
+func TestFisher(t *testing.T) {
+	// Neutral evidence is 0.5; the combination is symmetric.
+	if l := fisher([]float64{0.5, 0.5, 0.5}); math.Abs(l) > 1e-12 {
+		t.Errorf("neutral clues give log-odds %v, want 0", l)
+	}
+	ps := []float64{0.99, 0.2, 0.95, 0.7, 0.01}
+	qs := make([]float64, len(ps))
+	for i, p := range ps {
+		qs[i] = 1 - p
+	}
+	if a, b := fisher(ps), fisher(qs); math.Abs(a+b) > 1e-9 {
+		t.Errorf("fisher not symmetric: %v vs %v", a, b)
+	}
+	// SpamBayes' formula directly, where float64 still resolves it.
+	var lnF, ln1F float64
+	for _, p := range ps {
+		lnF += math.Log(p)
+		ln1F += math.Log(1 - p)
+	}
+	n := len(ps)
+	S := 1 - chi2Q(-2*ln1F, n)
+	H := 1 - chi2Q(-2*lnF, n)
+	want := (1 + S - H) / 2
+	if got := sigmoid(fisher(ps)); math.Abs(got-want) > 1e-12 {
+		t.Errorf("I = %v, want (1+S-H)/2 = %v", got, want)
+	}
+	// Overwhelming evidence keeps ranking: more spam clues, higher
+	// log-odds, though the probability rounds to 1.
+	prev := 0.0
+	for _, k := range []int{50, 100, 150} {
+		c := make([]float64, k)
+		for i := range c {
+			c[i] = 0.999
+		}
+		l := fisher(c)
+		if math.IsInf(l, 0) || math.IsNaN(l) || l <= prev {
+			t.Errorf("%d clues at 0.999: log-odds %v, want finite and over %v", k, l, prev)
+		}
+		prev = l
+	}
+	if fisher(nil) != 0 {
+		t.Error("no clues must be neutral")
+	}
+}
