@@ -203,7 +203,8 @@ func (c *Client) SendBody(msg []byte) (Reply, error) {
 }
 
 // DotStuff adds the leading dots of RFC 5321 section 4.5.2 and the end
-// marker.
+// marker, after a CRLF when msg does not end with one (a bare LF does not
+// end the last line for the end marker's sake).
 func DotStuff(msg []byte) []byte {
 	var b bytes.Buffer
 	b.Grow(len(msg) + len(msg)/64 + 5)
@@ -215,7 +216,7 @@ func DotStuff(msg []byte) []byte {
 		b.WriteByte(ch)
 		atStart = ch == '\n'
 	}
-	if !atStart {
+	if len(msg) > 0 && !bytes.HasSuffix(msg, []byte("\r\n")) {
 		b.WriteString("\r\n")
 	}
 	b.WriteString(".\r\n")
