@@ -1,8 +1,8 @@
 package classifier
 
 import (
-	"net"
 	"net/mail"
+	"net/netip"
 	"strings"
 )
 
@@ -142,7 +142,7 @@ func (t *tokenizer) messageID(v string) {
 	}
 	t.add("message-id:shape:" + string(shape))
 	dom := strings.ToLower(v[at+1:])
-	if net.ParseIP(strings.Trim(dom, "[]")) != nil {
+	if _, err := netip.ParseAddr(strings.Trim(dom, "[]")); err == nil {
 		t.add("message-id:ip")
 		return
 	}
@@ -154,35 +154,50 @@ func (t *tokenizer) messageID(v string) {
 // servers, which are the same for all mail of one site; hops from the
 // loopback or private networks are local delivery steps.
 func (t *tokenizer) received(v string) {
-	lv := strings.ToLower(v)
-	if !strings.HasPrefix(lv, "from ") {
+	if len(v) < 5 || !strings.EqualFold(v[:5], "from ") {
 		return
 	}
-	clause := lv[5:]
+	clause := v[5:]
 	if i := strings.Index(clause, " by "); i >= 0 {
 		clause = clause[:i]
+	} else if i := strings.Index(clause, "\tby "); i >= 0 {
+		clause = clause[:i]
 	}
-	var ips []net.IP
-	var names []string
-	for _, w := range strings.FieldsFunc(clause, func(r rune) bool {
-		return r == ' ' || r == '(' || r == ')' || r == '[' || r == ']' || r == '\t' || r == '=' || r == ','
-	}) {
+	var ipBuf [4]netip.Addr
+	var nameBuf [8]string
+	ips, names := ipBuf[:0], nameBuf[:0]
+	for len(clause) > 0 {
+		i := strings.IndexAny(clause, " ()[]\t=,")
+		w := clause
+		if i >= 0 {
+			w, clause = clause[:i], clause[i+1:]
+		} else {
+			clause = ""
+		}
 		w = strings.Trim(w, ".;:")
-		if ip := net.ParseIP(strings.TrimPrefix(w, "ipv6:")); ip != nil {
-			ips = append(ips, ip)
+		if w == "" {
 			continue
 		}
-		if strings.Contains(w, ".") && !strings.ContainsAny(w, "@/") {
+		if len(w) > 5 && strings.EqualFold(w[:5], "ipv6:") {
+			w = w[5:]
+		}
+		if a, err := netip.ParseAddr(w); err == nil {
+			if len(ips) < cap(ips) {
+				ips = append(ips, a)
+			}
+			continue
+		}
+		if strings.IndexByte(w, '.') >= 0 && !strings.ContainsAny(w, "@/") && len(names) < cap(names) {
 			names = append(names, w)
 		}
 	}
-	for _, ip := range ips {
-		if ip.IsLoopback() || ip.IsPrivate() || ip.IsUnspecified() {
+	for _, a := range ips {
+		if a.IsLoopback() || a.IsPrivate() || a.IsUnspecified() || a.IsLinkLocalUnicast() {
 			return
 		}
 	}
-	for _, ip := range ips {
-		t.ip("received:", ip)
+	for _, a := range ips {
+		t.ip("received:", a)
 	}
 	for _, n := range names {
 		t.domain("received:", n)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,32 +44,17 @@ func Tokenize(raw []byte) []string {
 	return t.tokens()
 }
 
-// tokens returns the set, copied into one block of memory so that they
-// hold neither the message nor its decoded text.
+// tokens returns the set. Every token is a string of its own (built by
+// concatenation or from the scratch buffer), so none holds on to the
+// message or its decoded text.
 func (t *tokenizer) tokens() []string {
-	out := make([]string, 0, len(t.set))
-	n := 0
-	for tok := range t.set {
-		out = append(out, tok)
-		n += len(tok)
-	}
-	var sb strings.Builder
-	sb.Grow(n)
-	for _, tok := range out {
-		sb.WriteString(tok)
-	}
-	block := sb.String()
-	at := 0
-	for i, tok := range out {
-		out[i] = block[at : at+len(tok)]
-		at += len(tok)
-	}
-	return out
+	return slices.Clone(t.list)
 }
 
 // tokenizer collects the tokens of one message.
 type tokenizer struct {
 	set      map[string]struct{}
+	list     []string // the set in order of arrival
 	textLeft int
 	parts    int
 	links    int
@@ -84,11 +70,17 @@ var tokenizerPool = sync.Pool{New: func() any {
 }}
 
 func (t *tokenizer) release() {
-	if len(t.set) > 4096 {
+	// Deleting the tokens one by one costs what the message had; clear
+	// would cost what the biggest message ever had.
+	if len(t.list) > 2048 {
 		t.set = make(map[string]struct{}, 256)
 	} else {
-		clear(t.set)
+		for _, tok := range t.list {
+			delete(t.set, tok)
+		}
 	}
+	clear(t.list)
+	t.list = t.list[:0]
 	t.prev = t.prev[:0]
 	t.textLeft, t.parts, t.links, t.images = maxTextBytes, 0, 0, 0
 	tokenizerPool.Put(t)
@@ -99,14 +91,22 @@ func (t *tokenizer) addBytes(b []byte) {
 	if _, ok := t.set[string(b)]; ok {
 		return
 	}
-	t.add(string(b))
+	if len(t.set) >= maxTokens {
+		return
+	}
+	tok := string(b)
+	t.set[tok] = struct{}{}
+	t.list = append(t.list, tok)
 }
 
 func (t *tokenizer) add(tok string) {
 	if len(t.set) >= maxTokens {
 		return
 	}
-	t.set[tok] = struct{}{}
+	if _, ok := t.set[tok]; !ok {
+		t.set[tok] = struct{}{}
+		t.list = append(t.list, tok)
+	}
 }
 
 // summary adds the counts gathered on the way, bucketed so that similar

@@ -1,7 +1,7 @@
 package classifier
 
 import (
-	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -295,9 +295,9 @@ func (t *tokenizer) url(raw string) {
 	if u.Port() != "" {
 		t.add("url:port")
 	}
-	if ip := net.ParseIP(host); ip != nil {
+	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
 		t.add("url:ip")
-		t.ip("url:", ip)
+		t.ip("url:", a)
 		return
 	}
 	t.domain("url:", host)
@@ -311,7 +311,16 @@ func (t *tokenizer) domain(prefix, host string) {
 		return
 	}
 	for i := 0; i < 6; i++ {
-		t.add(prefix + host)
+		b := append(t.scratch[:0], prefix...)
+		for k := 0; k < len(host); k++ {
+			c := host[k]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b = append(b, c)
+		}
+		t.scratch = b
+		t.addBytes(b)
 		dot := strings.IndexByte(host, '.')
 		if dot < 0 {
 			return
@@ -321,13 +330,25 @@ func (t *tokenizer) domain(prefix, host string) {
 }
 
 // ip adds an address and, for IPv4, its /24 and /16.
-func (t *tokenizer) ip(prefix string, ip net.IP) {
-	if v4 := ip.To4(); v4 != nil {
-		a, b, c := strconv.Itoa(int(v4[0])), strconv.Itoa(int(v4[1])), strconv.Itoa(int(v4[2]))
-		t.add(prefix + a + "." + b + "." + c + "." + strconv.Itoa(int(v4[3])))
-		t.add(prefix + a + "." + b + "." + c)
-		t.add(prefix + a + "." + b)
+func (t *tokenizer) ip(prefix string, a netip.Addr) {
+	a = a.Unmap()
+	if !a.Is4() {
+		t.add(prefix + a.String())
 		return
 	}
-	t.add(prefix + ip.String())
+	v4 := a.As4()
+	b := append(t.scratch[:0], prefix...)
+	b = strconv.AppendInt(b, int64(v4[0]), 10)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, int64(v4[1]), 10)
+	n16 := len(b)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, int64(v4[2]), 10)
+	n24 := len(b)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, int64(v4[3]), 10)
+	t.scratch = b
+	t.addBytes(b)
+	t.addBytes(b[:n24])
+	t.addBytes(b[:n16])
 }

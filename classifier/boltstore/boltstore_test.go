@@ -317,3 +317,28 @@ func TestMoveAfterTokenizerChange(t *testing.T) {
 		t.Errorf("%d tokens, want 3 (b gone)", n)
 	}
 }
+
+func TestTable(t *testing.T) {
+	mul := uint64(0x9e3779b97f4a7c15)
+	tb := newTable(100)
+	for i := uint64(0); i < 100; i++ {
+		tb.put(i*mul, classifier.Counts{Spam: uint32(i), Ham: 1})
+	}
+	tb.put(0, classifier.Counts{Spam: 7}) // the hash 0 is a key like any other
+	tb.put(5*mul, classifier.Counts{Spam: 50})
+	for i := uint64(1); i < 100; i++ {
+		want := classifier.Counts{Spam: uint32(i), Ham: 1}
+		if i == 5 {
+			want = classifier.Counts{Spam: 50}
+		}
+		if got := tb.get(i * mul); got != want {
+			t.Errorf("key %d: %+v, want %+v", i, got, want)
+		}
+	}
+	if got := tb.get(0); got != (classifier.Counts{Spam: 7}) {
+		t.Errorf("hash 0: %+v", got)
+	}
+	if got := tb.get(12345); got != (classifier.Counts{}) {
+		t.Errorf("absent key: %+v", got)
+	}
+}

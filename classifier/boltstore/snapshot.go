@@ -15,8 +15,55 @@ import (
 // map lookup (tens of nanoseconds) beats a B+tree descent (about a
 // microsecond) once the messages' lookups outnumber the table's tokens.
 type Snapshot struct {
-	counts map[uint64]classifier.Counts
+	table  table
 	totals classifier.Totals
+}
+
+// table is an open-addressing hash table keyed by the token hashes
+// themselves (already uniform, so no hashing again): a lookup is usually
+// one cache miss, where a Go map of half a million entries costs two or
+// three.
+type table struct {
+	keys   []uint64 // 0 marks an empty slot; the hash 0 is kept aside
+	counts []classifier.Counts
+	mask   uint64
+	zero   classifier.Counts // the counts of the hash 0
+}
+
+func newTable(n int) table {
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	return table{keys: make([]uint64, size), counts: make([]classifier.Counts, size), mask: uint64(size - 1)}
+}
+
+// put stores counts under h; the table never fills (twice the entries).
+func (t *table) put(h uint64, c classifier.Counts) {
+	if h == 0 {
+		t.zero = c
+		return
+	}
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		if t.keys[i] == 0 || t.keys[i] == h {
+			t.keys[i], t.counts[i] = h, c
+			return
+		}
+	}
+}
+
+func (t *table) get(h uint64) classifier.Counts {
+	if h == 0 {
+		return t.zero
+	}
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		switch t.keys[i] {
+		case h:
+			return t.counts[i]
+		case 0:
+			return classifier.Counts{}
+		}
+	}
 }
 
 var _ classifier.Store = (*Snapshot)(nil)
@@ -35,8 +82,11 @@ func (s *Store) Snapshot(ctx context.Context) (*Snapshot, error) {
 		if meta := tx.Bucket(bucketMeta); meta != nil {
 			n = getUint64(meta.Get(keyTokenCount))
 		}
-		snap.counts = make(map[uint64]classifier.Counts, n)
 		b := tx.Bucket(bucketTokens)
+		if b != nil && n == 0 {
+			n = uint64(b.Stats().KeyN)
+		}
+		snap.table = newTable(int(n))
 		if b == nil {
 			return nil
 		}
@@ -45,7 +95,7 @@ func (s *Store) Snapshot(ctx context.Context) (*Snapshot, error) {
 				return fmt.Errorf("token key %x: malformed", k)
 			}
 			t := decodeToken(v)
-			snap.counts[getUint64(k)] = classifier.Counts{Spam: t.spam, Ham: t.ham}
+			snap.table.put(getUint64(k), classifier.Counts{Spam: t.spam, Ham: t.ham})
 			return nil
 		})
 	})
@@ -62,7 +112,7 @@ func (s *Snapshot) Counts(ctx context.Context, tokens []string) ([]classifier.Co
 	}
 	out := make([]classifier.Counts, len(tokens))
 	for i, t := range tokens {
-		out[i] = s.counts[hashToken(t)]
+		out[i] = s.table.get(hashToken(t))
 	}
 	return out, s.totals, nil
 }
