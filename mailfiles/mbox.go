@@ -31,19 +31,30 @@ func Read(path string, fn func(name string, raw []byte) error) error {
 		return err
 	}
 	defer f.Close()
-	r := bufio.NewReaderSize(f, 64<<10)
-	first, err := r.Peek(5)
-	if err != nil && err != io.EOF {
+	var first [5]byte
+	n, err := io.ReadFull(f, first[:])
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
-	if !bytes.Equal(first, []byte("From ")) {
-		raw, err := io.ReadAll(r)
-		if err != nil {
+	if string(first[:n]) != "From " {
+		// One message: read it whole, in one allocation when the size
+		// is known.
+		buf := bytes.NewBuffer(make([]byte, 0, fileSize(f)+bytes.MinRead))
+		buf.Write(first[:n])
+		if _, err := buf.ReadFrom(f); err != nil {
 			return fmt.Errorf("read %s: %w", path, err)
 		}
-		return fn(path, raw)
+		return fn(path, buf.Bytes())
 	}
+	r := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(first[:n]), f), 64<<10)
 	return split(path, r, fn)
+}
+
+func fileSize(f *os.File) int {
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 && fi.Size() < 1<<30 {
+		return int(fi.Size())
+	}
+	return 0
 }
 
 // split reads an mbox. The first message is held back until the second

@@ -27,7 +27,8 @@ const lookupsPerMessage = 250
 // readStore returns the store to score n files from: a snapshot of the
 // embedded store's token table when the lookups would outnumber the table
 // (reading it whole costs about a tenth of a lookup a token), else the
-// store itself.
+// store itself. The snapshot loads while the first messages are read and
+// tokenized.
 func readStore(ctx context.Context, st classifier.Store, n int, stderr io.Writer) classifier.Store {
 	bs, ok := st.(*boltstore.Store)
 	if !ok {
@@ -37,12 +38,33 @@ func readStore(ctx context.Context, st classifier.Store, n int, stderr io.Writer
 	if err != nil || n*lookupsPerMessage*10 < tokens {
 		return st
 	}
-	snap, err := bs.Snapshot(ctx)
-	if err != nil {
-		fmt.Fprintf(stderr, "mailguard classify: %v; reading the store directly\n", err)
-		return st
+	p := &pendingStore{Store: st, ready: make(chan struct{}), snap: st}
+	go func() {
+		defer close(p.ready)
+		snap, err := bs.Snapshot(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "mailguard classify: %v; reading the store directly\n", err)
+			return
+		}
+		p.snap = snap
+	}()
+	return p
+}
+
+// pendingStore answers Counts from snap once it is loaded.
+type pendingStore struct {
+	classifier.Store
+	ready chan struct{}
+	snap  classifier.Store
+}
+
+func (p *pendingStore) Counts(ctx context.Context, tokens []string) ([]classifier.Counts, classifier.Totals, error) {
+	select {
+	case <-p.ready:
+	case <-ctx.Done():
+		return nil, classifier.Totals{}, ctx.Err()
 	}
-	return snap
+	return p.snap.Counts(ctx, tokens)
 }
 
 // classified is one message's line of -json output.

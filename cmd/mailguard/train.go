@@ -28,7 +28,7 @@ func init() {
 // token table's pages are written once for many messages (a batch touches
 // most of them), small enough that an interrupted run keeps most of its
 // work.
-const trainBatch = 1000
+const trainBatch = 2000
 
 func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
