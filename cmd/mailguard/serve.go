@@ -50,6 +50,7 @@ type serveEnv struct {
 
 var services []func(env *serveEnv) (service, error)
 
+//lint:ignore U1000 the milter, web and metrics listeners register here from their own files
 func registerService(f func(env *serveEnv) (service, error)) { services = append(services, f) }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
