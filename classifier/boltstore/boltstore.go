@@ -166,6 +166,8 @@ func (s *Store) Learn(ctx context.Context, docs ...classifier.Doc) (int, error) 
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	// Hash outside the write transaction, on every core.
+	hashes := hashDocs(docs)
 	changed := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		changed = 0
@@ -177,13 +179,14 @@ func (s *Store) Learn(ctx context.Context, docs ...classifier.Doc) (int, error) 
 			day:    dayOf(s.now()),
 		}
 		l.load()
+		l.reserve(docs)
 		for i := range docs {
 			if i%64 == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
-			ok, err := l.doc(&docs[i])
+			ok, err := l.doc(&docs[i], hashes[i])
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -340,5 +341,27 @@ func TestTable(t *testing.T) {
 	}
 	if got := tb.get(12345); got != (classifier.Counts{}) {
 		t.Errorf("absent key: %+v", got)
+	}
+}
+
+func TestSortHashes(t *testing.T) {
+	for _, n := range []int{0, 1, 100, 5000, 100000} {
+		a := make([]uint64, n)
+		x := uint64(88172645463325252)
+		for i := range a {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			a[i] = x
+			if i%10 == 0 && i > 0 {
+				a[i] = a[i-1] // repeats
+			}
+		}
+		want := slices.Clone(a)
+		slices.Sort(want)
+		sortHashes(a)
+		if !slices.Equal(a, want) {
+			t.Errorf("n=%d: not sorted", n)
+		}
 	}
 }

@@ -2,7 +2,9 @@ package boltstore
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -10,27 +12,41 @@ import (
 )
 
 // learner applies one batch inside one write transaction. Token changes
-// are summed per token first and written in key order, so a batch of
-// hundreds of messages touches each page of the token table once.
+// are collected per kind, summed per token and written in key order, so a
+// batch of many messages touches each page of the token table once.
 type learner struct {
 	tx                 *bolt.Tx
 	tokens, msgs, meta *bolt.Bucket
 	day                uint16
-	changes            []change
+	// added and removed hold one hash per message a token was counted
+	// up or down in, by class (0 ham, 1 spam).
+	added, removed     [2][]uint64
 	totals             classifier.Totals
 	tokenCount, listed uint64
-}
-
-// change is one message's effect on one token; apply sums them per token.
-type change struct {
-	h         uint64
-	spam, ham int32
 }
 
 func (l *learner) load() {
 	l.totals = readTotals(l.tx)
 	l.tokenCount = getUint64(l.meta.Get(keyTokenCount))
 	l.listed = getUint64(l.meta.Get(keyListed))
+}
+
+// reserve sizes the change lists for docs, sparing their regrowth.
+func (l *learner) reserve(docs []classifier.Doc) {
+	var n [2]int
+	for i := range docs {
+		n[class(docs[i].Spam)] += len(docs[i].Tokens)
+	}
+	for c := range n {
+		l.added[c] = make([]uint64, 0, n[c])
+	}
+}
+
+func class(spam bool) int {
+	if spam {
+		return 1
+	}
+	return 0
 }
 
 func (l *learner) save() error {
@@ -46,10 +62,10 @@ func (l *learner) save() error {
 	return l.meta.Put(keyListed, putUint64(l.listed))
 }
 
-// doc records one message; it reports whether the counts change.
-func (l *learner) doc(d *classifier.Doc) (bool, error) {
+// doc records one message, its tokens' sorted distinct hashes given; it
+// reports whether the counts change.
+func (l *learner) doc(d *classifier.Doc, hashes []uint64) (bool, error) {
 	dk := digestKey(d.Digest)
-	hashes := distinctHashes(d.Tokens)
 	if v := l.msgs.Get(dk); v != nil {
 		old, ok := decodeMessage(v)
 		if !ok {
@@ -64,12 +80,22 @@ func (l *learner) doc(d *classifier.Doc) (bool, error) {
 		}
 		// else the record's list was pruned: the same message has the
 		// same tokens.
-		l.add(gone, old.spam, -1)
+		l.removed[class(old.spam)] = append(l.removed[class(old.spam)], gone...)
+		l.count(old.spam, -1)
 		l.listed -= uint64(len(old.prefixes))
 	}
-	l.add(hashes, d.Spam, 1)
+	l.added[class(d.Spam)] = append(l.added[class(d.Spam)], hashes...)
+	l.count(d.Spam, 1)
 	l.listed += uint64(len(hashes))
 	return true, l.msgs.Put(dk, encodeMessage(messageValue{spam: d.Spam, day: l.day, prefixes: prefixes(hashes)}))
+}
+
+func (l *learner) count(spam bool, n int64) {
+	if spam {
+		l.totals.Spam = addClamped(l.totals.Spam, n)
+	} else {
+		l.totals.Ham = addClamped(l.totals.Ham, n)
+	}
 }
 
 // resolve turns a stored message's hash prefixes back into token hashes:
@@ -116,55 +142,57 @@ func prefixes(hashes []uint64) []uint32 {
 	return out
 }
 
-func (l *learner) add(hashes []uint64, spam bool, n int64) {
-	c := change{}
-	if spam {
-		c.spam = int32(n)
-	} else {
-		c.ham = int32(n)
+// sum is the net change of one token.
+type sum struct {
+	h         uint64
+	spam, ham int64
+}
+
+// sums merges the four sorted change lists into net changes per token, in
+// key order, leaving out tokens whose changes cancel.
+func (l *learner) sums() []sum {
+	lists := [4][]uint64{l.added[0], l.added[1], l.removed[0], l.removed[1]}
+	n := 0
+	for i := range lists {
+		sortHashes(lists[i])
+		n += len(lists[i])
 	}
-	for _, h := range hashes {
-		c.h = h
-		l.changes = append(l.changes, c)
+	out := make([]sum, 0, n/2)
+	var pos [4]int
+	for {
+		h, any := uint64(0), false
+		for i := range lists {
+			if pos[i] < len(lists[i]) && (!any || lists[i][pos[i]] < h) {
+				h, any = lists[i][pos[i]], true
+			}
+		}
+		if !any {
+			break
+		}
+		var d [4]int64
+		for i := range lists {
+			for pos[i] < len(lists[i]) && lists[i][pos[i]] == h {
+				d[i]++
+				pos[i]++
+			}
+		}
+		s := sum{h: h, ham: d[0] - d[2], spam: d[1] - d[3]}
+		if s.spam != 0 || s.ham != 0 {
+			out = append(out, s)
+		}
 	}
-	if spam {
-		l.totals.Spam = addClamped(l.totals.Spam, n)
-	} else {
-		l.totals.Ham = addClamped(l.totals.Ham, n)
-	}
+	l.added, l.removed = [2][]uint64{}, [2][]uint64{}
+	return out
 }
 
 // apply writes the summed changes in key order. A token whose counts reach
 // zero is deleted; one counted down but never stored (pruned) stays absent.
 func (l *learner) apply() error {
-	// Sum the changes per token, in key order.
-	slices.SortFunc(l.changes, func(a, b change) int {
-		switch {
-		case a.h < b.h:
-			return -1
-		case a.h > b.h:
-			return 1
-		}
-		return 0
-	})
-	sums := l.changes[:0]
-	for _, c := range l.changes {
-		if n := len(sums); n > 0 && sums[n-1].h == c.h {
-			sums[n-1].spam += c.spam
-			sums[n-1].ham += c.ham
-			continue
-		}
-		sums = append(sums, c)
+	sums := l.sums()
+	keys := make([]uint64, len(sums))
+	for i, s := range sums {
+		keys[i] = s.h
 	}
-	keys := make([]uint64, 0, len(sums))
-	for _, c := range sums {
-		if c.spam != 0 || c.ham != 0 {
-			keys = append(keys, c.h)
-			sums[len(keys)-1] = c
-		}
-	}
-	sums = sums[:len(keys)]
-	l.changes = nil
 	olds, found := l.read(keys)
 	// bbolt keeps the key and value slices until the commit: carve them
 	// out of two arenas rather than allocating each.
@@ -174,8 +202,8 @@ func (l *learner) apply() error {
 		k := keyBuf[8*i : 8*i+8 : 8*i+8]
 		putKey(k, h)
 		t := olds[i]
-		spam := uint32(addClamped(uint64(t.spam), int64(sums[i].spam)))
-		ham := uint32(addClamped(uint64(t.ham), int64(sums[i].ham)))
+		spam := uint32(addClamped(uint64(t.spam), sums[i].spam))
+		ham := uint32(addClamped(uint64(t.ham), sums[i].ham))
 		switch {
 		case spam == 0 && ham == 0:
 			if found[i] {
@@ -233,6 +261,24 @@ func addClamped(v uint64, n int64) uint64 {
 	return uint64(int64(v) + n)
 }
 
+// hashDocs returns each doc's distinctHashes, computed in parallel.
+func hashDocs(docs []classifier.Doc) [][]uint64 {
+	out := make([][]uint64, len(docs))
+	workers := min(runtime.GOMAXPROCS(0), (len(docs)+63)/64)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(docs); i += workers {
+				out[i] = distinctHashes(docs[i].Tokens)
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
 // distinctHashes returns the sorted distinct hashes of tokens.
 func distinctHashes(tokens []string) []uint64 {
 	hs := make([]uint64, len(tokens))
@@ -241,4 +287,33 @@ func distinctHashes(tokens []string) []uint64 {
 	}
 	slices.Sort(hs)
 	return slices.Compact(hs)
+}
+
+// sortHashes sorts uniformly spread hashes: one counting pass scatters
+// them by their top bits into buckets small enough to sort in cache,
+// several times faster than sorting the whole at once.
+func sortHashes(a []uint64) {
+	if len(a) < 4096 {
+		slices.Sort(a)
+		return
+	}
+	const bits = 11
+	var count [1<<bits + 1]int
+	for _, h := range a {
+		count[h>>(64-bits)+1]++
+	}
+	for i := 1; i < len(count); i++ {
+		count[i] += count[i-1]
+	}
+	tmp := make([]uint64, len(a))
+	next := count
+	for _, h := range a {
+		b := h >> (64 - bits)
+		tmp[next[b]] = h
+		next[b]++
+	}
+	for b := 0; b < 1<<bits; b++ {
+		slices.Sort(tmp[count[b]:count[b+1]])
+	}
+	copy(a, tmp)
 }
