@@ -120,7 +120,6 @@ func (c *Classifier) Classify(ctx context.Context, tokens []string) (Result, err
 		probs[i] = cl.Prob
 	}
 	res.LogOdds = fisher(probs)
-
 	res.Prob = sigmoid(res.LogOdds)
 	res.Clues = clues
 	switch {

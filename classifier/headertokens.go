@@ -187,7 +187,7 @@ func (t *tokenizer) received(v string) {
 			}
 			continue
 		}
-		if strings.IndexByte(w, '.') >= 0 && !strings.ContainsAny(w, "@/") && len(names) < cap(names) {
+		if hostLike(w) && len(names) < cap(names) {
 			names = append(names, w)
 		}
 	}
@@ -212,4 +212,20 @@ func clip(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// hostLike reports whether w looks like a host name: dotted, without an
+// address's or a path's marks, and ending in a label of letters (so a
+// version number such as 8.12.5 is not taken for one).
+func hostLike(w string) bool {
+	dot := strings.LastIndexByte(w, '.')
+	if dot < 0 || dot == len(w)-1 || strings.ContainsAny(w, "@/") {
+		return false
+	}
+	for _, c := range w[dot+1:] {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
