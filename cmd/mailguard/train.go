@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -24,11 +23,16 @@ func init() {
 	register(command{name: "train", summary: "learns spam or ham from message files, folders of them, or mbox files", run: runTrain})
 }
 
-// trainBatch messages are learnt in one transaction: large enough that the
-// token table's pages are written once for many messages (a batch touches
-// most of them), small enough that an interrupted run keeps most of its
-// work.
-const trainBatch = 2000
+// A transaction learns what was tokenized while the previous one was
+// written, between minBatch and maxBatch messages: the batch size follows
+// the balance between tokenizing (on every core) and writing (on one), so
+// neither waits long for the other. Large batches write the token table's
+// pages once for many messages (a batch touches most of them); the cap
+// bounds memory and what an interrupted run loses.
+const (
+	minBatch = 200
+	maxBatch = 2000
+)
 
 func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
@@ -110,24 +114,26 @@ func train(ctx context.Context, cfg *rules.Config, st classifier.Store, files []
 	prog := newProgress(files, stderr)
 	defer prog.done()
 
-	batches := make(chan []classifier.Doc, 1)
+	b := newBatcher()
 	var learnErr error
-	var changed atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(1)
+	var changed int
+	done := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		for b := range batches {
+		defer close(done)
+		for {
+			docs, ok := b.take()
+			if !ok {
+				return
+			}
 			if learnErr != nil {
 				continue
 			}
-			n, err := st.Learn(ctx, b...)
-			changed.Add(int64(n))
+			n, err := st.Learn(ctx, docs...)
+			changed += n
 			learnErr = err
 		}
 	}()
 
-	batch := make([]classifier.Doc, 0, trainBatch)
 	type item struct {
 		doc   classifier.Doc
 		empty bool
@@ -152,19 +158,12 @@ func train(ctx context.Context, cfg *rules.Config, st classifier.Store, files []
 			}
 			sum.messages++
 			prog.message()
-			batch = append(batch, it.doc)
-			if len(batch) == trainBatch {
-				batches <- batch
-				batch = make([]classifier.Doc, 0, trainBatch)
-			}
+			b.add(it.doc)
 			return nil
 		})
-	if len(batch) > 0 && err == nil {
-		batches <- batch
-	}
-	close(batches)
-	wg.Wait()
-	sum.changed = int(changed.Load())
+	b.close(err != nil)
+	<-done
+	sum.changed = changed
 	sum.elapsed = time.Since(start)
 	if err == nil {
 		err = learnErr
@@ -177,6 +176,57 @@ func train(ctx context.Context, cfg *rules.Config, st classifier.Store, files []
 		sum.where = bs.Path()
 	}
 	return sum, err
+}
+
+// batcher hands tokenized messages to the writer in batches.
+type batcher struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	pending []classifier.Doc
+	closed  bool
+}
+
+func newBatcher() *batcher {
+	b := &batcher{}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+// add queues a message, waiting while a full batch is pending.
+func (b *batcher) add(d classifier.Doc) {
+	b.mu.Lock()
+	for len(b.pending) >= maxBatch {
+		b.cond.Wait()
+	}
+	b.pending = append(b.pending, d)
+	if len(b.pending) >= minBatch {
+		b.cond.Broadcast()
+	}
+	b.mu.Unlock()
+}
+
+// close ends the run; discard drops what is pending (the run failed).
+func (b *batcher) close(discard bool) {
+	b.mu.Lock()
+	b.closed = true
+	if discard {
+		b.pending = nil
+	}
+	b.cond.Broadcast()
+	b.mu.Unlock()
+}
+
+// take waits for a batch; false when the run is over.
+func (b *batcher) take() ([]classifier.Doc, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for len(b.pending) < minBatch && !b.closed {
+		b.cond.Wait()
+	}
+	docs := b.pending
+	b.pending = nil
+	b.cond.Broadcast()
+	return docs, len(docs) > 0
 }
 
 // progress shows how far a run is: a bar with rate and ETA on a terminal,
