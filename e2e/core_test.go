@@ -400,8 +400,8 @@ func TestSIGHUPReload(t *testing.T) {
 	c.Expect(250, "RSET")
 
 	// A good change applies to the next transaction, on the same
-	// connection.
-	g.Reconfigure(map[string]any{"domains": []string{"example.org", "example.net"}})
+	// connection; limits to the connections accepted after it.
+	g.Reconfigure(map[string]any{"domains": []string{"example.org", "example.net"}, "max_recipients": 1})
 	g.Signal(syscall.SIGHUP)
 	if _, ok := g.WaitLog(`msg="configuration reloaded"`, 10*time.Second); !ok {
 		t.Fatalf("no reload line")
@@ -410,7 +410,15 @@ func TestSIGHUPReload(t *testing.T) {
 	if r := c.Cmd("RCPT TO:<x@example.net>"); r.Code != 250 {
 		t.Errorf("after reload: %s", r)
 	}
+	c.Expect(250, "RCPT TO:<y@example.net>") // this connection keeps max_recipients 100
 	c.Expect(250, "RSET")
+	fresh := g.DialFrom("127.0.0.2")
+	fresh.Expect(250, "EHLO client.test")
+	fresh.Expect(250, "MAIL FROM:<a@example.com>")
+	fresh.Expect(250, "RCPT TO:<x@example.net>")
+	if r := fresh.Cmd("RCPT TO:<y@example.net>"); r.Code != 452 {
+		t.Errorf("new connection after max_recipients became 1: %s", r)
+	}
 
 	// A broken file is refused, said why, and the running configuration
 	// stays.

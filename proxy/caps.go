@@ -38,18 +38,26 @@ func (c *capsCache) set(utf8 bool) {
 	c.mu.Unlock()
 }
 
+// forget drops the answer, so the next connection asks again.
+func (c *capsCache) forget() {
+	c.mu.Lock()
+	c.known, c.utf8 = false, false
+	c.mu.Unlock()
+}
+
 // refresh asks the backend's EHLO now, for at most limit.
 func (c *capsCache) refresh(p *Proxy, limit time.Duration) {
 	defer func() { c.mu.Lock(); c.probing = false; c.mu.Unlock() }()
-	ctx, cancel := context.WithTimeout(p.ctx, min(p.cfg.BackendTimeout, limit))
+	cfg := p.gen.Load().cfg
+	ctx, cancel := context.WithTimeout(p.ctx, min(cfg.BackendTimeout, limit))
 	defer cancel()
-	cl, err := relay.Dial(ctx, relay.Config{Addr: p.cfg.Backend, Hostname: p.cfg.Hostname, Timeout: p.cfg.BackendTimeout})
+	cl, err := relay.Dial(ctx, relay.Config{Addr: cfg.Backend, Hostname: cfg.Hostname, Timeout: cfg.BackendTimeout})
 	if err != nil {
-		p.log.Warn("backend EHLO probe failed; not offering SMTPUTF8 until it answers", "backend", p.cfg.Backend, "err", err)
+		p.log.Warn("backend EHLO probe failed; not offering SMTPUTF8 until it answers", "backend", cfg.Backend, "err", err)
 		return
 	}
 	ok, _ := cl.Extension("SMTPUTF8")
 	cl.Close()
 	c.set(ok)
-	p.log.Debug("backend EHLO probed", "backend", p.cfg.Backend, "smtputf8", ok)
+	p.log.Debug("backend EHLO probed", "backend", cfg.Backend, "smtputf8", ok)
 }

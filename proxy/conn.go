@@ -26,7 +26,10 @@ import (
 // clientConn is an accepted connection with what the gateway knows about it.
 type clientConn struct {
 	net.Conn
-	p   *Proxy
+	p *Proxy
+	// cfg is the configuration of the generation that accepted the
+	// connection.
+	cfg *Config
 	id  string
 	ip  netip.Addr
 	fc  *filters.Conn
@@ -63,8 +66,9 @@ type connStats struct {
 // admit runs the connect-time work and hands the connection to go-smtp.
 func (p *Proxy) admit(nc net.Conn) {
 	ap := addrPort(nc.RemoteAddr())
-	c := &clientConn{Conn: nc, p: p, id: newQueueID(), ip: ap.Addr(), start: time.Now()}
-	c.readTimeout.Store(int64(p.cfg.CommandTimeout))
+	g := p.gen.Load()
+	c := &clientConn{Conn: nc, p: p, cfg: &g.cfg, id: newQueueID(), ip: ap.Addr(), start: time.Now()}
+	c.readTimeout.Store(int64(g.cfg.CommandTimeout))
 	log := p.log.With("session", c.id, "client", "["+c.ip.String()+"]")
 
 	if r, ok := p.enter(c); !ok {
@@ -75,7 +79,7 @@ func (p *Proxy) admit(nc net.Conn) {
 		return
 	}
 	c.ctx, c.cancel = context.WithCancel(p.ctx)
-	name := p.reverseName(c.ctx, c.ip)
+	name := p.reverseName(c.ctx, c.cfg, c.ip)
 	client := "unknown[" + c.ip.String() + "]"
 	if name != "" {
 		client = name + "[" + c.ip.String() + "]"
@@ -93,8 +97,19 @@ func (p *Proxy) admit(nc net.Conn) {
 	if p.caps.smtputf8(p) {
 		i = 1
 	}
-	if !p.queues[i].push(c) {
-		c.Close()
+	// A reload may retire g meanwhile; its successor takes the connection
+	// (with the limits it was admitted under).
+	for {
+		if g.queues[i].push(c) {
+			return
+		}
+		next := p.gen.Load()
+		if next == g || p.isClosing() {
+			c.Close()
+			return
+		}
+		g = next
+		c.cfg = &g.cfg
 	}
 }
 
@@ -106,9 +121,9 @@ func (p *Proxy) enter(c *clientConn) (filters.Reply, bool) {
 	switch {
 	case p.closing:
 		return filters.ReplyShuttingDown.WithQueueID(c.id), false
-	case len(p.conns) >= p.cfg.MaxConnections:
+	case len(p.conns) >= c.cfg.MaxConnections:
 		return filters.ReplyTooManyConnections.WithQueueID(c.id), false
-	case p.perIP[c.ip] >= p.cfg.MaxConnectionsPerIP:
+	case p.perIP[c.ip] >= c.cfg.MaxConnectionsPerIP:
 		return filters.ReplyTooManyFromClient.WithQueueID(c.id), false
 	}
 	p.conns[c] = struct{}{}

@@ -75,8 +75,16 @@ func (bp *backendPool) put(c *relay.Client) {
 // close closes the idle connections and refuses new ones.
 func (bp *backendPool) close() {
 	bp.mu.Lock()
+	bp.shut = true
+	bp.mu.Unlock()
+	bp.flush()
+}
+
+// flush closes the idle connections (the backend changed).
+func (bp *backendPool) flush() {
+	bp.mu.Lock()
 	idle := bp.idle
-	bp.idle, bp.shut = nil, true
+	bp.idle = nil
 	bp.mu.Unlock()
 	for _, p := range idle {
 		p.c.Close()

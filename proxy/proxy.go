@@ -110,16 +110,11 @@ const (
 
 // Proxy is the SMTP front end. Serve runs it; Shutdown stops it.
 type Proxy struct {
-	cfg   Config
 	log   *slog.Logger
 	chain atomic.Pointer[filters.Chain]
 	users atomic.Pointer[Users]
-
-	// Two go-smtp servers differ only in offering SMTPUTF8: each accepted
-	// connection goes to the one matching what the backend offered last
-	// time it was asked, so the choice never races with a running server.
-	servers [2]*smtp.Server
-	queues  [2]*queueListener
+	// gen is the configuration new connections are accepted under.
+	gen atomic.Pointer[generation]
 
 	caps capsCache
 	pool backendPool
@@ -128,21 +123,54 @@ type Proxy struct {
 	cancel context.CancelFunc
 
 	mu       sync.Mutex
+	gens     []*generation // every generation still serving connections
 	conns    map[*clientConn]struct{}
 	perIP    map[netip.Addr]int
 	closing  bool
+	serving  bool
 	drained  chan struct{} // closed when conns empties after closing
 	listener net.Listener
-	serving  sync.WaitGroup
+	serveWG  sync.WaitGroup
+}
+
+// A generation is one configuration with its go-smtp servers. A reload
+// starts a new generation for the connections accepted after it; those
+// already open finish under the one they started with (their limits, their
+// TLS certificate), and only the chain and the AUTH users are swapped under
+// them, for their next transaction.
+//
+// Two go-smtp servers differ only in offering SMTPUTF8: each accepted
+// connection goes to the one matching what the backend offered last time it
+// was asked, so the choice never races with a running server.
+type generation struct {
+	cfg     Config
+	servers [2]*smtp.Server
+	queues  [2]*queueListener
 }
 
 // New checks the configuration and prepares a Proxy.
 func New(cfg Config) (*Proxy, error) {
+	cfg, err := prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{log: cfg.Log, conns: map[*clientConn]struct{}{}, perIP: map[netip.Addr]int{}, drained: make(chan struct{})}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.chain.Store(cfg.Chain)
+	p.users.Store(cfg.Users)
+	g := p.newGeneration(cfg)
+	p.gen.Store(g)
+	p.gens = []*generation{g}
+	return p, nil
+}
+
+// prepare checks a configuration and fills in its defaults.
+func prepare(cfg Config) (Config, error) {
 	if cfg.Chain == nil {
-		return nil, errors.New("proxy: no filter chain")
+		return cfg, errors.New("proxy: no filter chain")
 	}
 	if cfg.Backend == "" {
-		return nil, errors.New("proxy: no backend address")
+		return cfg, errors.New("proxy: no backend address")
 	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
@@ -163,19 +191,64 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	if cfg.SpoolDir != "" {
 		if err := os.MkdirAll(cfg.SpoolDir, 0o700); err != nil {
-			return nil, fmt.Errorf("proxy: spool directory: %w", err)
+			return cfg, fmt.Errorf("proxy: spool directory: %w", err)
 		}
 		cfg.SpoolDir = filepath.Clean(cfg.SpoolDir)
 	}
-	p := &Proxy{cfg: cfg, log: cfg.Log, conns: map[*clientConn]struct{}{}, perIP: map[netip.Addr]int{}, drained: make(chan struct{})}
-	p.ctx, p.cancel = context.WithCancel(context.Background())
+	return cfg, nil
+}
+
+func (p *Proxy) newGeneration(cfg Config) *generation {
+	g := &generation{cfg: cfg}
+	for i := range g.servers {
+		g.queues[i] = newQueueListener()
+		g.servers[i] = p.newServer(cfg, i == 1)
+	}
+	return g
+}
+
+// start runs the generation's servers; p.mu is held.
+func (p *Proxy) start(g *generation) {
+	for i := range g.servers {
+		p.serveWG.Add(1)
+		go func() {
+			defer p.serveWG.Done()
+			g.servers[i].Serve(g.queues[i])
+		}()
+	}
+}
+
+// Reconfigure applies a new configuration to the connections accepted from
+// now on, and its chain and users to every new transaction. The listener
+// stays: a new listen address needs a restart.
+func (p *Proxy) Reconfigure(cfg Config) error {
+	cfg, err := prepare(cfg)
+	if err != nil {
+		return err
+	}
+	g := p.newGeneration(cfg)
+	p.mu.Lock()
+	if p.closing {
+		p.mu.Unlock()
+		return errors.New("proxy: shutting down")
+	}
+	old := p.gen.Swap(g)
+	p.gens = append(p.gens, g)
+	if p.serving {
+		p.start(g)
+	}
+	p.mu.Unlock()
+	// The old generation takes no new connections; its open ones carry on.
+	for _, q := range old.queues {
+		q.Close()
+	}
+	if old.cfg.Backend != cfg.Backend {
+		p.pool.flush()
+		p.caps.forget()
+	}
 	p.chain.Store(cfg.Chain)
 	p.users.Store(cfg.Users)
-	for i := range p.servers {
-		p.queues[i] = newQueueListener()
-		p.servers[i] = p.newServer(i == 1)
-	}
-	return p, nil
+	return nil
 }
 
 func setDefault[T int | int64 | time.Duration](v *T, d T) {
@@ -184,22 +257,22 @@ func setDefault[T int | int64 | time.Duration](v *T, d T) {
 	}
 }
 
-func (p *Proxy) newServer(utf8 bool) *smtp.Server {
+func (p *Proxy) newServer(cfg Config, utf8 bool) *smtp.Server {
 	s := smtp.NewServer(smtp.BackendFunc(p.newSession))
-	s.Domain = p.cfg.Hostname
+	s.Domain = cfg.Hostname
 	// go-smtp's own SIZE check answers MAIL FROM SIZE= over the limit, and
 	// it stops the DATA reader at the limit; the proxy turns the latter
 	// into its own 552 with the queue id.
-	s.MaxMessageBytes = p.cfg.MaxMessageBytes
+	s.MaxMessageBytes = cfg.MaxMessageBytes
 	// Recipients are counted here, so the 452 carries the queue id.
 	s.MaxRecipients = 0
-	s.MaxLineLength = p.cfg.MaxLineLength
+	s.MaxLineLength = cfg.MaxLineLength
 	// Read deadlines are set by clientConn on every read (an inactivity
 	// timeout, which is what RFC 5321 asks for); go-smtp's ReadTimeout
 	// would bound a whole message instead.
 	s.ReadTimeout = 0
-	s.WriteTimeout = p.cfg.CommandTimeout
-	s.TLSConfig = p.cfg.TLS
+	s.WriteTimeout = cfg.CommandTimeout
+	s.TLSConfig = cfg.TLS
 	// AUTH is offered only under TLS (AuthMechanisms); letting go-smtp ask
 	// on every EHLO is also how a session learns it was EHLO, not HELO.
 	s.AllowInsecureAuth = true
@@ -229,18 +302,13 @@ func (p *Proxy) Serve(l net.Listener) error {
 		return errors.New("proxy: shut down")
 	}
 	p.listener = l
+	p.serving = true
+	p.start(p.gen.Load())
 	p.mu.Unlock()
 	// Connections wait in the listen queue meanwhile, so the first of them
 	// already get the backend's SMTPUTF8; a silent backend delays them 5s
 	// at most.
 	p.caps.refresh(p, 5*time.Second)
-	for i := range p.servers {
-		p.serving.Add(1)
-		go func() {
-			defer p.serving.Done()
-			p.servers[i].Serve(p.queues[i])
-		}()
-	}
 	var delay time.Duration
 	for {
 		nc, err := l.Accept()
@@ -283,12 +351,15 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	if len(p.conns) == 0 {
 		close(p.drained)
 	}
+	gens := p.gens
 	p.mu.Unlock()
 	if l != nil {
 		l.Close()
 	}
-	for _, q := range p.queues {
-		q.Close()
+	for _, g := range gens {
+		for _, q := range g.queues {
+			q.Close()
+		}
 	}
 	for _, c := range idle {
 		if c.ready.Load() && !c.inTxn.Load() {
@@ -302,12 +373,14 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 		err = ctx.Err()
 		p.log.Warn("shutdown deadline reached; closing connections with transactions in progress")
 	}
-	for _, s := range p.servers {
-		s.Close()
+	for _, g := range gens {
+		for _, s := range g.servers {
+			s.Close()
+		}
 	}
 	p.pool.close()
 	p.cancel()
-	p.serving.Wait()
+	p.serveWG.Wait()
 	return err
 }
 

@@ -125,6 +125,7 @@ type testProxy struct {
 	addr string
 	be   *smtptest.Server
 	logs *syncBuffer
+	log  *slog.Logger
 	done chan error
 }
 
@@ -159,7 +160,7 @@ func startProxy(t *testing.T, cfg Config, beOpts smtptest.Options) *testProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp := &testProxy{Proxy: p, addr: l.Addr().String(), be: be, logs: logs, done: make(chan error, 1)}
+	tp := &testProxy{Proxy: p, addr: l.Addr().String(), be: be, logs: logs, log: cfg.Log, done: make(chan error, 1)}
 	go func() { tp.done <- p.Serve(l) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -675,5 +676,46 @@ func TestBDAT(t *testing.T) {
 	}
 	if n := tp.be.Count(); n != 2 {
 		t.Errorf("backend got %d messages, want 2", n)
+	}
+}
+
+// A reload's limits apply to connections accepted after it; its chain to
+// every new transaction.
+func TestReconfigure(t *testing.T) {
+	tp := startProxy(t, Config{MaxRecipients: 3, MaxMessageBytes: 5000}, smtptest.Options{})
+	old := tp.dial(t)
+	old.Expect(250, "EHLO client.test")
+
+	cfg := Config{Backend: tp.be.Addr, Hostname: "gw2.test", Chain: testChain(refuseRcpt{"x@example.org"}), MaxRecipients: 1, MaxMessageBytes: 2000,
+		SpoolDir: t.TempDir(), Log: tp.log}
+	if err := tp.Reconfigure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	cur := tp.dial(t)
+	if !strings.Contains(cur.Banner.Text, "gw2.test") {
+		t.Errorf("banner after reload: %s", cur.Banner)
+	}
+	r := cur.Cmd("EHLO client.test")
+	if !strings.Contains(strings.Join(r.Lines, "\n"), "SIZE 2000") {
+		t.Errorf("EHLO after reload: %s", r)
+	}
+	cur.Expect(250, "MAIL FROM:<a@example.com>")
+	cur.Expect(250, "RCPT TO:<u@example.org>")
+	if r := cur.Cmd("RCPT TO:<v@example.org>"); r.Code != 452 {
+		t.Errorf("second recipient under max_recipients 1: %s", r)
+	}
+
+	// The connection from before keeps its limits but gets the new chain.
+	old.Expect(250, "MAIL FROM:<a@example.com>")
+	old.Expect(250, "RCPT TO:<u@example.org>")
+	old.Expect(250, "RCPT TO:<v@example.org>")
+	if r := old.Cmd("RCPT TO:<x@example.org>"); r.Code != 554 {
+		t.Errorf("old connection, new chain: %s", r)
+	}
+	if r := old.Data([]byte(plainMsg)); r.Code != 250 {
+		t.Errorf("old connection: %s", r)
+	}
+	if d := string(tp.be.Messages()[0].Data); !strings.Contains(d, "by gw.test ") {
+		t.Errorf("old connection's Received: names %q", d[:150])
 	}
 }

@@ -16,18 +16,18 @@ const maxPTR = 4
 // (Postfix's "name[ip]"; a name that does not confirm is "unknown"). Any
 // failure, temporary or not, gives "". The whole search takes at most two
 // DNS timeouts, because the banner waits for it.
-func (p *Proxy) reverseName(ctx context.Context, ip netip.Addr) string {
-	r := p.cfg.Resolver
+func (p *Proxy) reverseName(ctx context.Context, cfg *Config, ip netip.Addr) string {
+	r := cfg.Resolver
 	if r == nil || !ip.IsValid() {
 		return ""
 	}
-	ctx, cancelAll := context.WithTimeout(ctx, 2*p.cfg.DNSTimeout)
+	ctx, cancelAll := context.WithTimeout(ctx, 2*cfg.DNSTimeout)
 	defer cancelAll()
 	arpa, err := dns.ReverseAddr(ip.String())
 	if err != nil {
 		return ""
 	}
-	lctx, cancel := context.WithTimeout(ctx, p.cfg.DNSTimeout)
+	lctx, cancel := context.WithTimeout(ctx, cfg.DNSTimeout)
 	res, err := r.Lookup(lctx, arpa, dns.TypePTR)
 	cancel()
 	if err != nil {
@@ -47,7 +47,7 @@ func (p *Proxy) reverseName(ctx context.Context, ip netip.Addr) string {
 			break
 		}
 		name := strings.TrimSuffix(ptr.Ptr, ".")
-		lctx, cancel := context.WithTimeout(ctx, p.cfg.DNSTimeout)
+		lctx, cancel := context.WithTimeout(ctx, cfg.DNSTimeout)
 		fwd, err := r.Lookup(lctx, name, qtype)
 		cancel()
 		if err != nil {

@@ -133,7 +133,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		// bothered.
 		return nil
 	}
-	if t.Size > s.p.cfg.MaxMessageBytes {
+	if t.Size > s.cc.cfg.MaxMessageBytes {
 		return s.abort("MAIL", filters.ReplyMessageTooBig, "declared SIZE over the limit")
 	}
 	v := chain.Mail(s.ctx(), t)
@@ -193,8 +193,8 @@ func (s *session) openBackend() error {
 
 // dialBackend opens a new backend connection.
 func (s *session) dialBackend() error {
-	be, err := relay.Dial(s.ctx(), relay.Config{Addr: s.p.cfg.Backend, Hostname: s.p.cfg.Hostname,
-		Timeout: s.p.cfg.BackendTimeout, DataTimeout: s.p.cfg.DataTimeout})
+	be, err := relay.Dial(s.ctx(), relay.Config{Addr: s.cc.cfg.Backend, Hostname: s.cc.cfg.Hostname,
+		Timeout: s.cc.cfg.BackendTimeout, DataTimeout: s.cc.cfg.DataTimeout})
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if tx.refusal != nil {
 		return s.refuse("RCPT", tx.refusal.Reply, tx.refusal.Reason, "to", "<"+to+">")
 	}
-	if len(t.Rcpts) >= s.p.cfg.MaxRecipients {
+	if len(t.Rcpts) >= s.cc.cfg.MaxRecipients {
 		return s.refuse("RCPT", filters.ReplyTooManyRecipients, "", "to", "<"+to+">")
 	}
 	v := tx.chain.Rcpt(s.ctx(), t, to)
@@ -262,12 +262,12 @@ func (s *session) Data(r io.Reader) error {
 	}
 	s.cc.stats.data.Add(1)
 	t := tx.t
-	spool := filters.NewSpool(filters.SpoolConfig{Dir: s.p.cfg.SpoolDir, MemLimit: s.p.cfg.SpoolMemory})
+	spool := filters.NewSpool(filters.SpoolConfig{Dir: s.cc.cfg.SpoolDir, MemLimit: s.cc.cfg.SpoolMemory})
 	defer spool.Close()
 
-	s.cc.readTimeout.Store(int64(s.p.cfg.DataBlockTimeout))
+	s.cc.readTimeout.Store(int64(s.cc.cfg.DataBlockTimeout))
 	_, err := io.Copy(spool, r)
-	s.cc.readTimeout.Store(int64(s.p.cfg.CommandTimeout))
+	s.cc.readTimeout.Store(int64(s.cc.cfg.CommandTimeout))
 	if err != nil {
 		s.resetBackend()
 		return s.dataError(err, spool.Size())
@@ -277,7 +277,7 @@ func (s *session) Data(r io.Reader) error {
 		s.resetBackend()
 		return s.refuse("DATA", internal(t.Log, t.QueueID, "spool", err), "")
 	}
-	ctx, cancel := context.WithTimeout(s.ctx(), s.p.cfg.DataTimeout)
+	ctx, cancel := context.WithTimeout(s.ctx(), s.cc.cfg.DataTimeout)
 	defer cancel()
 	out := tx.chain.Data(ctx, t, m)
 	action := out.Verdict.Action
@@ -325,7 +325,7 @@ func (s *session) rewritten(out filters.Outcome, m *filters.Message) (r io.Reade
 	t := s.tx.t
 	fc := s.cc.fc
 	top := received(receivedInfo{Helo: fc.Helo, ClientName: fc.ClientName, ClientIP: fc.ClientIP,
-		Hostname: s.p.cfg.Hostname, Protocol: protocol(fc), QueueID: t.QueueID, Rcpts: t.Rcpts, Date: time.Now()})
+		Hostname: s.cc.cfg.Hostname, Protocol: protocol(fc), QueueID: t.QueueID, Rcpts: t.Rcpts, Date: time.Now()})
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
 	go func() {
@@ -342,11 +342,11 @@ func (s *session) rewritten(out filters.Outcome, m *filters.Message) (r io.Reade
 
 func (s *session) quarantine(ctx context.Context, out filters.Outcome, m *filters.Message, reason string, attrs []any) error {
 	t := s.tx.t
-	if s.p.cfg.Holder == nil {
+	if s.cc.cfg.Holder == nil {
 		return s.refuse("DATA", internal(t.Log, t.QueueID, "quarantine", errors.New("no quarantine configured")), reason, attrs...)
 	}
 	r, wait := s.rewritten(out, m)
-	id, err := s.p.cfg.Holder.Hold(ctx, t, out, r)
+	id, err := s.cc.cfg.Holder.Hold(ctx, t, out, r)
 	wait()
 	if err != nil {
 		return s.refuse("DATA", internal(t.Log, t.QueueID, "quarantine", err), reason, attrs...)
@@ -382,7 +382,7 @@ func (s *session) resetBackend() {
 		return
 	}
 	s.tx.backendOpen = false
-	ctx, cancel := context.WithTimeout(s.ctx(), min(s.p.cfg.BackendTimeout, 30*time.Second))
+	ctx, cancel := context.WithTimeout(s.ctx(), min(s.cc.cfg.BackendTimeout, 30*time.Second))
 	defer cancel()
 	if err := s.be.Reset(ctx); err != nil {
 		s.log().Warn("backend RSET failed; closing the backend connection", "err", err)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -145,13 +146,18 @@ func printConfigError(w io.Writer, cmd string, err error) {
 
 // gateway is what a running serve holds.
 type gateway struct {
-	path  string
-	log   *slog.Logger
-	cfg   *rules.Config
-	deps  *rules.Deps
-	proxy *proxy.Proxy
+	path string
+	log  *slog.Logger
+	// started is the configuration the process started with: the keys a
+	// reload cannot change keep its values.
+	started *rules.Config
+	deps    *rules.Deps
+	res     resolver.Resolver
+	holder  filters.Holder
+	proxy   *proxy.Proxy
 
 	mu    sync.Mutex
+	cfg   *rules.Config
 	chain *filters.Chain
 }
 
@@ -192,27 +198,8 @@ func serve(path string, cfg *rules.Config, log *slog.Logger) int {
 	}
 	defer store.Close()
 
-	g := &gateway{path: path, log: log, cfg: cfg, deps: deps, chain: chain}
-	g.proxy, err = proxy.New(proxy.Config{
-		Hostname:            cfg.Hostname,
-		Backend:             cfg.Backend,
-		Chain:               chain,
-		Holder:              quarantine.Holder{Store: store},
-		Resolver:            res,
-		DNSTimeout:          cfg.DNS.Timeout,
-		SpoolDir:            cfg.DataDir + "/spool",
-		MaxMessageBytes:     cfg.MaxMessageBytes,
-		MaxRecipients:       cfg.MaxRecipients,
-		MaxConnections:      cfg.Limits.MaxConnections,
-		MaxConnectionsPerIP: cfg.Limits.MaxConnectionsPerIP,
-		MaxLineLength:       cfg.Limits.MaxLineLength,
-		CommandTimeout:      cfg.Limits.CommandTimeout,
-		DataTimeout:         cfg.Limits.DataTimeout,
-		BackendTimeout:      cfg.Limits.BackendTimeout,
-		TLS:                 tlsConfig,
-		Users:               users,
-		Log:                 log,
-	})
+	g := &gateway{path: path, log: log, started: cfg, cfg: cfg, deps: deps, res: res, holder: quarantine.Holder{Store: store}, chain: chain}
+	g.proxy, err = proxy.New(g.proxyConfig(cfg, chain, tlsConfig, users))
 	if err != nil {
 		log.Error("starting the proxy", "err", err)
 		return exitFailed
@@ -264,7 +251,7 @@ func serve(path string, cfg *rules.Config, log *slog.Logger) int {
 				g.reload()
 				continue
 			}
-			log.Info("stopping", "signal", sig.String(), "deadline", cfg.Limits.ShutdownTimeout.String())
+			log.Info("stopping", "signal", sig.String(), "deadline", shutdownTimeout(g.config()).String())
 			stop = true
 		case err := <-failed:
 			log.Error("stopping after a failure", "err", err)
@@ -272,7 +259,7 @@ func serve(path string, cfg *rules.Config, log *slog.Logger) int {
 			stop = true
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout(cfg))
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout(g.config()))
 	defer cancel()
 	var wg sync.WaitGroup
 	for _, s := range running {
@@ -299,14 +286,46 @@ func shutdownTimeout(cfg *rules.Config) time.Duration {
 	return 30 * time.Second
 }
 
+// proxyConfig maps the configuration onto the proxy's.
+func (g *gateway) proxyConfig(cfg *rules.Config, chain *filters.Chain, tlsConfig *tls.Config, users *proxy.Users) proxy.Config {
+	return proxy.Config{
+		Hostname:            cfg.Hostname,
+		Backend:             cfg.Backend,
+		Chain:               chain,
+		Holder:              g.holder,
+		Resolver:            g.res,
+		DNSTimeout:          cfg.DNS.Timeout,
+		SpoolDir:            filepath.Join(g.started.DataDir, "spool"),
+		MaxMessageBytes:     cfg.MaxMessageBytes,
+		MaxRecipients:       cfg.MaxRecipients,
+		MaxConnections:      cfg.Limits.MaxConnections,
+		MaxConnectionsPerIP: cfg.Limits.MaxConnectionsPerIP,
+		MaxLineLength:       cfg.Limits.MaxLineLength,
+		CommandTimeout:      cfg.Limits.CommandTimeout,
+		DataTimeout:         cfg.Limits.DataTimeout,
+		BackendTimeout:      cfg.Limits.BackendTimeout,
+		TLS:                 tlsConfig,
+		Users:               users,
+		Log:                 g.log,
+	}
+}
+
+func (g *gateway) config() *rules.Config {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.cfg
+}
+
 func (g *gateway) currentChain() *filters.Chain {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.chain
 }
 
-// reload reads the configuration again and, when it is good, swaps the
-// chain for new transactions. Connections stay up; a broken file keeps the
+// reload reads the configuration again and, when it is good, applies it:
+// the chain and the AUTH users to every new transaction, the other keys
+// (sizes, limits, backend, hostname, TLS certificate) to the connections
+// accepted from now on. Connections stay up; a broken file keeps the
 // running configuration.
 func (g *gateway) reload() {
 	g.log.Info("reloading configuration", "file", orText(g.path, rules.DefaultsName))
@@ -332,14 +351,21 @@ func (g *gateway) reload() {
 		g.log.Error("reload refused; keeping the running configuration", "err", err)
 		return
 	}
-	for _, k := range restartKeys(g.cfg, cfg) {
+	tlsConfig, err := loadTLS(cfg)
+	if err != nil {
+		g.log.Error("reload refused; keeping the running configuration", "err", err)
+		return
+	}
+	if err := g.proxy.Reconfigure(g.proxyConfig(cfg, chain, tlsConfig, users)); err != nil {
+		g.log.Error("reload refused; keeping the running configuration", "err", err)
+		return
+	}
+	for _, k := range restartKeys(g.started, cfg) {
 		g.log.Warn("changed key takes effect at the next restart", "key", k)
 	}
 	g.mu.Lock()
-	g.chain = chain
+	g.cfg, g.chain = cfg, chain
 	g.mu.Unlock()
-	g.proxy.SetChain(chain)
-	g.proxy.SetUsers(users)
 	g.log.Info("configuration reloaded", "filters", len(chain.Filters()))
 }
 
@@ -351,16 +377,10 @@ func restartKeys(old, cur *rules.Config) []string {
 			keys = append(keys, k)
 		}
 	}
-	check("hostname", old.Hostname != cur.Hostname)
 	check("listen", old.Listen != cur.Listen)
-	check("backend", old.Backend != cur.Backend)
 	check("data_dir", old.DataDir != cur.DataDir)
 	check("store", old.Store != cur.Store)
-	check("max_message_bytes", old.MaxMessageBytes != cur.MaxMessageBytes)
-	check("max_recipients", old.MaxRecipients != cur.MaxRecipients)
-	check("tls", old.TLS != cur.TLS)
-	check("dns", old.DNS != cur.DNS)
-	check("limits", old.Limits != cur.Limits)
+	check("dns.resolver", old.DNS.Resolver != cur.DNS.Resolver)
 	check("milter", old.Milter != cur.Milter)
 	check("web", old.Web != cur.Web)
 	check("metrics", old.Metrics != cur.Metrics)
