@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math/big"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -455,6 +456,21 @@ func TestServeCommandLine(t *testing.T) {
 	_, _, code = Run(t, nil, "serve", "-nosuchflag")
 	if code != 2 {
 		t.Errorf("bad flag: exit %d", code)
+	}
+
+	// A certificate that cannot be read is a configuration problem (2);
+	// a listen address already taken is a run-time failure (1).
+	g := Start(t, Options{})
+	if _, err := os.Stat(filepath.Join(g.Dir, "data", "spool")); err != nil {
+		t.Errorf("data_dir not created: %v", err)
+	}
+	noCert := Start(t, Options{NoWait: true, Settings: map[string]any{"tls": map[string]any{"cert": "/nonexistent/cert.pem", "key": "/nonexistent/key.pem"}}})
+	if code := noCert.Wait(30 * time.Second); code != 2 {
+		t.Errorf("unreadable certificate: exit %d\n%s", code, noCert.Log())
+	}
+	busy := Start(t, Options{NoWait: true, Settings: map[string]any{"listen": g.Addr}})
+	if code := busy.Wait(30 * time.Second); code != 1 {
+		t.Errorf("listen address in use: exit %d\n%s", code, busy.Log())
 	}
 }
 
