@@ -26,12 +26,13 @@ func init() {
 // A transaction learns what was tokenized while the previous one was
 // written, between minBatch and maxBatch messages: the batch size follows
 // the balance between tokenizing (on every core) and writing (on one), so
-// neither waits long for the other. Large batches write the token table's
-// pages once for many messages (a batch touches most of them); the cap
-// bounds memory and what an interrupted run loses.
+// neither waits long for the other. A transaction costs about as much to
+// commit whatever its size, since a batch touches most pages of the token
+// table, so batches are large; the cap bounds memory (about 15 MB a
+// thousand messages) and what an interrupted run loses.
 const (
-	minBatch = 200
-	maxBatch = 2000
+	minBatch = 1000
+	maxBatch = 4000
 )
 
 func runTrain(args []string, stdout, stderr io.Writer) int {
