@@ -251,10 +251,10 @@ func TestWireRefusals(t *testing.T) {
 			{"MAIL FROM:<a@example.com>", 250, "", ""},
 			{"RCPT TO:<example.net!x@example.org>", 554, "5.7.1", "Relay access denied"},
 		}},
-		{"backend refuses a recipient: its reply passed on", "127.0.0.2", []step{
+		{"backend refuses a recipient: its 5xx passed on, a 4xx as 451 4.4.1", "127.0.0.2", []step{
 			{"MAIL FROM:<a@example.com>", 250, "", ""},
-			{"RCPT TO:<gone@example.org>", 550, "5.1.1", "User unknown"},
-			{"RCPT TO:<full@example.org>", 452, "4.2.2", "Mailbox full"},
+			{"RCPT TO:<gone@example.org>", 550, "5.1.1", "<gone@example.org>: Recipient address rejected: User unknown"},
+			{"RCPT TO:<full@example.org>", 451, "4.4.1", "backend said: 452 4.2.2 Mailbox full"},
 			{"RCPT TO:<u@example.org>", 250, "", ""},
 		}},
 		{"too many recipients", "127.0.0.2", []step{

@@ -292,7 +292,7 @@ func TestRefusals(t *testing.T) {
 		}, rcpts: []string{"gone@example.org"}, phase: "RCPT", code: 550, enh: "5.1.1", text: "gone: User unknown"},
 		{name: "backend tempfails a recipient", setup: func(be *smtptest.Server) {
 			be.RefuseRcpt("busy@example.org", filters.Reply{Code: 450, Enhanced: "4.2.1", Text: "Mailbox busy"})
-		}, rcpts: []string{"busy@example.org"}, phase: "RCPT", code: 450, enh: "4.2.1", text: "Mailbox busy"},
+		}, rcpts: []string{"busy@example.org"}, phase: "RCPT", code: 451, enh: "4.4.1", text: "backend said: 450 4.2.1 Mailbox busy"},
 		{name: "too many recipients", cfg: Config{MaxRecipients: 2}, rcpts: []string{"a@example.org", "b@example.org", "c@example.org"}, phase: "RCPT", code: 452, enh: "4.5.3", text: "Too many recipients"},
 		{name: "message too big", cfg: Config{MaxMessageBytes: 1000}, msg: plainMsg + strings.Repeat("0123456789\r\n", 200), phase: "DATA", code: 552, enh: "5.3.4", text: "Message size exceeds fixed limit"},
 		{name: "score over reject", msg: plainMsg + "REJECTWORD\r\n", phase: "DATA", code: 550, enh: "5.7.1", text: "Message rejected as spam"},

@@ -42,8 +42,8 @@ func internal(log interface {
 }
 
 // backendReply maps what the backend said to what the client hears: a 5xx
-// is passed on; a 4xx becomes 451 4.4.1 with the backend's words as the
-// reason (the recipient phase passes a 4xx on as it is, see Rcpt).
+// is passed on; a 4xx becomes 451 4.4.1 (SPEC) with the backend's words as
+// the reason, so the client still learns "mailbox full".
 func backendReply(r filters.Reply) filters.Reply {
 	if r.Permanent() {
 		return r

@@ -245,9 +245,9 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		s.dropBackend()
 		return s.refuse("RCPT", filters.ReplyBackendUnavailable, err.Error(), "to", "<"+to+">")
 	case r.Code/100 != 2:
-		// The backend's own reply, 4xx or 5xx alike: "452 4.5.3 too many
-		// recipients" or "450 mailbox busy" mean something to the client.
-		return s.refuse("RCPT", r, "backend refused the recipient", "to", "<"+to+">")
+		// A 5xx is the backend's own reply; a 4xx becomes 451 4.4.1 with
+		// the backend's words in it, as in every other phase.
+		return s.refuse("RCPT", backendReply(r), "backend refused the recipient", "to", "<"+to+">", "backend_reply", r.String())
 	}
 	t.Rcpts = append(t.Rcpts, to)
 	return nil
