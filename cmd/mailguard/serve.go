@@ -162,6 +162,11 @@ type gateway struct {
 }
 
 func serve(path string, cfg *rules.Config, log *slog.Logger) int {
+	// Signals are caught from the start: one that arrives before the
+	// "listening" line must not kill the process the default way.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		log.Error("data directory", "dir", cfg.DataDir, "err", err)
 		return exitFailed
@@ -240,9 +245,6 @@ func serve(path string, cfg *rules.Config, log *slog.Logger) int {
 	log.Info("listening", "service", "smtp", "addr", l.Addr().String(), "backend", cfg.Backend, "hostname", cfg.Hostname,
 		"tls", tlsConfig != nil, "auth", users != nil)
 
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	status := exitOK
 	for stop := false; !stop; {
 		select {
