@@ -25,14 +25,23 @@ type Config struct {
 }
 
 // DefaultConfig returns the settings chosen on the SpamAssassin corpus.
+// Few, extreme clues (bogofilter's habit: a weak prior, a high MinDev)
+// ranked best on three different train/test splits; SpamBayes' many mild
+// clues (s 0.45, MinDev 0.1, 150 clues) did as well on one split and two to
+// four times worse on the others, being sure of itself on the hard cases.
+// With few clues the probability is more a side than a degree: no ham of
+// the three test sets reached 0.55 and at most one spam in each fell under
+// 0.40, while a
+// fifth of the spam lies just over 0.5, where both kinds of evidence are
+// strong; those are unsure.
 func DefaultConfig() Config {
 	return Config{
-		S:          0.15,
+		S:          0.01,
 		X:          0.5,
-		MinDev:     0.1,
-		MaxClues:   100,
-		HamCutoff:  0.20,
-		SpamCutoff: 0.90,
+		MinDev:     0.44,
+		MaxClues:   1000,
+		HamCutoff:  0.40,
+		SpamCutoff: 0.55,
 		MinLearned: 200,
 	}
 }
