@@ -31,9 +31,8 @@ type Config struct {
 // four times worse on the others, being sure of itself on the hard cases.
 // With few clues the probability is more a side than a degree: no ham of
 // the three test sets reached 0.55 and at most one spam in each fell under
-// 0.40, while a
-// fifth of the spam lies just over 0.5, where both kinds of evidence are
-// strong; those are unsure.
+// 0.40, while a fifth of the spam lies just over 0.5, where both kinds of
+// evidence are strong; those are unsure.
 func DefaultConfig() Config {
 	return Config{
 		S:          0.01,
