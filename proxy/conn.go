@@ -27,9 +27,10 @@ import (
 type clientConn struct {
 	net.Conn
 	p *Proxy
-	// cfg is the configuration of the generation that accepted the
+	// cfg is the configuration of gen, the generation that accepted the
 	// connection.
 	cfg *Config
+	gen *generation
 	id  string
 	ip  netip.Addr
 	fc  *filters.Conn
@@ -67,7 +68,7 @@ type connStats struct {
 func (p *Proxy) admit(nc net.Conn) {
 	ap := addrPort(nc.RemoteAddr())
 	g := p.gen.Load()
-	c := &clientConn{Conn: nc, p: p, cfg: &g.cfg, id: newQueueID(), ip: ap.Addr(), start: time.Now()}
+	c := &clientConn{Conn: nc, p: p, cfg: &g.cfg, gen: g, id: newQueueID(), ip: ap.Addr(), start: time.Now()}
 	c.readTimeout.Store(int64(g.cfg.CommandTimeout))
 	log := p.log.With("session", c.id, "client", "["+c.ip.String()+"]")
 
@@ -108,8 +109,13 @@ func (p *Proxy) admit(nc net.Conn) {
 			c.Close()
 			return
 		}
+		p.mu.Lock()
+		g.conns--
+		next.conns++
+		p.mu.Unlock()
+		p.prune()
 		g = next
-		c.cfg = &g.cfg
+		c.cfg, c.gen = &g.cfg, g
 	}
 }
 
@@ -128,21 +134,29 @@ func (p *Proxy) enter(c *clientConn) (filters.Reply, bool) {
 	}
 	p.conns[c] = struct{}{}
 	p.perIP[c.ip]++
+	c.gen.conns++
 	return filters.Reply{}, true
 }
 
 func (p *Proxy) leave(c *clientConn) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if _, ok := p.conns[c]; !ok {
+		p.mu.Unlock()
 		return
 	}
 	delete(p.conns, c)
 	if p.perIP[c.ip]--; p.perIP[c.ip] <= 0 {
 		delete(p.perIP, c.ip)
 	}
+	c.gen.conns--
 	if p.closing && len(p.conns) == 0 {
 		close(p.drained)
+	}
+	// The last connection of a retired generation lets its servers go.
+	retired := c.gen != p.gen.Load() && c.gen.conns == 0
+	p.mu.Unlock()
+	if retired {
+		p.prune()
 	}
 }
 

@@ -146,6 +146,8 @@ type generation struct {
 	cfg     Config
 	servers [2]*smtp.Server
 	queues  [2]*queueListener
+	// conns counts its open connections (under Proxy.mu).
+	conns int
 }
 
 // New checks the configuration and prepares a Proxy.
@@ -248,7 +250,36 @@ func (p *Proxy) Reconfigure(cfg Config) error {
 	}
 	p.chain.Store(cfg.Chain)
 	p.users.Store(cfg.Users)
+	p.prune()
 	return nil
+}
+
+// prune closes the servers of retired generations without connections.
+func (p *Proxy) prune() {
+	p.mu.Lock()
+	if p.closing {
+		// Shutdown closes every generation itself.
+		p.mu.Unlock()
+		return
+	}
+	cur := p.gen.Load()
+	var done []*generation
+	kept := p.gens[:0]
+	for _, g := range p.gens {
+		if g != cur && g.conns == 0 {
+			done = append(done, g)
+		} else {
+			kept = append(kept, g)
+		}
+	}
+	p.gens = kept
+	p.mu.Unlock()
+	for _, g := range done {
+		for i := range g.servers {
+			g.queues[i].Close()
+			g.servers[i].Close()
+		}
+	}
 }
 
 func setDefault[T int | int64 | time.Duration](v *T, d T) {

@@ -718,4 +718,17 @@ func TestReconfigure(t *testing.T) {
 	if d := string(tp.be.Messages()[0].Data); !strings.Contains(d, "by gw.test ") {
 		t.Errorf("old connection's Received: names %q", d[:150])
 	}
+	// Once the old generation's last connection is gone, only the current
+	// one is kept.
+	old.Close()
+	for range 200 {
+		tp.mu.Lock()
+		n := len(tp.gens)
+		tp.mu.Unlock()
+		if n == 1 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("retired generation kept after its last connection closed")
 }
