@@ -19,9 +19,19 @@ import (
 // mbox files, classify a set, cross-validate, with the token store in
 // data_dir.
 
+// e2eWords returns n made-up words of three syllables from syl: each
+// class gets its own syllables, so the classes share no words.
+func e2eWords(syl []string, n int) []string {
+	var out []string
+	for i := 0; len(out) < n; i++ {
+		out = append(out, syl[i%len(syl)]+syl[(i/len(syl))%len(syl)]+syl[(i/len(syl)/len(syl))%len(syl)])
+	}
+	return out
+}
+
 var (
-	e2eSpamWords = strings.Fields("free money winner prize click offer cash guaranteed credit loan cheap casino bonus urgent discount limited investment")
-	e2eHamWords  = strings.Fields("meeting agenda patch review kernel release notes lunch tomorrow project report build merge branch schedule minutes draft")
+	e2eSpamWords = e2eWords(strings.Fields("ka lo mi ra tu ze po"), 150)
+	e2eHamWords  = e2eWords(strings.Fields("be di fu gan hes jor nu"), 150)
 )
 
 func e2eMessage(rng *rand.Rand, spam bool, id string) string {
@@ -30,7 +40,7 @@ func e2eMessage(rng *rand.Rand, spam bool, id string) string {
 		own, other = e2eSpamWords, e2eHamWords
 	}
 	var body []string
-	for range 12 {
+	for range 30 {
 		if rng.IntN(20) == 0 {
 			body = append(body, other[rng.IntN(len(other))])
 		} else {

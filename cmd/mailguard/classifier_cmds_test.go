@@ -16,14 +16,24 @@ import (
 	"testing"
 )
 
+// vocabulary returns n made-up words of three syllables from syl: each
+// class gets its own syllables, so the classes share no words but common.
+func vocabulary(syl []string, n int) []string {
+	var out []string
+	for i := 0; len(out) < n; i++ {
+		out = append(out, syl[i%len(syl)]+syl[(i/len(syl))%len(syl)]+syl[(i/len(syl)/len(syl))%len(syl)])
+	}
+	return out
+}
+
 var (
-	spamWords = strings.Fields("free money viagra winner prize click offer cash guaranteed credit loan cheap pills casino bonus urgent discount unsubscribe limited investment")
-	hamWords  = strings.Fields("meeting agenda patch review kernel release notes lunch tomorrow project report build test merge branch schedule minutes draft budget thanks")
+	spamWords = vocabulary(strings.Fields("ka lo mi ra tu ze po"), 150)
+	hamWords  = vocabulary(strings.Fields("be di fu gan hes jor nu"), 150)
 	common    = strings.Fields("the and you for this that with have from your are will")
 )
 
 // message makes a small message of its class: mostly its class's words,
-// some common ones, a few of the other class.
+// some common ones, now and then one of the other class.
 func message(rng *rand.Rand, spam bool, id string) string {
 	own, other := hamWords, spamWords
 	from := "colleague@example.org"
@@ -33,10 +43,10 @@ func message(rng *rand.Rand, spam bool, id string) string {
 	}
 	var body []string
 	for range 40 {
-		switch r := rng.IntN(10); {
-		case r < 6:
+		switch r := rng.IntN(20); {
+		case r < 14:
 			body = append(body, own[rng.IntN(len(own))])
-		case r < 9:
+		case r < 19:
 			body = append(body, common[rng.IntN(len(common))])
 		default:
 			body = append(body, other[rng.IntN(len(other))])
