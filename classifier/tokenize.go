@@ -48,13 +48,12 @@ func Tokenize(raw []byte) []string {
 // concatenation or from the scratch buffer), so none holds on to the
 // message or its decoded text.
 func (t *tokenizer) tokens() []string {
-	return slices.Clone(t.list)
+	return slices.Clone(t.set.list)
 }
 
 // tokenizer collects the tokens of one message.
 type tokenizer struct {
-	set      map[string]struct{}
-	list     []string // the set in order of arrival
+	set      tokenSet
 	textLeft int
 	parts    int
 	links    int
@@ -66,21 +65,11 @@ type tokenizer struct {
 
 // Tokenizers are pooled: their token set and header reader are reused.
 var tokenizerPool = sync.Pool{New: func() any {
-	return &tokenizer{set: make(map[string]struct{}, 256), textLeft: maxTextBytes}
+	return &tokenizer{set: newTokenSet(), textLeft: maxTextBytes}
 }}
 
 func (t *tokenizer) release() {
-	// Deleting the tokens one by one costs what the message had; clear
-	// would cost what the biggest message ever had.
-	if len(t.list) > 2048 {
-		t.set = make(map[string]struct{}, 256)
-	} else {
-		for _, tok := range t.list {
-			delete(t.set, tok)
-		}
-	}
-	clear(t.list)
-	t.list = t.list[:0]
+	t.set.reset()
 	t.prev = t.prev[:0]
 	t.textLeft, t.parts, t.links, t.images = maxTextBytes, 0, 0, 0
 	tokenizerPool.Put(t)
@@ -88,24 +77,14 @@ func (t *tokenizer) release() {
 
 // addBytes adds b, allocating only when it is new.
 func (t *tokenizer) addBytes(b []byte) {
-	if _, ok := t.set[string(b)]; ok {
-		return
+	if t.set.len() < maxTokens {
+		t.set.addBytes(b)
 	}
-	if len(t.set) >= maxTokens {
-		return
-	}
-	tok := string(b)
-	t.set[tok] = struct{}{}
-	t.list = append(t.list, tok)
 }
 
 func (t *tokenizer) add(tok string) {
-	if len(t.set) >= maxTokens {
-		return
-	}
-	if _, ok := t.set[tok]; !ok {
-		t.set[tok] = struct{}{}
-		t.list = append(t.list, tok)
+	if t.set.len() < maxTokens {
+		t.set.add(tok)
 	}
 }
 
