@@ -2,6 +2,8 @@ package rules
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"mailguard/classifier"
 	"mailguard/classifier/boltstore"
@@ -30,10 +32,13 @@ func buildClassifier(cfg *Config, d *Deps) ([]filters.Filter, error) {
 	// (check-config, tests, a reload) must not need the database file.
 	open := func() (*classifier.Classifier, error) {
 		v, err := d.Shared(tokenStoreKey, func() (any, error) {
+			if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+				return nil, fmt.Errorf("data directory: %w", err)
+			}
 			return boltstore.Open(boltstore.Config{Path: path, MaxTokens: cc.MaxTokens})
 		})
 		if err != nil {
-			return nil, fmt.Errorf("token store %s: %w", path, err)
+			return nil, err // it names the file
 		}
 		st, ok := v.(classifier.Store)
 		if !ok {
