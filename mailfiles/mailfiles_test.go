@@ -59,16 +59,21 @@ func TestRead(t *testing.T) {
 		{"glued", env1 + m1 + env2 + m2, []msg{{"glued", env1 + m1 + env2 + m2}}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			p := write(t, filepath.Join(dir, c.name), c.content)
-			got := readAll(t, p)
-			for i := range c.want {
-				c.want[i].name = filepath.Join(dir, c.want[i].name)
-			}
-			if !reflect.DeepEqual(got, c.want) {
-				t.Errorf("got %q\nwant %q", got, c.want)
-			}
-		})
+		for i := range c.want {
+			c.want[i].name = filepath.Join(dir, c.want[i].name)
+		}
+		p := write(t, filepath.Join(dir, c.name), c.content)
+		// Split in memory, and a line at a time as large files are.
+		for _, whole := range []int{64 << 20, 0} {
+			t.Run(fmt.Sprintf("%s/%d", c.name, whole), func(t *testing.T) {
+				defer func(w int) { wholeFile = w }(wholeFile)
+				wholeFile = whole
+				got := readAll(t, p)
+				if !reflect.DeepEqual(got, c.want) {
+					t.Errorf("got %q\nwant %q", got, c.want)
+				}
+			})
+		}
 	}
 }
 
@@ -76,9 +81,13 @@ func TestReadLongLines(t *testing.T) {
 	long := strings.Repeat("x", 200<<10)
 	content := "From a@b Thu Aug 22 12:34:56 2002\nSubject: a\n\n" + long + "\n\nFrom c@d Thu Aug 22 12:34:56 2002\nSubject: b\n\nshort\n"
 	p := write(t, filepath.Join(t.TempDir(), "mbox"), content)
-	got := readAll(t, p)
-	if len(got) != 2 || !strings.Contains(got[0].raw, long) || !strings.Contains(got[1].raw, "short") {
-		t.Errorf("got %d messages", len(got))
+	defer func(w int) { wholeFile = w }(wholeFile)
+	for _, whole := range []int{64 << 20, 0} {
+		wholeFile = whole
+		got := readAll(t, p)
+		if len(got) != 2 || !strings.Contains(got[0].raw, long) || !strings.Contains(got[1].raw, "short") {
+			t.Errorf("wholeFile %d: got %d messages", whole, len(got))
+		}
 	}
 }
 

@@ -36,18 +36,64 @@ func Read(path string, fn func(name string, raw []byte) error) error {
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
-	if string(first[:n]) != "From " {
-		// One message: read it whole, in one allocation when the size
-		// is known.
-		buf := bytes.NewBuffer(make([]byte, 0, fileSize(f)+bytes.MinRead))
+	size := fileSize(f)
+	if string(first[:n]) != "From " || size <= wholeFile {
+		// One message, or an mbox small enough to split in memory:
+		// read it whole, in one allocation when the size is known.
+		buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
 		buf.Write(first[:n])
 		if _, err := buf.ReadFrom(f); err != nil {
 			return fmt.Errorf("read %s: %w", path, err)
 		}
-		return fn(path, buf.Bytes())
+		if string(first[:n]) != "From " {
+			return fn(path, buf.Bytes())
+		}
+		return splitBytes(path, buf.Bytes(), fn)
 	}
 	r := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(first[:n]), f), 64<<10)
 	return split(path, r, fn)
+}
+
+// wholeFile is the largest mbox split in memory; a larger one is read a
+// line at a time.
+var wholeFile = 64 << 20
+
+// splitBytes splits an mbox held in memory as split does, its messages
+// sharing data.
+func splitBytes(path string, data []byte, fn func(name string, raw []byte) error) error {
+	var msgs [][]byte
+	start := 0
+	for pos := 0; ; {
+		i := bytes.Index(data[pos:], []byte("\nFrom "))
+		if i < 0 {
+			break
+		}
+		i += pos
+		pos = i + 1
+		blank := i >= 1 && data[i-1] == '\n' || i >= 2 && data[i-1] == '\r' && data[i-2] == '\n'
+		if !blank || i+1 == start {
+			continue
+		}
+		line := data[i+1:]
+		if j := bytes.IndexByte(line, '\n'); j >= 0 {
+			line = line[:j+1]
+		}
+		if !isEnvelope(line) {
+			continue
+		}
+		msgs = append(msgs, trimSeparator(data[start:i+1]))
+		start = i + 1
+	}
+	msgs = append(msgs, data[start:])
+	if len(msgs) == 1 {
+		return fn(path, msgs[0])
+	}
+	for n, m := range msgs {
+		if err := fn(path+"#"+strconv.Itoa(n+1), m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func fileSize(f *os.File) int {

@@ -24,10 +24,15 @@ type Snapshot struct {
 // one cache miss, where a Go map of half a million entries costs two or
 // three.
 type table struct {
-	keys   []uint64 // 0 marks an empty slot; the hash 0 is kept aside
-	counts []classifier.Counts
-	mask   uint64
-	zero   classifier.Counts // the counts of the hash 0
+	slots []slot
+	mask  uint64
+	zero  classifier.Counts // the counts of the hash 0
+}
+
+// slot keeps a key beside its counts: one cache line answers a lookup.
+type slot struct {
+	h uint64 // 0 marks an empty slot; the hash 0 is kept aside
+	c classifier.Counts
 }
 
 func newTable(n int) table {
@@ -35,7 +40,7 @@ func newTable(n int) table {
 	for size < 2*n {
 		size *= 2
 	}
-	return table{keys: make([]uint64, size), counts: make([]classifier.Counts, size), mask: uint64(size - 1)}
+	return table{slots: make([]slot, size), mask: uint64(size - 1)}
 }
 
 // put stores counts under h; the table never fills (twice the entries).
@@ -45,8 +50,8 @@ func (t *table) put(h uint64, c classifier.Counts) {
 		return
 	}
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		if t.keys[i] == 0 || t.keys[i] == h {
-			t.keys[i], t.counts[i] = h, c
+		if s := &t.slots[i]; s.h == 0 || s.h == h {
+			s.h, s.c = h, c
 			return
 		}
 	}
@@ -57,9 +62,9 @@ func (t *table) get(h uint64) classifier.Counts {
 		return t.zero
 	}
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		switch t.keys[i] {
+		switch s := &t.slots[i]; s.h {
 		case h:
-			return t.counts[i]
+			return s.c
 		case 0:
 			return classifier.Counts{}
 		}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 
 	"mailguard/classifier"
@@ -121,6 +122,7 @@ func runClassify(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
+	debug.SetGCPercent(400) // a batch job: fewer collections, more memory
 	ccfg := classifierConfig(cfg)
 	c := classifier.New(ccfg, readStore(ctx, st, len(files), stderr))
 	if tot, err := st.Totals(ctx); err == nil && (tot.Spam < uint64(ccfg.MinLearned) || tot.Ham < uint64(ccfg.MinLearned)) {
