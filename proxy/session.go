@@ -229,7 +229,11 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if len(t.Rcpts) >= s.cc.cfg.MaxRecipients {
 		return s.refuse("RCPT", filters.ReplyTooManyRecipients, "", "to", "<"+to+">")
 	}
-	v := tx.chain.Rcpt(s.ctx(), t, to)
+	path := to
+	if raw, ok := s.cc.routes.take(to); ok {
+		path = raw
+	}
+	v := tx.chain.Rcpt(s.ctx(), t, path)
 	switch v.Action {
 	case filters.Reject, filters.Tempfail:
 		return s.refuse("RCPT", v.Reply, v.Reason, "to", "<"+to+">")
