@@ -1,10 +1,12 @@
 package classifier
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
+	"strings"
 )
 
 // Clue is a token that counted in a verdict, with its f(w).
@@ -91,7 +93,11 @@ func (c *Classifier) Classify(ctx context.Context, tokens []string) (Result, err
 		return res, nil
 	}
 	res.Active = true
-	clues := make([]Clue, 0, len(tokens))
+	type cand struct {
+		dev float64
+		Clue
+	}
+	cands := make([]cand, 0, len(tokens))
 	for i, tok := range tokens {
 		cn := counts[i]
 		if cn.Spam == 0 && cn.Ham == 0 {
@@ -100,20 +106,24 @@ func (c *Classifier) Classify(ctx context.Context, tokens []string) (Result, err
 			}
 		}
 		f := robinson(cn, tot, c.cfg.S, c.cfg.X)
-		if math.Abs(f-0.5) < c.cfg.MinDev {
+		dev := math.Abs(f - 0.5)
+		if dev < c.cfg.MinDev {
 			continue
 		}
-		clues = append(clues, Clue{Token: tok, Prob: f})
+		cands = append(cands, cand{dev, Clue{Token: tok, Prob: f}})
 	}
-	sort.Slice(clues, func(i, j int) bool {
-		di, dj := math.Abs(clues[i].Prob-0.5), math.Abs(clues[j].Prob-0.5)
-		if di != dj {
-			return di > dj
+	slices.SortFunc(cands, func(a, b cand) int {
+		if a.dev != b.dev {
+			return cmp.Compare(b.dev, a.dev)
 		}
-		return clues[i].Token < clues[j].Token
+		return strings.Compare(a.Token, b.Token)
 	})
-	if len(clues) > c.cfg.MaxClues {
-		clues = clues[:c.cfg.MaxClues]
+	if len(cands) > c.cfg.MaxClues {
+		cands = cands[:c.cfg.MaxClues]
+	}
+	clues := make([]Clue, len(cands))
+	for i, cd := range cands {
+		clues[i] = cd.Clue
 	}
 	probs := make([]float64, len(clues))
 	for i, cl := range clues {
