@@ -256,7 +256,7 @@ func newProgress(files []mailfiles.File, w io.Writer) *progress {
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionSetElapsedTime(true),
 			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionFullWidth(),
+			progressbar.OptionSetWidth(30),
 			progressbar.OptionClearOnFinish(),
 		)
 	}
@@ -278,7 +278,7 @@ func (p *progress) message() {
 	p.messages++
 	if p.bar != nil {
 		if p.messages%100 == 0 {
-			p.bar.Describe(fmt.Sprintf("learning: %d messages", p.messages))
+			p.bar.Describe(fmt.Sprintf("learning: %d messages, %.0f/s", p.messages, float64(p.messages)/time.Since(p.start).Seconds()))
 		}
 		return
 	}
