@@ -25,9 +25,9 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration `FILE` (default: the built-in defaults)")
 	var spamPaths, hamPaths pathList
-	fs.Var(&spamPaths, "spam", "spam: a message file, a folder of them or an mbox (may be repeated)")
-	fs.Var(&hamPaths, "ham", "ham: a message file, a folder of them or an mbox (may be repeated)")
-	folds := fs.Int("folds", 10, "cross-validation folds")
+	fs.Var(&spamPaths, "spam", "spam: a message file, a folder of them or an mbox `PATH` (may be repeated)")
+	fs.Var(&hamPaths, "ham", "ham: a message file, a folder of them or an mbox `PATH` (may be repeated)")
+	folds := fs.Int("folds", 10, "cross-validation `N` folds")
 	plot := fs.String("plot", "", "write the ROC curve to `FILE.svg`")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	fs.Usage = func() {
