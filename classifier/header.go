@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"mime"
 	"strings"
+	"unicode/utf8"
 )
 
 // field is one header field: its name lower-cased and its unfolded value.
@@ -53,7 +54,16 @@ func parseHeader(b []byte) header {
 		if folded {
 			v = unfoldBytes(v)
 		}
-		h = append(h, field{name: name, value: string(bytes.TrimSpace(v))})
+		v = bytes.TrimSpace(v)
+		value := ""
+		if utf8.Valid(v) {
+			value = string(v)
+		} else {
+			// Raw 8-bit bytes in a header are usually Latin-1 or
+			// Windows-1252; tokens must be valid UTF-8.
+			value = toUTF8(v, "")
+		}
+		h = append(h, field{name: name, value: value})
 		name = ""
 	}
 	for len(b) > 0 {
@@ -136,6 +146,9 @@ var wordDecoder = &mime.WordDecoder{CharsetReader: charsetReader}
 func decodeHeader(v string) string {
 	if strings.Contains(v, "=?") {
 		if d, err := wordDecoder.DecodeHeader(v); err == nil {
+			if !utf8.ValidString(d) {
+				return toUTF8([]byte(d), "")
+			}
 			return d
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"net/netip"
 	"strings"
+	"unicode/utf8"
 )
 
 // ignored reports header fields that are never tokenized, not even their
@@ -207,11 +208,15 @@ func (t *tokenizer) received(v string) {
 	}
 }
 
+// clip cuts s to at most n bytes, at a character boundary.
 func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // hostLike reports whether w looks like a host name: dotted, without an
