@@ -49,10 +49,21 @@ type serveEnv struct {
 	Log        *slog.Logger
 }
 
-var services []func(env *serveEnv) (service, error)
+var (
+	services    []func(env *serveEnv) (service, error)
+	serviceKeys = map[string]bool{}
+)
 
+// registerService adds a listener's constructor; key is its configuration
+// key ("milter.listen").
+//
 //lint:ignore U1000 the milter, web and metrics listeners register here from their own files
-func registerService(f func(env *serveEnv) (service, error)) { services = append(services, f) }
+func registerService(key string, f func(env *serveEnv) (service, error)) {
+	services = append(services, f)
+	serviceKeys[key] = true
+}
+
+func hasService(key string) bool { return serviceKeys[key] }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -80,9 +91,32 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		printConfigError(stderr, "serve", err)
 		return exitUsage
 	}
+	if missing := unavailable(cfg); len(missing) > 0 {
+		for _, m := range missing {
+			fmt.Fprintf(stderr, "mailguard serve: %s is set, but this version has no such listener; leave it empty\n", m)
+		}
+		return exitUsage
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	slog.SetDefault(log)
 	return serve(*path, cfg, log)
+}
+
+// unavailable names the configured listeners this version cannot run.
+// Starting without them would leave an operator believing, say, that the
+// MTA's milter traffic was being filtered.
+func unavailable(cfg *rules.Config) []string {
+	var out []string
+	for _, l := range []struct{ key, value string }{
+		{"milter.listen", cfg.Milter.Listen},
+		{"web.listen", cfg.Web.Listen},
+		{"metrics.listen", cfg.Metrics.Listen},
+	} {
+		if l.value != "" && !hasService(l.key) {
+			out = append(out, l.key)
+		}
+	}
+	return out
 }
 
 func serveUsage(fs *flag.FlagSet) {
