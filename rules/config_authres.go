@@ -1,9 +1,6 @@
 package rules
 
 import (
-	"math"
-	"sort"
-	"strings"
 	"time"
 
 	"mailguard/authres"
@@ -48,28 +45,7 @@ func validateSenderAuth(c *Config, v *validator) {
 	if sa.SPFTimeout <= 0 {
 		v.Errorf("sender_auth.spf_timeout", "must be a duration over 0 (such as 20s), got %v", sa.SPFTimeout)
 	}
-	known := authres.DefaultWeights()
-	names := make([]string, 0, len(known))
-	for n := range known {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for name, w := range sa.Scores {
-		key := "sender_auth.scores." + name
-		if _, ok := known[name]; !ok {
-			msg := "is not a test of sender_auth"
-			if s := suggest(name, names); s != "" {
-				msg += " (did you mean " + s + "?)"
-			} else {
-				msg += "; the tests are " + strings.Join(names, ", ")
-			}
-			v.Errorf(key, "%s", msg)
-			continue
-		}
-		if math.IsNaN(w) || math.IsInf(w, 0) {
-			v.Errorf(key, "must be a number of points, got %v", w)
-		}
-	}
+	v.testWeights("sender_auth.scores", "a test of sender_auth", sa.Scores, authres.DefaultWeights())
 }
 
 // senderAuthConfig turns the section into the filter's configuration.

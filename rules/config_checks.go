@@ -1,9 +1,6 @@
 package rules
 
 import (
-	"math"
-	"sort"
-	"strings"
 	"time"
 
 	"mailguard/filters"
@@ -85,28 +82,7 @@ func validateChecks(c *Config, v *validator) {
 			v.Errorf("checks.malformed."+k, "must be reject, score or off, got %q", modes[k])
 		}
 	}
-	known := filters.DefaultCheckWeights()
-	names := make([]string, 0, len(known))
-	for n := range known {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for name, w := range ck.Scores {
-		key := "checks.scores." + name
-		if _, ok := known[name]; !ok {
-			msg := "is not a test of the message checks"
-			if s := suggest(name, names); s != "" {
-				msg += " (did you mean " + s + "?)"
-			} else {
-				msg += "; the tests are " + strings.Join(names, ", ")
-			}
-			v.Errorf(key, "%s", msg)
-			continue
-		}
-		if math.IsNaN(w) || math.IsInf(w, 0) {
-			v.Errorf(key, "must be a number of points, got %v", w)
-		}
-	}
+	v.testWeights("checks.scores", "a test of the message checks", ck.Scores, filters.DefaultCheckWeights())
 	if ck.DatePast <= 0 {
 		v.Errorf("checks.date_past", "must be a duration over 0 (such as 96h), got %v", ck.DatePast)
 	}

@@ -2,8 +2,6 @@ package rules
 
 import (
 	"math"
-	"sort"
-	"strings"
 
 	"mailguard/classifier"
 )
@@ -98,28 +96,7 @@ func validateClassifier(c *Config, v *validator) {
 	if cc.MaxBytes < 1024 {
 		v.Errorf("classifier.max_bytes", "must be at least 1024, got %d", cc.MaxBytes)
 	}
-	known := classifier.DefaultWeights()
-	names := make([]string, 0, len(known))
-	for n := range known {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for name, w := range cc.Weights {
-		key := "classifier.weights." + name
-		if _, ok := known[name]; !ok {
-			msg := "is not a classifier test"
-			if s := suggest(name, names); s != "" {
-				msg += " (did you mean " + s + "?)"
-			} else {
-				msg += "; the tests are " + strings.Join(names, ", ")
-			}
-			v.Errorf(key, "%s", msg)
-			continue
-		}
-		if !finite(w) {
-			v.Errorf(key, "must be a number of points, got %v", w)
-		}
-	}
+	v.testWeights("classifier.weights", "a classifier test", cc.Weights, classifier.DefaultWeights())
 	if !finite(cc.Autolearn.SpamScore) || cc.Autolearn.SpamScore <= 0 {
 		v.Errorf("classifier.autolearn.spam_score", "must be a score over 0, got %v", cc.Autolearn.SpamScore)
 	}

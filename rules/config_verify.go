@@ -2,8 +2,6 @@ package rules
 
 import (
 	"math"
-	"sort"
-	"strings"
 	"time"
 
 	"mailguard/verify"
@@ -64,27 +62,7 @@ func maps(m map[string]float64) map[string]float64 {
 }
 
 func validateVerify(c *Config, v *validator) {
-	names := make([]string, 0, len(verify.DefaultSenderWeights))
-	for n := range verify.DefaultSenderWeights {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for name, w := range c.Verify.Scores {
-		key := "verify.scores." + name
-		if _, ok := verify.DefaultSenderWeights[name]; !ok {
-			msg := "is not a test of sender verification"
-			if s := suggest(name, names); s != "" {
-				msg += " (did you mean " + s + "?)"
-			} else {
-				msg += "; the tests are " + strings.Join(names, ", ")
-			}
-			v.Errorf(key, "%s", msg)
-			continue
-		}
-		if math.IsNaN(w) || math.IsInf(w, 0) {
-			v.Errorf(key, "must be a number of points, got %v", w)
-		}
-	}
+	v.testWeights("verify.scores", "a test of sender verification", c.Verify.Scores, verify.DefaultSenderWeights)
 	co := c.Verify.Callout
 	checkDuration(v, "verify.callout.timeout", co.Timeout, 5*time.Minute)
 	if math.IsNaN(co.Rate) || math.IsInf(co.Rate, 0) || co.Rate < 0 {

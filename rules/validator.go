@@ -2,6 +2,8 @@ package rules
 
 import (
 	"fmt"
+	"math"
+	"sort"
 	"strings"
 )
 
@@ -70,4 +72,32 @@ func parentKey(k string) string {
 		return ""
 	}
 	return k[:i]
+}
+
+// testWeights checks a map of test name -> points under key: every name
+// must be one of known's (a typo gets a suggestion, otherwise the list),
+// and every value a finite number. what names the area in the message
+// ("a test of the message checks").
+func (v *validator) testWeights(key, what string, got, known map[string]float64) {
+	names := make([]string, 0, len(known))
+	for n := range known {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for name, w := range got {
+		k := key + "." + name
+		if _, ok := known[name]; !ok {
+			msg := "is not " + what
+			if s := suggest(name, names); s != "" {
+				msg += " (did you mean " + s + "?)"
+			} else {
+				msg += "; the tests are " + strings.Join(names, ", ")
+			}
+			v.Errorf(k, "%s", msg)
+			continue
+		}
+		if math.IsNaN(w) || math.IsInf(w, 0) {
+			v.Errorf(k, "must be a number of points, got %v", w)
+		}
+	}
 }
