@@ -18,10 +18,13 @@ type Clue struct {
 // Result is the classifier's opinion on one message.
 type Result struct {
 	// Prob is the probability that the message is spam; 0.5 when the
-	// classifier is inactive.
+	// classifier is inactive. Where a float64 cannot hold sigmoid(LogOdds)
+	// distinctly (it would round to exactly 1, 0 or 0.5), Prob is moved by
+	// less than 1e-13 so that it still orders messages as LogOdds does
+	// (see probability).
 	Prob float64
-	// LogOdds is ln(Prob/(1-Prob)) computed without rounding: sort by it to
-	// rank messages, since Prob itself rounds to exactly 1 for many spam.
+	// LogOdds is ln(p/(1-p)) for the exact probability p, computed without
+	// rounding.
 	LogOdds float64
 	Label   Label
 	// Clues are the tokens combined, most extreme first.
@@ -130,7 +133,7 @@ func (c *Classifier) Classify(ctx context.Context, tokens []string) (Result, err
 		probs[i] = cl.Prob
 	}
 	res.LogOdds = fisher(probs)
-	res.Prob = sigmoid(res.LogOdds)
+	res.Prob = probability(res.LogOdds)
 	res.Clues = clues
 	switch {
 	case res.Prob >= c.cfg.SpamCutoff:

@@ -132,3 +132,69 @@ func sigmoid(l float64) float64 {
 	e := math.Exp(l)
 	return e / (1 + e)
 }
+
+// Where a float64 probability cannot tell log-odds apart, probability
+// squeezes them into the doubles that are left, so that the printed
+// probability still ranks messages as the log-odds do:
+//
+//   - over +probHigh, sigmoid rounds to exactly 1 from about 37 on;
+//     log-odds are compressed into (probHigh, probHigh+probHighSpan), whose
+//     probabilities are all distinct from 1;
+//   - under -probLow, e^l underflows to 0 from about -745 on; log-odds are
+//     compressed into (-probLow-probLowSpan, -probLow), above the least
+//     subnormal;
+//   - within ±probMid of 0, sigmoid rounds to exactly 0.5 from about
+//     ±4e-16 on; the offset from 0.5, l/4, is replaced by one growing with
+//     the logarithm of |l|, reaching the exact offset at ±probMid.
+//
+// The compressions are monotonic and continuous, so the order is kept, and
+// they move the probability by less than 1e-13 (below 1-sigmoid(30), under
+// probMid/4 from 0.5, under e^-700), far less than any cutoff can tell.
+const (
+	probHigh     = 30.0
+	probHighSpan = 6.5 // e^-36.5 is still over half the spacing of doubles below 1
+	probLow      = 700.0
+	probLowSpan  = 44.0 // e^-744 is still over the least subnormal
+	probMid      = 4e-13
+	// probCompress is how many natural-log units of excess halve the
+	// remaining room: larger spreads far-out values more evenly.
+	probCompress = 3.0
+	probMidScale = 50.0
+)
+
+// squash maps an excess e >= 0 to [0, 1), rising steeply at 0 and slowly
+// for ever after.
+func squash(e float64) float64 {
+	h := math.Log1p(e)
+	return h / (h + probCompress)
+}
+
+// probability turns log-odds into the probability a message is spam:
+// sigmoid(l) wherever a float64 holds it distinctly, and a value within
+// 1e-13 of it that keeps the order of l where it does not. It is 0 or 1
+// only for infinite l, and 0.5 only for l = 0.
+func probability(l float64) float64 {
+	switch {
+	case math.IsNaN(l):
+		return 0.5
+	case math.IsInf(l, 1):
+		return 1
+	case math.IsInf(l, -1):
+		return 0
+	case l > probHigh:
+		p := sigmoid(probHigh + probHighSpan*squash(l-probHigh))
+		return math.Min(p, math.Nextafter(1, 0))
+	case l < -probLow:
+		p := sigmoid(-probLow - probLowSpan*squash(-probLow-l))
+		return math.Max(p, math.SmallestNonzeroFloat64)
+	case l != 0 && math.Abs(l) < probMid:
+		// log(probMid/|l|) is in (0, ~690]: the smaller |l|, the closer
+		// to 0.5, never reaching it.
+		off := probMid / 4 / (1 + math.Log(probMid/math.Abs(l))/probMidScale)
+		if l < 0 {
+			return 0.5 - off
+		}
+		return 0.5 + off
+	}
+	return sigmoid(l)
+}

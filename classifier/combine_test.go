@@ -108,3 +108,36 @@ func TestFisher(t *testing.T) {
 		t.Error("no clues must be neutral")
 	}
 }
+
+func TestProbabilityKeepsOrder(t *testing.T) {
+	// Log-odds from both sides of every region where sigmoid rounds: near
+	// 0, beyond ~37 and beyond ~-745.
+	ls := []float64{math.Inf(-1), -1e6, -5000, -745.5, -744, -710, -700.5, -700, -699, -100, -1,
+		-1e-11, -1e-12, -9e-13, -1e-16, -1e-40, -1e-300, 0, 1e-300, 1e-40, 1e-16, 9e-13, 1e-12, 1e-11,
+		1, 29, 30, 30.5, 31, 37, 40, 100, 4000, 1e6, 1e300, math.Inf(1)}
+	prev := -1.0
+	for _, l := range ls {
+		p := probability(l)
+		if !(p > prev) {
+			t.Errorf("probability(%g) = %v, not over probability of the previous log-odds (%v)", l, p, prev)
+		}
+		prev = p
+		if math.IsInf(l, 0) {
+			continue
+		}
+		if p <= 0 || p >= 1 {
+			t.Errorf("probability(%g) = %v, want strictly between 0 and 1", l, p)
+		}
+		if d := math.Abs(p - sigmoid(l)); d >= 1e-13 {
+			t.Errorf("probability(%g) = %v, %g from sigmoid", l, p, d)
+		}
+		if (l > 0) != (p > 0.5) || (l < 0) != (p < 0.5) {
+			t.Errorf("probability(%g) = %v, on the wrong side of 0.5", l, p)
+		}
+	}
+	for _, l := range []float64{-20, -0.3, 0, 0.7, 12, 29.9} {
+		if p := probability(l); p != sigmoid(l) {
+			t.Errorf("probability(%g) = %v, want sigmoid's %v where a float64 holds it", l, p, sigmoid(l))
+		}
+	}
+}
