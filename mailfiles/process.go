@@ -43,7 +43,15 @@ func Process[T any](ctx context.Context, cfg Config, files []File, work func(nam
 	}
 	results := make(chan result, 4*workers)
 
+	// Process returns only once the reader is done, so no file is still
+	// being read by a run that has already answered.
+	readerDone := make(chan struct{})
+	defer func() {
+		cancel()
+		<-readerDone
+	}()
 	go func() {
+		defer close(readerDone)
 		defer close(jobs)
 		seq := 0
 		send := func(j *Job) bool {
