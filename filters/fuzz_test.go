@@ -66,7 +66,7 @@ func FuzzSpool(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, faults := ParseHeader(bytes.NewReader(b))
 		for _, fl := range h {
-			if !validFieldName([]byte(fl.Name)) {
+			if !ValidFieldName([]byte(fl.Name)) {
 				t.Errorf("field name %q is not a valid name", fl.Name)
 			}
 			if strings.ContainsAny(fl.Value, "\r\n") {

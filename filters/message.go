@@ -312,7 +312,7 @@ func ParseHeader(r io.Reader) (h Header, faults []string) {
 	valueAt := 0
 	flush := func() {
 		if cur != nil {
-			cur.Value = unfold(cur.Raw[valueAt:])
+			cur.Value = Unfold(cur.Raw[valueAt:])
 			h = append(h, *cur)
 			cur = nil
 		}
@@ -337,7 +337,7 @@ func ParseHeader(r io.Reader) (h Header, faults []string) {
 		}
 		flush()
 		colon := bytes.IndexByte(body, ':')
-		if colon <= 0 || !validFieldName(body[:colon]) {
+		if colon <= 0 || !ValidFieldName(body[:colon]) {
 			faults = append(faults, fmt.Sprintf("line %d: not a header field", n))
 			continue
 		}
@@ -351,9 +351,9 @@ func ParseHeader(r io.Reader) (h Header, faults []string) {
 	return h, faults
 }
 
-// validFieldName follows RFC 5322 section 3.6.8: printable US-ASCII except
+// ValidFieldName follows RFC 5322 section 3.6.8: printable US-ASCII except
 // colon. Trailing white space before the colon is tolerated, as MTAs do.
-func validFieldName(b []byte) bool {
+func ValidFieldName(b []byte) bool {
 	b = bytes.TrimRight(b, " \t")
 	if len(b) == 0 {
 		return false
@@ -366,9 +366,9 @@ func validFieldName(b []byte) bool {
 	return true
 }
 
-// unfold drops every CR and LF of a raw field value, then the white space
+// Unfold drops every CR and LF of a raw field value, then the white space
 // around it.
-func unfold(b []byte) string {
+func Unfold(b []byte) string {
 	if !bytes.ContainsAny(b, "\r\n") {
 		return strings.TrimSpace(string(b))
 	}

@@ -163,7 +163,7 @@ func filterHeader(w *bufio.Writer, br *bufio.Reader, strip func(name, value stri
 	)
 	finish := func() {
 		if inField && !drop && !spilling {
-			value := unfold(field[valueAt:])
+			value := filters.Unfold(field[valueAt:])
 			if strip == nil || !strip(name, value) {
 				w.Write(field)
 			}
@@ -210,7 +210,7 @@ func filterHeader(w *bufio.Writer, br *bufio.Reader, strip func(name, value stri
 		default:
 			finish()
 			colon := bytes.IndexByte(piece, ':')
-			if colon > 0 && validFieldName(piece[:colon]) {
+			if colon > 0 && filters.ValidFieldName(piece[:colon]) {
 				inField = true
 				name = string(bytes.TrimRight(piece[:colon], " \t"))
 				valueAt = colon + 1
@@ -246,23 +246,4 @@ func filterHeader(w *bufio.Writer, br *bufio.Reader, strip func(name, value stri
 
 func isBlankLine(b []byte) bool {
 	return len(b) == 1 && b[0] == '\n' || len(b) == 2 && b[0] == '\r' && b[1] == '\n'
-}
-
-// validFieldName matches filters.ParseHeader: printable US-ASCII but the
-// colon, white space before the colon tolerated.
-func validFieldName(b []byte) bool {
-	b = bytes.TrimRight(b, " \t")
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if c < 33 || c > 126 {
-			return false
-		}
-	}
-	return true
-}
-
-func unfold(b []byte) string {
-	return strings.TrimSpace(strings.NewReplacer("\r\n", "", "\n", "", "\r", "").Replace(string(b)))
 }
