@@ -35,7 +35,9 @@ func buildClassifier(cfg *Config, d *Deps) ([]filters.Filter, error) {
 			if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 				return nil, fmt.Errorf("data directory: %w", err)
 			}
-			return boltstore.Open(boltstore.Config{Path: path, MaxTokens: cc.MaxTokens})
+			// Opened per message, not held: train, classify and quarantine
+			// learn can use the file while the gateway runs.
+			return boltstore.OpenShared(boltstore.Config{Path: path, MaxTokens: cc.MaxTokens}), nil
 		})
 		if err != nil {
 			return nil, err // it names the file

@@ -106,7 +106,7 @@ func Open(cfg Config) (*Store, error) {
 		InitialMmapSize: 1 << 30,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("token store %s: locked by another process (a running mailguard serve holds it): %w", cfg.Path, err)
+		return nil, fmt.Errorf("token store %s: locked by another process (mailguard train, or another writer): %w", cfg.Path, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("token store %s: %w", cfg.Path, err)

@@ -1,0 +1,95 @@
+package boltstore
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"mailguard/classifier"
+)
+
+// While a gateway uses the store, another process (here another handle,
+// which bbolt locks the same way) can learn into it between messages, and
+// the gateway sees what it learnt.
+func TestSharedLetsOthersLearnBetweenCalls(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), FileName)
+	sh := OpenShared(Config{Path: path})
+
+	counts, totals, err := sh.Counts(ctx, []string{"a"})
+	if err != nil || totals != (classifier.Totals{}) || len(counts) != 1 || counts[0] != (classifier.Counts{}) {
+		t.Fatalf("a store never written: counts %v totals %v err %v; want empty", counts, totals, err)
+	}
+	if _, err := sh.Learn(ctx, classifier.Doc{Digest: "m1", Spam: true, Tokens: []string{"a", "b"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	other, err := Open(Config{Path: path, LockTimeout: time.Second})
+	if err != nil {
+		t.Fatalf("another writer could not open the file the gateway uses: %v", err)
+	}
+	if _, err := other.Learn(ctx, classifier.Doc{Digest: "m2", Spam: false, Tokens: []string{"a", "c"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// While the other writer holds the file, the gateway's read gives up
+	// after its lock timeout instead of hanging.
+	busy := OpenShared(Config{Path: path, LockTimeout: 100 * time.Millisecond})
+	if _, _, err := busy.Counts(ctx, []string{"a"}); err == nil {
+		t.Fatal("a read while another process writes must fail after the lock timeout")
+	}
+	if err := other.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	counts, totals, err = sh.Counts(ctx, []string{"a", "b", "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if totals != (classifier.Totals{Spam: 1, Ham: 1}) {
+		t.Errorf("totals = %+v, want 1 spam and 1 ham", totals)
+	}
+	want := []classifier.Counts{{Spam: 1, Ham: 1}, {Spam: 1}, {Ham: 1}}
+	if fmt.Sprint(counts) != fmt.Sprint(want) {
+		t.Errorf("counts = %v, want %v", counts, want)
+	}
+}
+
+func BenchmarkSharedCounts(b *testing.B) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), FileName)
+	sh := OpenShared(Config{Path: path})
+	var docs []classifier.Doc
+	for i := range 2000 {
+		toks := make([]string, 200)
+		for j := range toks {
+			toks[j] = fmt.Sprintf("t%d", (i*7+j*13)%50000)
+		}
+		docs = append(docs, classifier.Doc{Digest: fmt.Sprint(i), Spam: i%2 == 0, Tokens: toks})
+	}
+	if _, err := sh.Learn(ctx, docs...); err != nil {
+		b.Fatal(err)
+	}
+	st, err := Open(Config{Path: path})
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := docs[3].Tokens
+	b.Run("held open", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := st.Counts(ctx, q); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	st.Close()
+	b.Run("opened per call", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := sh.Counts(ctx, q); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
