@@ -15,7 +15,6 @@ import (
 	"mailguard/classifier"
 	"mailguard/classifier/boltstore"
 	"mailguard/mailfiles"
-	"mailguard/rules"
 )
 
 func init() {
@@ -103,20 +102,9 @@ func runClassify(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	cfg, err := rules.Load(*path)
-	if err != nil {
-		printConfigError(stderr, "classify", err)
-		return exitUsage
-	}
-	files, err := mailfiles.List(fs.Args())
-	if err != nil {
-		fmt.Fprintf(stderr, "mailguard classify: %v\n", err)
-		return exitFailed
-	}
-	st, err := openTokenStore(cfg, true)
-	if err != nil {
-		fmt.Fprintf(stderr, "mailguard classify: %v\n", err)
-		return exitFailed
+	cfg, files, st, code := openForMessages("classify", *path, fs.Args(), true, stderr)
+	if code != exitOK {
+		return code
 	}
 	defer st.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -136,7 +124,7 @@ func runClassify(args []string, stdout, stderr io.Writer) int {
 		res classifier.Result
 		err error
 	}
-	err = mailfiles.Process(ctx, mailfiles.Config{}, files,
+	err := mailfiles.Process(ctx, mailfiles.Config{}, files,
 		func(name string, raw []byte) scored {
 			res, err := c.Classify(ctx, classifier.Tokenize(head(cfg, raw)))
 			return scored{res, err}

@@ -12,6 +12,7 @@ import (
 
 	"mailguard/classifier"
 	"mailguard/classifier/boltstore"
+	"mailguard/mailfiles"
 	"mailguard/rules"
 )
 
@@ -80,3 +81,25 @@ type pathList []string
 
 func (p *pathList) String() string     { return fmt.Sprint(*p) }
 func (p *pathList) Set(s string) error { *p = append(*p, s); return nil }
+
+// openForMessages is how train and classify start: the configuration, the
+// message files under paths, and the token store. On failure it has said
+// why on stderr and returns the exit status.
+func openForMessages(cmd, configPath string, paths []string, readOnly bool, stderr io.Writer) (*rules.Config, []mailfiles.File, classifier.Store, int) {
+	cfg, err := rules.Load(configPath)
+	if err != nil {
+		printConfigError(stderr, cmd, err)
+		return nil, nil, nil, exitUsage
+	}
+	files, err := mailfiles.List(paths)
+	if err != nil {
+		fmt.Fprintf(stderr, "mailguard %s: %v\n", cmd, err)
+		return nil, nil, nil, exitFailed
+	}
+	st, err := openTokenStore(cfg, readOnly)
+	if err != nil {
+		fmt.Fprintf(stderr, "mailguard %s: %v\n", cmd, err)
+		return nil, nil, nil, exitFailed
+	}
+	return cfg, files, st, exitOK
+}

@@ -54,20 +54,9 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	cfg, err := rules.Load(*path)
-	if err != nil {
-		printConfigError(stderr, "train", err)
-		return exitUsage
-	}
-	files, err := mailfiles.List(fs.Args())
-	if err != nil {
-		fmt.Fprintf(stderr, "mailguard train: %v\n", err)
-		return exitFailed
-	}
-	st, err := openTokenStore(cfg, false)
-	if err != nil {
-		fmt.Fprintf(stderr, "mailguard train: %v\n", err)
-		return exitFailed
+	cfg, files, st, code := openForMessages("train", *path, fs.Args(), false, stderr)
+	if code != exitOK {
+		return code
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
