@@ -1,8 +1,6 @@
 package rules
 
 import (
-	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -33,28 +31,12 @@ sender_auth:
 }
 
 func TestSenderAuthConfigProblems(t *testing.T) {
-	tests := []struct{ yaml, key, msg string }{
+	tests := []problemCase{
 		{"sender_auth: {scores: {SPF_FIAL: 1}}", "sender_auth.scores.SPF_FIAL", "did you mean SPF_FAIL"},
 		{"sender_auth: {max_bytes: -1}", "sender_auth.max_bytes", "number of bytes"},
 		{"sender_auth: {spf_timeout: 0s}", "sender_auth.spf_timeout", "over 0"},
 	}
-	for _, tt := range tests {
-		_, err := Parse("test.yaml", []byte(tt.yaml))
-		var errs *Errors
-		if !errors.As(err, &errs) {
-			t.Errorf("%s: got %v, want problems", tt.yaml, err)
-			continue
-		}
-		found := false
-		for _, p := range errs.Problems {
-			if p.Key == tt.key && strings.Contains(p.Msg, tt.msg) && p.Line == 1 {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("%s: problems %v, want %s on line 1 saying %q", tt.yaml, errs.Problems, tt.key, tt.msg)
-		}
-	}
+	expectProblems(t, 1, tests)
 }
 
 func TestBuildSenderAuth(t *testing.T) {

@@ -2,10 +2,8 @@ package rules
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/netip"
-	"strings"
 	"testing"
 	"time"
 
@@ -40,7 +38,7 @@ checks:
 }
 
 func TestChecksConfigProblems(t *testing.T) {
-	tests := []struct{ yaml, key, msg string }{
+	tests := []problemCase{
 		{"checks: {malformed: {nul: drop}}", "checks.malformed.nul", "reject, score or off"},
 		{"checks: {malformed: {long_lines: off}}", "checks.malformed.long_lines", "did you mean long_line"},
 		{"checks: {scores: {MISSING_DAT: 1}}", "checks.scores.MISSING_DAT", "did you mean MISSING_DATE"},
@@ -49,23 +47,7 @@ func TestChecksConfigProblems(t *testing.T) {
 		{"checks: {mime: {max_depth: 0}}", "checks.mime.max_depth", "at least 1"},
 		{"checks: {mime: {max_decoded_bytes: -1}}", "checks.mime.max_decoded_bytes", "at least 1"},
 	}
-	for _, tt := range tests {
-		_, err := Parse("test.yaml", []byte(tt.yaml))
-		var errs *Errors
-		if !errors.As(err, &errs) {
-			t.Errorf("%s: got %v, want problems", tt.yaml, err)
-			continue
-		}
-		found := false
-		for _, p := range errs.Problems {
-			if p.Key == tt.key && strings.Contains(p.Msg, tt.msg) {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("%s: problems %v, want one about %s saying %q", tt.yaml, errs.Problems, tt.key, tt.msg)
-		}
-	}
+	expectProblems(t, 0, tests)
 }
 
 // TestBuildChecks builds the chain from a configuration and runs a message

@@ -2,7 +2,6 @@ package rules
 
 import (
 	"context"
-	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -47,7 +46,7 @@ classifier:
 }
 
 func TestClassifierConfigProblems(t *testing.T) {
-	tests := []struct{ yaml, key, msg string }{
+	tests := []problemCase{
 		{"classifier: {s: 0}", "classifier.s", "over 0"},
 		{"classifier: {x: 1}", "classifier.x", "between 0 and 1"},
 		{"classifier: {min_dev: 0.5}", "classifier.min_dev", "under 0.5"},
@@ -59,23 +58,7 @@ func TestClassifierConfigProblems(t *testing.T) {
 		{"classifier: {autolearn: {spam_score: 0}}", "classifier.autolearn.spam_score", "over 0"},
 		{"classifier: {autolearn: {ham_max_score: 20}}", "classifier.autolearn.ham_max_score", "under spam_score"},
 	}
-	for _, tt := range tests {
-		_, err := Parse("test.yaml", []byte(tt.yaml))
-		var errs *Errors
-		if !errors.As(err, &errs) {
-			t.Errorf("%s: got %v, want problems", tt.yaml, err)
-			continue
-		}
-		found := false
-		for _, p := range errs.Problems {
-			if p.Key == tt.key && strings.Contains(p.Msg, tt.msg) {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("%s: problems %v, want %s: ...%s...", tt.yaml, errs.Problems, tt.key, tt.msg)
-		}
-	}
+	expectProblems(t, 0, tests)
 }
 
 // The classifier takes its place in the chain without touching the token

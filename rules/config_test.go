@@ -126,6 +126,33 @@ func matchProblems(t *testing.T, got, want []string) {
 	}
 }
 
+// problemCase is a configuration text and one problem it must produce:
+// about key, with msg in its message.
+type problemCase struct{ yaml, key, msg string }
+
+// expectProblems parses each case's text and wants its problem among those
+// reported, whatever else is; line, when not 0, is the line it must name.
+func expectProblems(t *testing.T, line int, cases []problemCase) {
+	t.Helper()
+	for _, tt := range cases {
+		_, err := Parse("test.yaml", []byte(tt.yaml))
+		var errs *Errors
+		if !errors.As(err, &errs) {
+			t.Errorf("%s: got %v, want problems", tt.yaml, err)
+			continue
+		}
+		found := false
+		for _, p := range errs.Problems {
+			if p.Key == tt.key && strings.Contains(p.Msg, tt.msg) && (line == 0 || p.Line == line) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: problems %v, want one about %s (line %d) saying %q", tt.yaml, errs.Problems, tt.key, line, tt.msg)
+		}
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	host, _ := os.Hostname()
 	want := &Config{

@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +31,7 @@ verify:
 }
 
 func TestVerifyConfigProblems(t *testing.T) {
-	tests := []struct{ yaml, key, msg string }{
+	tests := []problemCase{
 		{"verify: {scores: {SENDER_MX_CNAM: 1}}", "verify.scores.SENDER_MX_CNAM", "did you mean SENDER_MX_CNAME"},
 		{"verify: {callout: {rate: -1}}", "verify.callout.rate", "0 for no limit"},
 		{"verify: {callout: {burst: 0}}", "verify.callout.burst", "at least 1"},
@@ -40,23 +39,7 @@ func TestVerifyConfigProblems(t *testing.T) {
 		{"verify: {callout: {sender_port: 70000}}", "verify.callout.sender_port", "1-65535"},
 		{"recipients: {callout: true}", "recipients.callout", "domains is empty"},
 	}
-	for _, tt := range tests {
-		_, err := Parse("test.yaml", []byte(tt.yaml))
-		var errs *Errors
-		if !errors.As(err, &errs) {
-			t.Errorf("%s: got %v, want problems", tt.yaml, err)
-			continue
-		}
-		found := false
-		for _, p := range errs.Problems {
-			if p.Key == tt.key && strings.Contains(p.Msg, tt.msg) {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("%s: problems %v, want one about %s saying %q", tt.yaml, errs.Problems, tt.key, tt.msg)
-		}
-	}
+	expectProblems(t, 0, tests)
 }
 
 // The verify areas take their places in the chain.
