@@ -13,8 +13,8 @@ import (
 // TestCorpusAccuracy trains on the SpamAssassin corpus split as the
 // evaluation scripts split it (a file is test data when sha256 of its name
 // mod 10 < 3) and checks the ranking figures the defaults were chosen for,
-// with a margin: (1-ROCA)% 0.0127 and spam recall 96.9% at 0.1% false
-// positives when they were set.
+// with a little margin: (1-ROCA)% 0.0094 and spam recall 97.41% at 0.1%
+// false positives when they were last set (bogofilter: 0.0206, 94.66%).
 func TestCorpusAccuracy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains on the whole corpus")
@@ -64,11 +64,11 @@ func TestCorpusAccuracy(t *testing.T) {
 	}
 	roca, recall := rocFigures(spam, ham)
 	t.Logf("%d spam, %d ham: (1-ROCA)%% %.4f, spam recall at 0.1%% false positives %.2f%%", len(spam), len(ham), roca, recall)
-	if roca > 0.02 {
-		t.Errorf("(1-ROCA)%% %.4f, over 0.02 (bogofilter: 0.0206)", roca)
+	if roca > 0.012 {
+		t.Errorf("(1-ROCA)%% %.4f, over 0.012", roca)
 	}
-	if recall < 96 {
-		t.Errorf("spam recall at 0.1%% false positives %.2f%%, under 96%%", recall)
+	if recall < 97 {
+		t.Errorf("spam recall at 0.1%% false positives %.2f%%, under 97%%", recall)
 	}
 }
 

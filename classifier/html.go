@@ -8,7 +8,7 @@ import (
 )
 
 // html reduces HTML to the text a reader sees and tokenizes the targets of
-// its links and images. Inline tags do not separate words, so "V<b></b>iagra"
+// its links and images and the property names of inline styles. Inline tags do not separate words, so "V<b></b>iagra"
 // reads as one word, as on screen; comments, scripts and styles are not
 // shown and are dropped.
 func (t *tokenizer) html(s string) string {
@@ -56,11 +56,27 @@ func (t *tokenizer) html(s string) string {
 						t.links++
 					}
 					t.url(string(v))
+				case "style":
+					t.style(string(v))
 				}
 				if !more {
 					break
 				}
 			}
+		}
+	}
+}
+
+// style tokenizes the property names of an inline style attribute
+// ("style:font-family"): the tools that write mail write inline CSS in
+// recognisable ways. On ten rotated splits of the SpamAssassin corpus the
+// names lowered the mean (1-ROCA)% slightly; adding tag names, attribute
+// names or attribute values made it worse.
+func (t *tokenizer) style(v string) {
+	for decl := range strings.SplitSeq(v, ";") {
+		name, _, ok := strings.Cut(decl, ":")
+		if name = strings.TrimSpace(name); ok && name != "" {
+			t.add("style:" + clip(strings.ToLower(name), 24))
 		}
 	}
 }
