@@ -70,6 +70,10 @@ func (t *tokenizer) words(prefix, text string) {
 			t.word(prefix, w)
 			continue
 		}
+		if proseKeepsWhole(span) {
+			t.word(prefix, span)
+			continue
+		}
 		for _, w := range proseSplit(span) {
 			t.word(prefix, w)
 		}
@@ -93,6 +97,24 @@ func trailingPunct(span string) (string, bool) {
 		return span, true
 	}
 	return w, true
+}
+
+// proseKeepsWhole reports whether prose would give a piece back whole,
+// as most pieces with inner punctuation are ("e-mail", "10:30", links and
+// addresses): prose only peels an opener off the front and a mark off the
+// end, splits contractions (all of which hold an apostrophe) and first
+// rewrites curly quotes (led by the byte 0xE2) and "&rsquo;".
+// TestProseKeepsWholeMatchesProse holds the two to the same answers.
+func proseKeepsWhole(span string) bool {
+	if strings.IndexByte(proseOpeners, span[0]) >= 0 || strings.IndexByte(proseSuffixes, span[len(span)-1]) >= 0 {
+		return false
+	}
+	for i := 0; i < len(span); i++ {
+		if c := span[i]; c == '\'' || c == '&' || c == 0xe2 {
+			return false
+		}
+	}
+	return true
 }
 
 // proseSuffixes and proseOpeners are the marks prose peels off the end

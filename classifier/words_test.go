@@ -1,6 +1,9 @@
 package classifier
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -38,6 +41,46 @@ func TestTrailingPunctMatchesProse(t *testing.T) {
 	for _, s := range []string{"don't", "(mail", "a.b.c.", "mail,,", "e-mail,", "http://x.y/"} {
 		if w, ok := trailingPunct(s); ok && !strings.Contains(strings.Join(proseTokens(s), " "), w) {
 			t.Errorf("trailingPunct(%q) = %q, which prose does not give", s, w)
+		}
+	}
+}
+
+// TestProseKeepsWholeMatchesProse holds the shortcut for pieces prose gives
+// back whole to prose's own answers: on pieces of every shape, and on every
+// piece with punctuation in a sample of the corpus when it is present.
+func TestProseKeepsWholeMatchesProse(t *testing.T) {
+	spans := []string{"e-mail", "10:30", "http://x.example/a/", "a@b.example", "AT&T", "don't", "they'll",
+		"(mail", "mail)", "$100", "$9.99", "a.b.c.", "U.S.A", "Mr.", "mail,", ":-)", "(-:", "x\u2019s", "a&rsquo;s",
+		"\u201cquoted\u201d", "caf\u00e9-bar", "a/b", "x_y", "9-9-9", "[1]", "'a", "#tag", "*bold*", "a--b", "..."}
+	names, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "spamassassin", "spam", "*"))
+	for i, n := range names {
+		if i%10 != 0 {
+			continue
+		}
+		raw, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range bytes.Fields(raw) {
+			if s := string(f); len(s) >= minWordLen && len(s) <= maxProseSpan && !isPlainWord(s) {
+				spans = append(spans, s)
+			}
+		}
+	}
+	whole := 0
+	for _, s := range spans {
+		if !proseKeepsWhole(s) {
+			continue
+		}
+		whole++
+		if got := proseTokens(s); !slices.Equal(got, []string{s}) {
+			t.Errorf("proseKeepsWhole(%q), but prose gives %q", s, got)
+		}
+	}
+	t.Logf("%d of %d pieces kept whole", whole, len(spans))
+	for _, s := range []string{"(mail", "mail)", "don't", "a&rsquo;s", "x\u2019s", "\u201cquoted\u201d", "$100"} {
+		if proseKeepsWhole(s) {
+			t.Errorf("proseKeepsWhole(%q) = true, want false", s)
 		}
 	}
 }

@@ -27,8 +27,8 @@ const lookupsPerMessage = 250
 // readStore returns the store to score n files from: a snapshot of the
 // embedded store's token table when the lookups would outnumber the table
 // (reading it whole costs about a tenth of a lookup a token), else the
-// store itself. The snapshot loads while the first messages are read and
-// tokenized.
+// store itself. The snapshot loads while the first messages are read,
+// tokenized and scored from the store.
 func readStore(ctx context.Context, st classifier.Store, n int, stderr io.Writer) classifier.Store {
 	bs, ok := st.(*boltstore.Store)
 	if !ok {
@@ -51,7 +51,9 @@ func readStore(ctx context.Context, st classifier.Store, n int, stderr io.Writer
 	return p
 }
 
-// pendingStore answers Counts from snap once it is loaded.
+// pendingStore answers Counts from snap once it is loaded and from the
+// store until then: waiting would leave the other cores idle while one
+// reads the table. Both are read-only views of the same counts.
 type pendingStore struct {
 	classifier.Store
 	ready chan struct{}
@@ -61,10 +63,10 @@ type pendingStore struct {
 func (p *pendingStore) Counts(ctx context.Context, tokens []string) ([]classifier.Counts, classifier.Totals, error) {
 	select {
 	case <-p.ready:
-	case <-ctx.Done():
-		return nil, classifier.Totals{}, ctx.Err()
+		return p.snap.Counts(ctx, tokens)
+	default:
+		return p.Store.Counts(ctx, tokens)
 	}
-	return p.snap.Counts(ctx, tokens)
 }
 
 // classified is one message's line of -json output.
