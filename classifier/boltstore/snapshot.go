@@ -22,10 +22,13 @@ type Snapshot struct {
 // table is an open-addressing hash table keyed by the token hashes
 // themselves (already uniform, so no hashing again): a lookup is usually
 // one cache miss, where a Go map of half a million entries costs two or
-// three.
+// three. A hash's home slot is taken from its top bits, so the store's
+// keys, which come in order, fill the table from start to end instead of
+// at random.
 type table struct {
 	slots []slot
 	mask  uint64
+	shift uint // 64 - log2(len(slots))
 	zero  classifier.Counts // the counts of the hash 0
 }
 
@@ -36,11 +39,12 @@ type slot struct {
 }
 
 func newTable(n int) table {
-	size := 16
+	size, bits := 16, uint(4)
 	for size < 2*n {
 		size *= 2
+		bits++
 	}
-	return table{slots: make([]slot, size), mask: uint64(size - 1)}
+	return table{slots: make([]slot, size), mask: uint64(size - 1), shift: 64 - bits}
 }
 
 // put stores counts under h; the table never fills (twice the entries).
@@ -49,7 +53,7 @@ func (t *table) put(h uint64, c classifier.Counts) {
 		t.zero = c
 		return
 	}
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
+	for i := h >> t.shift; ; i = (i + 1) & t.mask {
 		if s := &t.slots[i]; s.h == 0 || s.h == h {
 			s.h, s.c = h, c
 			return
@@ -61,7 +65,7 @@ func (t *table) get(h uint64) classifier.Counts {
 	if h == 0 {
 		return t.zero
 	}
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
+	for i := h >> t.shift; ; i = (i + 1) & t.mask {
 		switch s := &t.slots[i]; s.h {
 		case h:
 			return s.c
