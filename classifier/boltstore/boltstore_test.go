@@ -236,9 +236,11 @@ func TestReadOnly(t *testing.T) {
 }
 
 func TestEncoding(t *testing.T) {
-	for _, v := range []tokenValue{{}, {1, 0, 20000}, {1 << 31, 70000, 0xffff}} {
-		if got := decodeToken(encodeToken(v)); got != v {
-			t.Errorf("token %+v round-trips to %+v", v, got)
+	for i, v := range []tokenValue{{}, {1, 0, 20000}, {1 << 31, 70000, 0xffff}, {0xffffffff, 0xffffffff, 1}} {
+		h := uint64(i) << 62
+		b := appendEntry(nil, h, v)
+		if gh, got := decodeEntry(b); len(b) != entrySize || gh != h || got != v {
+			t.Errorf("token %x %+v round-trips to %x %+v", h, v, gh, got)
 		}
 	}
 	m := messageValue{spam: true, day: 12, prefixes: []uint32{1, 1 << 31}}
@@ -362,6 +364,55 @@ func TestSortHashes(t *testing.T) {
 		sortHashes(a)
 		if !slices.Equal(a, want) {
 			t.Errorf("n=%d: not sorted", n)
+		}
+	}
+}
+
+// TestSmallBlocks runs the behaviour tests again with blocks of at most
+// three tokens, so that learning, moving and pruning split blocks, empty
+// them and find tokens across block boundaries all the time.
+func TestSmallBlocks(t *testing.T) {
+	defer func(n int) { maxBlockEntries = n }(maxBlockEntries)
+	maxBlockEntries = 3
+	for name, f := range map[string]func(*testing.T){
+		"Conformance":              TestConformance,
+		"PruneHapaxesAndOldFirst":  TestPruneHapaxesAndOldFirst,
+		"PruneOldestWhenNoHapaxes": TestPruneOldestWhenNoHapaxes,
+		"MoveAfterListPruned":      TestMoveAfterListPruned,
+		"MoveAfterTokenizerChange": TestMoveAfterTokenizerChange,
+		"Snapshot":                 TestSnapshot,
+	} {
+		t.Run(name, f)
+	}
+}
+
+func TestSplitBlock(t *testing.T) {
+	defer func(n int) { maxBlockEntries = n }(maxBlockEntries)
+	maxBlockEntries = 4
+	entries := func(hs ...uint64) []byte {
+		var b []byte
+		for _, h := range hs {
+			b = appendEntry(b, h, tokenValue{spam: 1})
+		}
+		return b
+	}
+	tests := []struct {
+		name    string
+		lo      uint64
+		existed bool
+		in      []byte
+		want    []blockWrite
+	}{
+		{"empty, new", 5, false, nil, nil},
+		{"emptied", 5, true, nil, []blockWrite{{k: 5, del: true}}},
+		{"fits", 5, true, entries(7, 8, 9, 10), []blockWrite{{k: 5, v: entries(7, 8, 9, 10)}}},
+		{"halves", 5, true, entries(7, 8, 9, 10, 11), []blockWrite{{k: 5, v: entries(7, 8)}, {k: 9, v: entries(9, 10, 11)}}},
+		{"three", 0, false, entries(1, 2, 3, 4, 5, 6, 7), []blockWrite{{k: 0, v: entries(1, 2)}, {k: 3, v: entries(3, 4)}, {k: 5, v: entries(5, 6, 7)}}},
+	}
+	for _, tc := range tests {
+		got := splitBlock(tc.lo, tc.existed, tc.in)
+		if !slices.EqualFunc(got, tc.want, func(a, b blockWrite) bool { return a.k == b.k && a.del == b.del && string(a.v) == string(b.v) }) {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

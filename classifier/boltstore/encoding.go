@@ -8,7 +8,9 @@ import (
 
 // The on-disk values, compact because the token table is most of the file:
 //
-//	tokens:   key 8-byte big-endian hash -> uvarint spam, uvarint ham, uint16 day
+//	token_blocks: key 8-byte big-endian lowest hash the block may hold ->
+//	          its tokens in hash order, 18 bytes each: hash uint64,
+//	          spam uint32, ham uint32, day uint16 (see blocks.go)
 //	messages: key 16 bytes of the digest  -> class byte (1 spam), uint16 day,
 //	          then the top 32 bits of its token hashes, 4 bytes each, sorted
 //	          (none once pruned): half the size of whole hashes, and a
@@ -20,33 +22,6 @@ import (
 type tokenValue struct {
 	spam, ham uint32
 	day       uint16
-}
-
-func decodeToken(v []byte) tokenValue {
-	var t tokenValue
-	s, n := binary.Uvarint(v)
-	if n <= 0 {
-		return t
-	}
-	h, m := binary.Uvarint(v[n:])
-	if m <= 0 {
-		return t
-	}
-	t.spam, t.ham = uint32(s), uint32(h)
-	if rest := v[n+m:]; len(rest) >= 2 {
-		t.day = binary.BigEndian.Uint16(rest)
-	}
-	return t
-}
-
-func encodeToken(t tokenValue) []byte {
-	return appendToken(make([]byte, 0, 2*binary.MaxVarintLen32+2), t)
-}
-
-func appendToken(b []byte, t tokenValue) []byte {
-	b = binary.AppendUvarint(b, uint64(t.spam))
-	b = binary.AppendUvarint(b, uint64(t.ham))
-	return binary.BigEndian.AppendUint16(b, t.day)
 }
 
 type messageValue struct {

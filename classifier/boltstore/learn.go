@@ -105,7 +105,7 @@ func (l *learner) count(spam bool, n int64) {
 // or is one of the rare pairs sharing 32 bits.
 func (l *learner) resolve(stored []uint32, hashes []uint64) []uint64 {
 	out := make([]uint64, 0, len(stored))
-	c := l.tokens.Cursor()
+	bc := newBlockCursor(l.tokens)
 	i := 0
 	for _, p := range stored {
 		for i < len(hashes) && uint32(hashes[i]>>32) < p {
@@ -117,15 +117,11 @@ func (l *learner) resolve(stored []uint32, hashes []uint64) []uint64 {
 			}
 			continue
 		}
-		k, _ := c.Seek(key(uint64(p) << 32))
-		if k == nil || uint32(getUint64(k)>>32) != p {
+		next := bc.from(uint64(p)<<32, 2)
+		if len(next) == 0 || uint32(next[0]>>32) != p || len(next) == 2 && uint32(next[1]>>32) == p {
 			continue
 		}
-		h := getUint64(k)
-		if k2, _ := c.Next(); k2 != nil && uint32(getUint64(k2)>>32) == p {
-			continue
-		}
-		out = append(out, h)
+		out = append(out, next[0])
 	}
 	return out
 }
@@ -185,73 +181,65 @@ func (l *learner) sums() []sum {
 	return out
 }
 
-// apply writes the summed changes in key order. A token whose counts reach
-// zero is deleted; one counted down but never stored (pruned) stays absent.
+// apply writes the summed changes, block by block in key order. A token
+// whose counts reach zero is deleted; one counted down but never stored
+// (pruned) stays absent. All blocks are read before any is written: a write
+// would invalidate the cursor and the values it gave.
 func (l *learner) apply() error {
 	sums := l.sums()
-	keys := make([]uint64, len(sums))
-	for i, s := range sums {
-		keys[i] = s.h
+	bc := newBlockCursor(l.tokens)
+	var writes []blockWrite
+	for i := 0; i < len(sums); {
+		block, lo, exists := bc.find(sums[i].h)
+		j := i + 1
+		for j < len(sums) && bc.holds(sums[j].h) {
+			j++
+		}
+		writes = append(writes, splitBlock(lo, exists, l.merge(block, sums[i:j]))...)
+		i = j
 	}
-	olds, found := l.read(keys)
-	// bbolt keeps the key and value slices until the commit: carve them
-	// out of two arenas rather than allocating each.
-	keyBuf := make([]byte, 8*len(keys))
-	valBuf := make([]byte, 0, 8*len(keys))
-	for i, h := range keys {
-		k := keyBuf[8*i : 8*i+8 : 8*i+8]
-		putKey(k, h)
-		t := olds[i]
-		spam := uint32(addClamped(uint64(t.spam), sums[i].spam))
-		ham := uint32(addClamped(uint64(t.ham), sums[i].ham))
+	return writeBlocks(l.tokens, writes)
+}
+
+// merge returns block's entries with sums applied, in a new slice.
+func (l *learner) merge(block []byte, sums []sum) []byte {
+	out := make([]byte, 0, len(block)+entrySize*len(sums))
+	for len(block) > 0 || len(sums) > 0 {
+		var h uint64
+		var t tokenValue
+		var found bool
+		switch {
+		case len(sums) == 0 || len(block) > 0 && entryHash(block) < sums[0].h:
+			out = append(out, block[:entrySize]...)
+			block = block[entrySize:]
+			continue
+		case len(block) > 0 && entryHash(block) == sums[0].h:
+			h, t = decodeEntry(block)
+			found = true
+			block = block[entrySize:]
+		default:
+			h = sums[0].h
+		}
+		d := sums[0]
+		sums = sums[1:]
+		spam := uint32(addClamped(uint64(t.spam), d.spam))
+		ham := uint32(addClamped(uint64(t.ham), d.ham))
 		switch {
 		case spam == 0 && ham == 0:
-			if found[i] {
-				if err := l.tokens.Delete(k); err != nil {
-					return err
-				}
+			if found {
 				l.tokenCount--
 			}
 			continue
-		case !found[i]:
+		case !found:
 			l.tokenCount++
 		}
-		if spam > t.spam || ham > t.ham || !found[i] {
+		if spam > t.spam || ham > t.ham || !found {
 			t.day = l.day
 		}
 		t.spam, t.ham = spam, ham
-		start := len(valBuf)
-		valBuf = appendToken(valBuf, t)
-		if err := l.tokens.Put(k, valBuf[start:len(valBuf):len(valBuf)]); err != nil {
-			return err
-		}
+		out = appendEntry(out, h, t)
 	}
-	return nil
-}
-
-// read looks up sorted keys with one cursor before anything is written
-// (a write would invalidate it): a short walk forward to the next key is
-// much cheaper than a descent from the root, and a batch's keys are dense
-// in the table.
-func (l *learner) read(keys []uint64) ([]tokenValue, []bool) {
-	olds := make([]tokenValue, len(keys))
-	found := make([]bool, len(keys))
-	c := l.tokens.Cursor()
-	var ck, cv []byte
-	for i, h := range keys {
-		steps := 0
-		for ck != nil && getUint64(ck) < h && steps < 8 {
-			ck, cv = c.Next()
-			steps++
-		}
-		if i == 0 || ck != nil && getUint64(ck) < h {
-			ck, cv = c.Seek(key(h))
-		}
-		if ck != nil && getUint64(ck) == h {
-			olds[i], found[i] = decodeToken(cv), true
-		}
-	}
-	return olds, found
+	return out
 }
 
 func addClamped(v uint64, n int64) uint64 {

@@ -18,8 +18,10 @@ func (l *learner) pruneTokens(target uint64) error {
 	cands := make([]cand, 0, l.tokenCount)
 	c := l.tokens.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		t := decodeToken(v)
-		cands = append(cands, cand{binary.BigEndian.Uint64(k), t.spam+t.ham <= 1, t.day})
+		for ; len(v) >= entrySize; v = v[entrySize:] {
+			h, t := decodeEntry(v)
+			cands = append(cands, cand{h, t.spam+t.ham <= 1, t.day})
+		}
 	}
 	l.tokenCount = uint64(len(cands))
 	if l.tokenCount <= target {
@@ -46,13 +48,26 @@ func (l *learner) pruneTokens(target uint64) error {
 		gone = append(gone, c.h)
 	}
 	slices.Sort(gone)
-	for _, h := range gone {
-		if err := l.tokens.Delete(key(h)); err != nil {
-			return err
+	// Rewrite the blocks holding them, all read before any is written.
+	bc := newBlockCursor(l.tokens)
+	var writes []blockWrite
+	for i := 0; i < len(gone); {
+		block, lo, exists := bc.find(gone[i])
+		kept := make([]byte, 0, len(block))
+		for ; len(block) >= entrySize; block = block[entrySize:] {
+			if i < len(gone) && entryHash(block) == gone[i] {
+				i++
+				continue
+			}
+			kept = append(kept, block[:entrySize]...)
 		}
+		for i < len(gone) && bc.holds(gone[i]) {
+			i++ // not in its block: nothing to delete
+		}
+		writes = append(writes, splitBlock(lo, exists, kept)...)
 	}
 	l.tokenCount = target
-	return nil
+	return writeBlocks(l.tokens, writes)
 }
 
 // pruneLists drops the token lists of the least recently learnt messages

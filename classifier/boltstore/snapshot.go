@@ -28,7 +28,7 @@ type Snapshot struct {
 type table struct {
 	slots []slot
 	mask  uint64
-	shift uint // 64 - log2(len(slots))
+	shift uint              // 64 - log2(len(slots))
 	zero  classifier.Counts // the counts of the hash 0
 }
 
@@ -100,11 +100,13 @@ func (s *Store) Snapshot(ctx context.Context) (*Snapshot, error) {
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {
-			if len(k) != 8 {
-				return fmt.Errorf("token key %x: malformed", k)
+			if len(k) != 8 || len(v)%entrySize != 0 {
+				return fmt.Errorf("token block %x: malformed", k)
 			}
-			t := decodeToken(v)
-			snap.table.put(getUint64(k), classifier.Counts{Spam: t.spam, Ham: t.ham})
+			for ; len(v) > 0; v = v[entrySize:] {
+				h, t := decodeEntry(v)
+				snap.table.put(h, classifier.Counts{Spam: t.spam, Ham: t.ham})
+			}
 			return nil
 		})
 	})
