@@ -84,3 +84,46 @@ func TestProseKeepsWholeMatchesProse(t *testing.T) {
 		}
 	}
 }
+
+// TestProsePeelMatchesProse holds prosePeel to prose's own answers, on
+// pieces of every shape (emoticons behind marks among them) and on every
+// piece with punctuation in a sample of the corpus when it is present.
+func TestProsePeelMatchesProse(t *testing.T) {
+	spans := []string{"(mail)", "\"quoted\"", "word.\"", "(see:", "$$$(-8", "[[[:-)", "((((-_-)", "U.S.A.", "(U.S.A.)",
+		"e.g.,", "(Mr.)", "((Mr.", "$100.00", "[1234]", "mail...", "\"(((", "((((", "word!!!", "(a.b.c.d.)", "\"\"word\"\"",
+		"(don't)", "(caf\u00e9)", "(AT&T)", "(x\u2019s)", "ab.cd.", "Ab.Cd.", "(a.)", "(9.9.)"}
+	names, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "spamassassin", "ham", "*"))
+	for i, n := range names {
+		if i%10 != 0 {
+			continue
+		}
+		raw, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range bytes.Fields(raw) {
+			if s := string(f); len(s) >= minWordLen && len(s) <= maxProseSpan && !isPlainWord(s) {
+				spans = append(spans, s)
+			}
+		}
+	}
+	decided := 0
+	for _, s := range spans {
+		want := proseTokens(s)
+		rest, whole := prosePeel(s)
+		var got []string
+		switch {
+		case whole:
+			decided++
+			if len(rest) >= minWordLen {
+				got = []string{rest}
+			}
+		default:
+			got = proseTokens(rest)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%q: peeled to %q (whole %v), giving %q; prose gives %q", s, rest, whole, got, want)
+		}
+	}
+	t.Logf("%d of %d pieces decided without prose", decided, len(spans))
+}
