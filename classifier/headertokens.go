@@ -59,6 +59,14 @@ func (t *tokenizer) headers(h header) {
 		t.add("x-priority:" + clip(strings.ToLower(strings.TrimSpace(v)), 10))
 	}
 	t.messageID(h.Get("message-id"))
+	// The form of the Date field ("a, 9 a 9 9:9:9 +9" from most mailers):
+	// on ten rotated splits of the SpamAssassin corpus it lowered
+	// (1-ROCA)% on every one, as did the form of the sender's local part.
+	if d := strings.TrimSpace(h.Get("date")); d != "" {
+		t.add("date:shape:" + shape(d, 40))
+	} else {
+		t.add("date:none")
+	}
 	for _, v := range h.Values("received") {
 		t.received(v)
 	}
@@ -96,6 +104,9 @@ func (t *tokenizer) addresses(prefix, v string) []string {
 		}
 		if prefix == "from:" {
 			t.add("from:addr:" + addr)
+			if at := strings.LastIndexByte(addr, '@'); at > 0 {
+				t.add("from:local:" + shape(addr[:at], 24))
+			}
 		}
 		if a.Name == "" {
 			t.add(prefix + "noname")
@@ -123,31 +134,36 @@ func (t *tokenizer) messageID(v string) {
 		t.add("message-id:noat")
 		return
 	}
-	var shape []byte
-	last := byte(0)
-	for i := 0; i < at && len(shape) < 16; i++ {
-		c := v[i]
-		k := byte('x')
-		switch {
-		case c >= '0' && c <= '9':
-			k = '9'
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
-			k = 'a'
-		default:
-			k = c
-		}
-		if k != last {
-			shape = append(shape, k)
-			last = k
-		}
-	}
-	t.add("message-id:shape:" + string(shape))
+	t.add("message-id:shape:" + shape(v[:at], 16))
 	dom := strings.ToLower(v[at+1:])
 	if _, err := netip.ParseAddr(strings.Trim(dom, "[]")); err == nil {
 		t.add("message-id:ip")
 		return
 	}
 	t.domain("message-id:dom:", dom)
+}
+
+// shape reduces s to its form, at most max marks long: digits become 9,
+// ASCII letters a, other bytes stay, and a run of one kind is one mark.
+// Mailers and spamware write dates, Message-IDs and sender names each in a
+// form of their own.
+func shape(s string, max int) string {
+	var b []byte
+	last := byte(0)
+	for i := 0; i < len(s) && len(b) < max; i++ {
+		k := s[i]
+		switch {
+		case k >= '0' && k <= '9':
+			k = '9'
+		case k >= 'a' && k <= 'z', k >= 'A' && k <= 'Z':
+			k = 'a'
+		}
+		if k != last {
+			b = append(b, k)
+			last = k
+		}
+	}
+	return string(b)
 }
 
 // received tokenizes one hop: the host names and address of its "from"
