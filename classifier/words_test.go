@@ -52,21 +52,7 @@ func TestProseKeepsWholeMatchesProse(t *testing.T) {
 	spans := []string{"e-mail", "10:30", "http://x.example/a/", "a@b.example", "AT&T", "don't", "they'll",
 		"(mail", "mail)", "$100", "$9.99", "a.b.c.", "U.S.A", "Mr.", "mail,", ":-)", "(-:", "x\u2019s", "a&rsquo;s",
 		"\u201cquoted\u201d", "caf\u00e9-bar", "a/b", "x_y", "9-9-9", "[1]", "'a", "#tag", "*bold*", "a--b", "..."}
-	names, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "spamassassin", "spam", "*"))
-	for i, n := range names {
-		if i%10 != 0 {
-			continue
-		}
-		raw, err := os.ReadFile(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range bytes.Fields(raw) {
-			if s := string(f); len(s) >= minWordLen && len(s) <= maxProseSpan && !isPlainWord(s) {
-				spans = append(spans, s)
-			}
-		}
-	}
+	spans = append(spans, corpusPieces(t, "spam")...)
 	whole := 0
 	for _, s := range spans {
 		if !proseKeepsWhole(s) {
@@ -92,21 +78,7 @@ func TestProsePeelMatchesProse(t *testing.T) {
 	spans := []string{"(mail)", "\"quoted\"", "word.\"", "(see:", "$$$(-8", "[[[:-)", "((((-_-)", "U.S.A.", "(U.S.A.)",
 		"e.g.,", "(Mr.)", "((Mr.", "$100.00", "[1234]", "mail...", "\"(((", "((((", "word!!!", "(a.b.c.d.)", "\"\"word\"\"",
 		"(don't)", "(caf\u00e9)", "(AT&T)", "(x\u2019s)", "ab.cd.", "Ab.Cd.", "(a.)", "(9.9.)"}
-	names, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "spamassassin", "ham", "*"))
-	for i, n := range names {
-		if i%10 != 0 {
-			continue
-		}
-		raw, err := os.ReadFile(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range bytes.Fields(raw) {
-			if s := string(f); len(s) >= minWordLen && len(s) <= maxProseSpan && !isPlainWord(s) {
-				spans = append(spans, s)
-			}
-		}
-	}
+	spans = append(spans, corpusPieces(t, "ham")...)
 	decided := 0
 	for _, s := range spans {
 		want := proseTokens(s)
@@ -126,4 +98,28 @@ func TestProsePeelMatchesProse(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d pieces decided without prose", decided, len(spans))
+}
+
+// corpusPieces returns the pieces with punctuation (white-space separated,
+// as words splits text) of every tenth message of the corpus folder label,
+// none when the corpus is absent.
+func corpusPieces(t *testing.T, label string) []string {
+	t.Helper()
+	names, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "spamassassin", label, "*"))
+	var pieces []string
+	for i, n := range names {
+		if i%10 != 0 {
+			continue
+		}
+		raw, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range bytes.Fields(raw) {
+			if s := string(f); len(s) >= minWordLen && len(s) <= maxProseSpan && !isPlainWord(s) {
+				pieces = append(pieces, s)
+			}
+		}
+	}
+	return pieces
 }
