@@ -22,6 +22,9 @@ STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 # is missing skips itself and says so; `make deps` installs the missing ones
 # when run as root, and otherwise prints what to install.
 DEB_DEPS := python3:python3
+# What `make bench` adds: bogofilter, the peer the classifier is measured
+# against.
+BENCH_DEB_DEPS := bogofilter:bogofilter
 
 .PHONY: help test deps lint vet staticcheck fmt-check unit e2e build bench fuzz clean
 
@@ -29,7 +32,7 @@ help:
 	@echo "make test         deps, lint, unit tests with -race, e2e tests (what CI runs)"
 	@echo "make build        static binary ./mailguard (version $(VERSION))"
 	@echo "make lint         gofmt, go vet, staticcheck"
-	@echo "make bench        every Go benchmark, with allocations"
+	@echo "make bench        every Go benchmark, with allocations (installs bogofilter to compare with)"
 	@echo "make fuzz         every fuzz target for FUZZTIME (now $(FUZZTIME)) each"
 	@echo "make deps         install the Debian packages the tests use"
 
@@ -87,6 +90,7 @@ bench_pkgs = $$(grep -rl --include='*_test.go' '^func Benchmark' . | xargs -r -n
 fuzz_pkgs = $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -r -n1 dirname | sort -u)
 
 bench:
+	@$(MAKE) --no-print-directory deps DEB_DEPS="$(DEB_DEPS) $(BENCH_DEB_DEPS)"
 	@pkgs="$(bench_pkgs)"; \
 	if [[ -z $$pkgs ]]; then echo "no benchmarks"; exit 0; fi; \
 	$(GO) test -run '^$$' -bench . -benchmem -timeout $(BENCH_TIMEOUT) $$pkgs

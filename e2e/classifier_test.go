@@ -137,32 +137,12 @@ func TestClassifierCommands(t *testing.T) {
 // TestClassifierCorpus trains on 70% of the SpamAssassin corpus (split as
 // the shared split.py does) and classifies the rest in one run.
 func TestClassifierCorpus(t *testing.T) {
-	_, file, _, _ := runtime.Caller(0)
-	corpus := filepath.Join(filepath.Dir(file), "..", "..", "shared", "corpus", "spamassassin")
-	if _, err := os.Stat(filepath.Join(corpus, "spam")); err != nil {
-		t.Skipf("the SpamAssassin corpus is not at %s", corpus)
-	}
 	if testing.Short() {
 		t.Skip("corpus run skipped in -short mode")
 	}
+	split := corpusSplit(t)
 	dir := t.TempDir()
 	cfg := WriteConfig(t, dir, "mailguard.yaml", map[string]any{"data_dir": filepath.Join(dir, "data")})
-	split := map[string][]string{}
-	for _, class := range []string{"spam", "ham"} {
-		entries, err := os.ReadDir(filepath.Join(corpus, class))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range entries {
-			sum := sha256.Sum256([]byte(e.Name()))
-			// split.py: test when sha256(name) mod 10 < 3.
-			part := "train"
-			if mod10(sum) < 3 {
-				part = "test"
-			}
-			split[part+"/"+class] = append(split[part+"/"+class], filepath.Join(corpus, class, e.Name()))
-		}
-	}
 	for _, class := range []string{"spam", "ham"} {
 		args := append([]string{"train", "-config", cfg, "-" + class}, split["train/"+class]...)
 		if out, errOut, code := Run(t, nil, args...); code != 0 {
@@ -193,6 +173,9 @@ func TestClassifierCorpus(t *testing.T) {
 	wrong := 0
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		f := strings.Split(l, "\t")
+		if len(f) != 3 {
+			t.Fatalf("line %q: want FILE, LABEL and PROBABILITY", l)
+		}
 		p, err := strconv.ParseFloat(f[2], 64)
 		if err != nil {
 			t.Fatalf("line %q: %v", l, err)
@@ -212,6 +195,34 @@ func TestClassifierCorpus(t *testing.T) {
 	if roca > 0.5 || wrong > n/50 {
 		t.Errorf("classifier far off: (1-ROCA)%% %.4f, %d of %d wrong", roca, wrong, n)
 	}
+}
+
+// corpusSplit splits the SpamAssassin corpus as the shared split.py does
+// (a file is test data when sha256 of its name mod 10 < 3) into file lists
+// under "train/spam", "train/ham", "test/spam" and "test/ham"; it skips
+// when the corpus is absent.
+func corpusSplit(tb testing.TB) map[string][]string {
+	tb.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	corpus := filepath.Join(filepath.Dir(file), "..", "..", "shared", "corpus", "spamassassin")
+	if _, err := os.Stat(filepath.Join(corpus, "spam")); err != nil {
+		tb.Skipf("the SpamAssassin corpus is not at %s", corpus)
+	}
+	split := map[string][]string{}
+	for _, class := range []string{"spam", "ham"} {
+		entries, err := os.ReadDir(filepath.Join(corpus, class))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, e := range entries {
+			part := "train"
+			if mod10(sha256.Sum256([]byte(e.Name()))) < 3 {
+				part = "test"
+			}
+			split[part+"/"+class] = append(split[part+"/"+class], filepath.Join(corpus, class, e.Name()))
+		}
+	}
+	return split
 }
 
 // mod10 is a 256-bit big-endian number modulo 10.
