@@ -89,11 +89,13 @@ build:
 bench_pkgs = $$(grep -rl --include='*_test.go' '^func Benchmark' . | xargs -r -n1 dirname | sort -u)
 fuzz_pkgs = $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -r -n1 dirname | sort -u)
 
+# One package at a time (-p 1): benchmarks running side by side would
+# measure each other.
 bench:
 	@$(MAKE) --no-print-directory deps DEB_DEPS="$(DEB_DEPS) $(BENCH_DEB_DEPS)"
 	@pkgs="$(bench_pkgs)"; \
 	if [[ -z $$pkgs ]]; then echo "no benchmarks"; exit 0; fi; \
-	$(GO) test -run '^$$' -bench . -benchmem -timeout $(BENCH_TIMEOUT) $$pkgs
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem -timeout $(BENCH_TIMEOUT) $$pkgs
 
 # Each target runs even when an earlier one fails; the failures are listed
 # at the end (their inputs are saved under the package's testdata/fuzz).
