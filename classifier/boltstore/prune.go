@@ -55,14 +55,18 @@ func (l *learner) pruneTokens(target uint64) error {
 		block, lo, exists := bc.find(gone[i])
 		kept := make([]byte, 0, len(block))
 		for ; len(block) >= entrySize; block = block[entrySize:] {
-			if i < len(gone) && entryHash(block) == gone[i] {
+			h := entryHash(block)
+			for i < len(gone) && gone[i] < h {
+				i++ // not stored: nothing to delete
+			}
+			if i < len(gone) && gone[i] == h {
 				i++
 				continue
 			}
 			kept = append(kept, block[:entrySize]...)
 		}
 		for i < len(gone) && bc.holds(gone[i]) {
-			i++ // not in its block: nothing to delete
+			i++ // past the block's last token, not stored
 		}
 		writes = append(writes, splitBlock(lo, exists, kept)...)
 	}

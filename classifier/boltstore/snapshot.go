@@ -87,18 +87,19 @@ func (s *Store) Snapshot(ctx context.Context) (*Snapshot, error) {
 	snap := &Snapshot{}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		snap.totals = readTotals(tx)
-		var n uint64
-		if meta := tx.Bucket(bucketMeta); meta != nil {
-			n = getUint64(meta.Get(keyTokenCount))
-		}
 		b := tx.Bucket(bucketTokens)
-		if b != nil && n == 0 {
-			n = uint64(b.Stats().KeyN)
-		}
-		snap.table = newTable(int(n))
 		if b == nil {
+			snap.table = newTable(0)
 			return nil
 		}
+		// Count the tokens from the blocks themselves rather than trust the
+		// meta count: a table sized too small would never stop probing.
+		n := 0
+		b.ForEach(func(k, v []byte) error {
+			n += len(v) / entrySize
+			return nil
+		})
+		snap.table = newTable(n)
 		return b.ForEach(func(k, v []byte) error {
 			if len(k) != 8 || len(v)%entrySize != 0 {
 				return fmt.Errorf("token block %x: malformed", k)
