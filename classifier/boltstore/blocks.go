@@ -79,7 +79,8 @@ func (bc *blockCursor) find(h uint64) (block []byte, lo uint64, exists bool) {
 		bc.lo, bc.block, bc.exists = 0, nil, false
 		next, _ = bc.c.First()
 	} else {
-		bc.lo, bc.block, bc.exists = getUint64(k), v, true
+		// A damaged block gives its whole entries, never a short one.
+		bc.lo, bc.block, bc.exists = getUint64(k), v[:len(v)-len(v)%entrySize], true
 		next, _ = bc.c.Next()
 	}
 	bc.last = next == nil
