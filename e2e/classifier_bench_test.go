@@ -102,22 +102,7 @@ func runMailguard(b *testing.B, split map[string][]string) filterRun {
 	start = time.Now()
 	out := command(b, nil, 0, binary, append(append([]string{"classify", "-config", cfg}, split["test/spam"]...), split["test/ham"]...)...)
 	r.classify = time.Since(start)
-	isSpam := map[string]bool{}
-	for _, p := range split["test/spam"] {
-		isSpam[p] = true
-	}
-	var scores []evaluate.Score
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		f := strings.Split(l, "\t")
-		if len(f) != 3 {
-			b.Fatalf("classify printed %q", l)
-		}
-		p, err := strconv.ParseFloat(f[2], 64)
-		if err != nil {
-			b.Fatalf("classify printed %q: %v", l, err)
-		}
-		scores = append(scores, evaluate.Score{Spam: isSpam[f[0]], Score: p})
-	}
+	scores, _ := classifyScores(b, out, split["test/spam"])
 	r.score(scores)
 	return r
 }

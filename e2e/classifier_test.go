@@ -165,23 +165,10 @@ func TestClassifierCorpus(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("classify: exit %d: %s", code, errOut)
 	}
-	isSpam := map[string]bool{}
-	for _, p := range split["test/spam"] {
-		isSpam[p] = true
-	}
-	var scores []evaluate.Score
+	scores, labels := classifyScores(t, out, split["test/spam"])
 	wrong := 0
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		f := strings.Split(l, "\t")
-		if len(f) != 3 {
-			t.Fatalf("line %q: want FILE, LABEL and PROBABILITY", l)
-		}
-		p, err := strconv.ParseFloat(f[2], 64)
-		if err != nil {
-			t.Fatalf("line %q: %v", l, err)
-		}
-		scores = append(scores, evaluate.Score{Spam: isSpam[f[0]], Score: p})
-		if (f[1] == "spam") != isSpam[f[0]] && f[1] != "unsure" {
+	for i, s := range scores {
+		if (labels[i] == "spam") != s.Spam && labels[i] != "unsure" {
 			wrong++
 		}
 	}
@@ -195,6 +182,31 @@ func TestClassifierCorpus(t *testing.T) {
 	if roca > 0.5 || wrong > n/50 {
 		t.Errorf("classifier far off: (1-ROCA)%% %.4f, %d of %d wrong", roca, wrong, n)
 	}
+}
+
+// classifyScores reads classify's lines (FILE, LABEL, PROBABILITY) into
+// scores, a message being spam when its FILE is among spam, and labels.
+func classifyScores(tb testing.TB, out string, spam []string) ([]evaluate.Score, []string) {
+	tb.Helper()
+	isSpam := map[string]bool{}
+	for _, p := range spam {
+		isSpam[p] = true
+	}
+	var scores []evaluate.Score
+	var labels []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Split(l, "\t")
+		if len(f) != 3 {
+			tb.Fatalf("classify printed %q: want FILE, LABEL and PROBABILITY", l)
+		}
+		p, err := strconv.ParseFloat(f[2], 64)
+		if err != nil {
+			tb.Fatalf("classify printed %q: %v", l, err)
+		}
+		scores = append(scores, evaluate.Score{Spam: isSpam[f[0]], Score: p})
+		labels = append(labels, f[1])
+	}
+	return scores, labels
 }
 
 // corpusSplit splits the SpamAssassin corpus as the shared split.py does
