@@ -49,7 +49,7 @@ func Plot(w io.Writer, r *Report) error {
 	text(plotW/2, 26, "middle", ` font-size="16" font-weight="bold"`,
 		fmt.Sprintf("ROC, %d-fold cross-validation: %d spam, %d ham", r.Folds, r.Spam, r.Ham))
 	text(plotW/2, 46, "middle", "",
-		fmt.Sprintf("(1-ROCA)%% = %.4f   recall at 0.1%% FPR = %.2f%%", r.OneMinusROCAPct, r.RecallAt01Pct))
+		fmt.Sprintf("(1-ROCA)%% = %.4f, spam recall at 0.1%% FPR = %.2f%%", r.OneMinusROCAPct, r.RecallAt01Pct))
 
 	// Grid and ticks.
 	b.WriteString(`<g stroke="#ddd" stroke-width="1">` + "\n")
