@@ -144,19 +144,27 @@ func (t *tokenizer) messageID(v string) {
 }
 
 // shape reduces s to its form, at most max marks long: digits become 9,
-// ASCII letters a, other bytes stay, and a run of one kind is one mark.
-// Mailers and spamware write dates, Message-IDs and sender names each in a
-// form of their own.
+// ASCII letters a, other characters beyond ASCII u, the rest of ASCII
+// stays, and a run of one kind is one mark. Mailers and spamware write
+// dates, Message-IDs and sender names each in a form of their own. The
+// form is ASCII whatever s holds.
 func shape(s string, max int) string {
 	var b []byte
 	last := byte(0)
-	for i := 0; i < len(s) && len(b) < max; i++ {
-		k := s[i]
+	for _, r := range s {
+		if len(b) >= max {
+			break
+		}
+		var k byte
 		switch {
-		case k >= '0' && k <= '9':
+		case r >= '0' && r <= '9':
 			k = '9'
-		case k >= 'a' && k <= 'z', k >= 'A' && k <= 'Z':
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
 			k = 'a'
+		case r >= utf8.RuneSelf:
+			k = 'u'
+		default:
+			k = byte(r)
 		}
 		if k != last {
 			b = append(b, k)

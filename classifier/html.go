@@ -8,9 +8,9 @@ import (
 )
 
 // html reduces HTML to the text a reader sees and tokenizes the targets of
-// its links and images and the property names of inline styles. Inline tags do not separate words, so "V<b></b>iagra"
-// reads as one word, as on screen; comments, scripts and styles are not
-// shown and are dropped.
+// its links and images and the property names of inline styles. Inline
+// tags do not separate words, so "V<b></b>iagra" reads as one word, as on
+// screen; comments, scripts and styles are not shown and are dropped.
 func (t *tokenizer) html(s string) string {
 	z := html.NewTokenizer(strings.NewReader(s))
 	var sb strings.Builder

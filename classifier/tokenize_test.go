@@ -192,3 +192,23 @@ func TestDigest(t *testing.T) {
 		t.Errorf("digest %q is not hex sha256", Digest([]byte(msg)))
 	}
 }
+
+func TestShape(t *testing.T) {
+	tests := []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"Tue, 27 Aug 2002 10:00:00 +0100", 40, "a, 9 a 9 9:9:9 +9"},
+		{"20020827.ABC123$def", 16, "9.a9$a"},
+		{"john.smith99", 24, "a.a9"},
+		{"\xea\x82\x82\xea\x82\x82 x\u00e9", 40, "u au"},
+		{"a1a1a1a1", 3, "a9a"},
+		{"", 10, ""},
+	}
+	for _, tc := range tests {
+		if got := shape(tc.in, tc.max); got != tc.want {
+			t.Errorf("shape(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
+		}
+	}
+}
