@@ -70,10 +70,6 @@ func (t *tokenizer) words(prefix, text string) {
 			t.word(prefix, w)
 			continue
 		}
-		if proseKeepsWhole(span) {
-			t.word(prefix, span)
-			continue
-		}
 		rest, whole := prosePeel(span)
 		if whole {
 			t.word(prefix, rest)
@@ -104,51 +100,43 @@ func trailingPunct(span string) (string, bool) {
 	return w, true
 }
 
-// proseKeepsWhole reports whether prose would give a piece back whole,
-// as most pieces with inner punctuation are ("e-mail", "10:30", links and
-// addresses): prose only peels an opener off the front and a mark off the
-// end, splits contractions (all of which hold an apostrophe) and first
-// rewrites curly quotes (led by the byte 0xE2) and "&rsquo;".
-// TestProseKeepsWholeMatchesProse holds the two to the same answers.
-func proseKeepsWhole(span string) bool {
-	if strings.IndexByte(proseOpeners, span[0]) >= 0 || strings.IndexByte(proseSuffixes, span[len(span)-1]) >= 0 {
-		return false
-	}
-	for i := 0; i < len(span); i++ {
-		if c := span[i]; c == '\'' || c == '&' || c == 0xe2 {
-			return false
-		}
-	}
-	return true
-}
-
 // prosePeel takes off a piece's opening and closing marks as prose does,
 // one at a time, openers first, and returns what is left; whole reports
-// that prose would give it back as one word, otherwise the rest is for
-// prose to split. It decides only where prose's rules are plain: ASCII
-// pieces without apostrophes (contractions) or '&' ("&rsquo;"), and only
-// while more than five bytes are left, since prose keeps emoticons (five
-// bytes at most in ASCII) whole. TestProsePeelMatchesProse holds the two
-// to the same answers.
+// that prose would give that back as one word, otherwise it is for prose
+// to split. Prose peels an opener off the front and a mark off the end,
+// splits contractions (all of which hold an apostrophe) and first rewrites
+// curly quotes (led by the byte 0xE2) and "&rsquo;"; so a piece without
+// those and without marks at its ends comes back whole, as most pieces
+// with inner punctuation do ("e-mail", "10:30", links and addresses).
+// Marks are peeled only from ASCII pieces and while more than five bytes
+// are left, since prose keeps emoticons (five bytes at most in ASCII)
+// whole. TestProsePeelMatchesProse holds the two to the same answers.
 func prosePeel(span string) (rest string, whole bool) {
+	ascii := true
 	for i := 0; i < len(span); i++ {
-		if c := span[i]; c >= utf8.RuneSelf || c == '\'' || c == '&' {
+		switch c := span[i]; {
+		case c == '\'' || c == '&' || c == 0xe2:
 			return span, false
+		case c >= utf8.RuneSelf:
+			ascii = false
 		}
 	}
-	for len(span) > 5 {
+	for {
+		opener := strings.IndexByte(proseOpeners, span[0]) >= 0
+		if !opener && strings.IndexByte(proseSuffixes, span[len(span)-1]) < 0 {
+			return span, true
+		}
 		switch {
+		case !ascii || len(span) <= 5:
+			return span, false
 		case proseAbbreviation(span):
 			return span, true
-		case strings.IndexByte(proseOpeners, span[0]) >= 0:
+		case opener:
 			span = span[1:]
-		case strings.IndexByte(proseSuffixes, span[len(span)-1]) >= 0:
-			span = span[:len(span)-1]
 		default:
-			return span, true
+			span = span[:len(span)-1]
 		}
 	}
-	return span, false
 }
 
 // proseAbbreviation reports whether prose keeps w whole as an abbreviation

@@ -45,39 +45,17 @@ func TestTrailingPunctMatchesProse(t *testing.T) {
 	}
 }
 
-// TestProseKeepsWholeMatchesProse holds the shortcut for pieces prose gives
-// back whole to prose's own answers: on pieces of every shape, and on every
-// piece with punctuation in a sample of the corpus when it is present.
-func TestProseKeepsWholeMatchesProse(t *testing.T) {
-	spans := []string{"e-mail", "10:30", "http://x.example/a/", "a@b.example", "AT&T", "don't", "they'll",
-		"(mail", "mail)", "$100", "$9.99", "a.b.c.", "U.S.A", "Mr.", "mail,", ":-)", "(-:", "x\u2019s", "a&rsquo;s",
-		"\u201cquoted\u201d", "caf\u00e9-bar", "a/b", "x_y", "9-9-9", "[1]", "'a", "#tag", "*bold*", "a--b", "..."}
-	spans = append(spans, corpusPieces(t, "spam")...)
-	whole := 0
-	for _, s := range spans {
-		if !proseKeepsWhole(s) {
-			continue
-		}
-		whole++
-		if got := proseTokens(s); !slices.Equal(got, []string{s}) {
-			t.Errorf("proseKeepsWhole(%q), but prose gives %q", s, got)
-		}
-	}
-	t.Logf("%d of %d pieces kept whole", whole, len(spans))
-	for _, s := range []string{"(mail", "mail)", "don't", "a&rsquo;s", "x\u2019s", "\u201cquoted\u201d", "$100"} {
-		if proseKeepsWhole(s) {
-			t.Errorf("proseKeepsWhole(%q) = true, want false", s)
-		}
-	}
-}
-
 // TestProsePeelMatchesProse holds prosePeel to prose's own answers, on
 // pieces of every shape (emoticons behind marks among them) and on every
 // piece with punctuation in a sample of the corpus when it is present.
 func TestProsePeelMatchesProse(t *testing.T) {
-	spans := []string{"(mail)", "\"quoted\"", "word.\"", "(see:", "$$$(-8", "[[[:-)", "((((-_-)", "U.S.A.", "(U.S.A.)",
+	spans := []string{"e-mail", "10:30", "http://x.example/a/", "a@b.example", "AT&T", "don't", "they'll",
+		"(mail", "mail)", "$100", "$9.99", "a.b.c.", "U.S.A", "Mr.", "mail,", ":-)", "(-:", "x\u2019s", "a&rsquo;s",
+		"\u201cquoted\u201d", "caf\u00e9-bar", "a/b", "x_y", "9-9-9", "[1]", "'a", "#tag", "*bold*", "a--b", "...",
+		"(mail)", "\"quoted\"", "word.\"", "(see:", "$$$(-8", "[[[:-)", "((((-_-)", "U.S.A.", "(U.S.A.)",
 		"e.g.,", "(Mr.)", "((Mr.", "$100.00", "[1234]", "mail...", "\"(((", "((((", "word!!!", "(a.b.c.d.)", "\"\"word\"\"",
 		"(don't)", "(caf\u00e9)", "(AT&T)", "(x\u2019s)", "ab.cd.", "Ab.Cd.", "(a.)", "(9.9.)"}
+	spans = append(spans, corpusPieces(t, "spam")...)
 	spans = append(spans, corpusPieces(t, "ham")...)
 	decided := 0
 	for _, s := range spans {
@@ -98,6 +76,11 @@ func TestProsePeelMatchesProse(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d pieces decided without prose", decided, len(spans))
+	for _, s := range []string{"(mail", "mail)", "don't", "a&rsquo;s", "x\u2019s", "\u201cquoted\u201d", "$100"} {
+		if rest, whole := prosePeel(s); whole && rest == s {
+			t.Errorf("prosePeel(%q) gives it back whole, want it left to prose", s)
+		}
+	}
 }
 
 // corpusPieces returns the pieces with punctuation (white-space separated,
