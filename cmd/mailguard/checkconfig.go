@@ -14,14 +14,7 @@ func init() {
 }
 
 func runCheckConfig(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration `FILE` (default: the built-in defaults)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: mailguard check-config [-config FILE]")
-		fmt.Fprintln(fs.Output(), "\nValidates a configuration and prints every problem as file:line: key: message.")
-		fs.PrintDefaults()
-	}
+	fs, path := commandFlags("check-config", "mailguard check-config [-config FILE]", "Validates a configuration and prints every problem as file:line: key: message.", stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -87,15 +86,8 @@ type clue struct {
 }
 
 func runClassify(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("classify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration `FILE` (default: the built-in defaults)")
+	fs, path := commandFlags("classify", "mailguard classify [-config FILE] [-json] FILE...", "Prints a line a message: FILE<TAB>spam|ham|unsure<TAB>PROBABILITY, the probability\nthat it is spam at full precision. Where a float64 cannot hold the probability apart\nfrom 1, 0 or 0.5, it is moved by less than 1e-13 so that sorting on it ranks messages\nas the exact log-odds do (-json prints those as log_odds too). Within 0.00025 of 0.5,\nwhere Fisher's combination cannot tell, ties are broken by weighing the spam evidence\nagainst the ham evidence.\nA FILE may be a folder (searched recursively) or an mbox file (its messages are\nFILE#1, FILE#2, ...). The token store is only read.", stderr)
 	asJSON := fs.Bool("json", false, "print a JSON object a message, with the tokens that decided and their spam probabilities")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: mailguard classify [-config FILE] [-json] FILE...")
-		fmt.Fprintln(fs.Output(), "\nPrints a line a message: FILE<TAB>spam|ham|unsure<TAB>PROBABILITY, the probability\nthat it is spam at full precision. Where a float64 cannot hold the probability apart\nfrom 1, 0 or 0.5, it is moved by less than 1e-13 so that sorting on it ranks messages\nas the exact log-odds do (-json prints those as log_odds too). Within 0.00025 of 0.5,\nwhere Fisher's combination cannot tell, ties are broken by weighing the spam evidence\nagainst the ham evidence.\nA FILE may be a folder (searched recursively) or an mbox file (its messages are\nFILE#1, FILE#2, ...). The token store is only read.")
-		fs.PrintDefaults()
-	}
 	if code, ok := parseCommand(fs, args, stdout); !ok {
 		return code
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -21,20 +20,13 @@ func init() {
 }
 
 func runEval(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration `FILE` (default: the built-in defaults)")
+	fs, path := commandFlags("eval", "mailguard eval -spam PATH -ham PATH [-folds N] [-plot FILE.svg] [-json]", "Cross-validates the classifier on labelled mail: each message is scored by a\nclassifier trained, in memory, on the other folds. Reports the false-positive,\nfalse-negative and unsure rates at the configured bands, (1-ROCA)%, spam recall\nat 0.1% and 1% false positives, and the train and classify rates. The token\nstore is not touched.", stderr)
 	var spamPaths, hamPaths pathList
 	fs.Var(&spamPaths, "spam", "spam: a message file, a folder of them or an mbox `PATH` (may be repeated)")
 	fs.Var(&hamPaths, "ham", "ham: a message file, a folder of them or an mbox `PATH` (may be repeated)")
 	folds := fs.Int("folds", 10, "cross-validation `N` folds")
 	plot := fs.String("plot", "", "write the ROC curve to `FILE.svg`")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: mailguard eval -spam PATH -ham PATH [-folds N] [-plot FILE.svg] [-json]")
-		fmt.Fprintln(fs.Output(), "\nCross-validates the classifier on labelled mail: each message is scored by a\nclassifier trained, in memory, on the other folds. Reports the false-positive,\nfalse-negative and unsure rates at the configured bands, (1-ROCA)%, spam recall\nat 0.1% and 1% false positives, and the train and classify rates. The token\nstore is not touched.")
-		fs.PrintDefaults()
-	}
 	if code, ok := parseCommand(fs, args, stdout); !ok {
 		return code
 	}

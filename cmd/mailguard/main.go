@@ -3,6 +3,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,6 +29,37 @@ type command struct {
 var commands = map[string]command{}
 
 func register(c command) { commands[c.name] = c }
+
+// commandFlags returns a command's flag set, writing to stderr, with its
+// -config flag and a usage of the synopsis, the text about it and the
+// flags.
+func commandFlags(name, synopsis, about string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: "+synopsis)
+		fmt.Fprintln(fs.Output(), "\n"+about)
+		fs.PrintDefaults()
+	}
+	return fs, fs.String("config", "", "configuration `FILE` (default: the built-in defaults)")
+}
+
+// parseCommand parses a command's flags; ok is false when the command is
+// done (help asked, exit 0) or the usage was bad (exit 2).
+func parseCommand(fs *flag.FlagSet, args []string, stdout io.Writer) (code int, ok bool) {
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			fs.SetOutput(stdout)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	return 0, true
+}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))

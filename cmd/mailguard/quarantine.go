@@ -49,19 +49,11 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 		fs := flag.NewFlagSet(name, flag.ContinueOnError)
 		fs.SetOutput(stderr)
 		fs.Usage = func() { fmt.Fprint(fs.Output(), quarantineUsage); fs.PrintDefaults() }
-		for _, a := range args {
-			if a == "-h" || a == "-help" || a == "--help" {
-				fs.SetOutput(stdout)
-			}
-		}
 		return fs, fs.String("config", "", "configuration `FILE` (default: the built-in defaults)")
 	}
 	fs, path := newFlags("quarantine")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseCommand(fs, args, stdout); !ok {
+		return code
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "mailguard quarantine: no command given")
@@ -75,11 +67,8 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 	if sub == "list" {
 		sfs.BoolVar(&asJSON, "json", false, "print the entries as a JSON array")
 	}
-	if err := sfs.Parse(fs.Args()[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseCommand(sfs, fs.Args()[1:], stdout); !ok {
+		return code
 	}
 	if *spath != "" {
 		path = spath

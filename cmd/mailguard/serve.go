@@ -68,18 +68,10 @@ func hasService(key string) bool { return serviceKeys[key] }
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	for _, a := range args {
-		if a == "-h" || a == "-help" || a == "--help" {
-			fs.SetOutput(stdout)
-		}
-	}
 	path := fs.String("config", "", "configuration `FILE` (default: the built-in defaults)")
 	fs.Usage = func() { serveUsage(fs) }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseCommand(fs, args, stdout); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "mailguard serve: unexpected argument %q\n", fs.Arg(0))

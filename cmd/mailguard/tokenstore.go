@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -51,23 +50,6 @@ func openTokenStore(cfg *rules.Config, readOnly bool) (classifier.Store, error) 
 		return nil, fmt.Errorf("no token database at %s: learn some mail first with mailguard train -spam|-ham PATH", path)
 	}
 	return st, err
-}
-
-// parseCommand parses a command's flags; ok is false when the command is
-// done (help asked, exit 0) or the usage was bad (exit 2).
-func parseCommand(fs *flag.FlagSet, args []string, stdout io.Writer) (code int, ok bool) {
-	for _, a := range args {
-		if a == "-h" || a == "-help" || a == "--help" {
-			fs.SetOutput(stdout)
-		}
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, false
-		}
-		return exitUsage, false
-	}
-	return 0, true
 }
 
 // isTerminal reports whether w is a terminal, for progress bars.

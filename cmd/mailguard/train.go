@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -36,16 +35,9 @@ const (
 )
 
 func runTrain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("train", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration `FILE` (default: the built-in defaults)")
+	fs, path := commandFlags("train", "mailguard train [-config FILE] (-spam | -ham) PATH...", "Learns the messages under each PATH (a message file, a folder of them, searched\nrecursively, or an mbox file) as spam or as ham. A message learnt again counts\nonce; learnt as the other class, it moves.", stderr)
 	spam := fs.Bool("spam", false, "the messages are spam")
 	ham := fs.Bool("ham", false, "the messages are ham (wanted mail)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: mailguard train [-config FILE] (-spam | -ham) PATH...")
-		fmt.Fprintln(fs.Output(), "\nLearns the messages under each PATH (a message file, a folder of them, searched\nrecursively, or an mbox file) as spam or as ham. A message learnt again counts\nonce; learnt as the other class, it moves.")
-		fs.PrintDefaults()
-	}
 	if code, ok := parseCommand(fs, args, stdout); !ok {
 		return code
 	}
