@@ -46,18 +46,34 @@ func counts(t *testing.T, st classifier.Store, toks ...string) []classifier.Coun
 	return got
 }
 
+// openTemp opens a store in a new file under the test's temporary
+// directory, closed when the test ends.
+func openTemp(t *testing.T, cfg Config) *Store {
+	t.Helper()
+	cfg.Path = filepath.Join(t.TempDir(), "t.db")
+	st, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// learn learns docs into st or fails the test.
+func learn(t *testing.T, st *Store, docs ...classifier.Doc) {
+	t.Helper()
+	if _, err := st.Learn(context.Background(), docs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
 type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
 func TestPruneHapaxesAndOldFirst(t *testing.T) {
-	ctx := context.Background()
 	clk := &clock{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	st, err := Open(Config{Path: filepath.Join(t.TempDir(), "t.db"), MaxTokens: 100, Now: clk.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openTemp(t, Config{MaxTokens: 100, Now: clk.now})
 	// Day 1: "old" tokens seen twice, hapaxes seen once.
 	var docs []classifier.Doc
 	for i := range 2 {
@@ -66,9 +82,7 @@ func TestPruneHapaxesAndOldFirst(t *testing.T) {
 	for i := range 40 {
 		docs = append(docs, classifier.Doc{Digest: fmt.Sprint("hapax", i), Spam: true, Tokens: []string{fmt.Sprint("hapax", i)}})
 	}
-	if _, err := st.Learn(ctx, docs...); err != nil {
-		t.Fatal(err)
-	}
+	learn(t, st, docs...)
 	// Thirty days later: 60 new tokens seen twice push the table over its cap.
 	clk.t = clk.t.AddDate(0, 0, 30)
 	docs = nil
@@ -79,9 +93,7 @@ func TestPruneHapaxesAndOldFirst(t *testing.T) {
 		}
 		docs = append(docs, classifier.Doc{Digest: fmt.Sprint("new", i), Spam: false, Tokens: toks})
 	}
-	if _, err := st.Learn(ctx, docs...); err != nil {
-		t.Fatal(err)
-	}
+	learn(t, st, docs...)
 	n, err := st.Tokens()
 	if err != nil {
 		t.Fatal(err)
@@ -121,9 +133,7 @@ func TestPruneHapaxesAndOldFirst(t *testing.T) {
 		}
 		docs = append(docs, classifier.Doc{Digest: fmt.Sprint("newer", i), Spam: true, Tokens: toks})
 	}
-	if _, err := st.Learn(ctx, docs...); err != nil {
-		t.Fatal(err)
-	}
+	learn(t, st, docs...)
 	// 110 tokens: 20 go to get back to 90, all of them hapaxes (27 are
 	// left), although the "old" tokens are older.
 	if n, _ := st.Tokens(); n != 90 {
@@ -138,11 +148,7 @@ func TestPruneHapaxesAndOldFirst(t *testing.T) {
 func TestPruneOldestWhenNoHapaxes(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	st, err := Open(Config{Path: filepath.Join(t.TempDir(), "t.db"), MaxTokens: 10, Now: clk.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openTemp(t, Config{MaxTokens: 10, Now: clk.now})
 	learnPair := func(prefix string, n int) {
 		var toks []string
 		for j := range n {
@@ -176,24 +182,15 @@ func TestPruneOldestWhenNoHapaxes(t *testing.T) {
 
 // A message whose token list was pruned still moves: by the tokens given.
 func TestMoveAfterListPruned(t *testing.T) {
-	ctx := context.Background()
-	st, err := Open(Config{Path: filepath.Join(t.TempDir(), "t.db"), MaxTokens: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openTemp(t, Config{MaxTokens: 3})
 	// 4*3 = 12 listed token entries at most.
 	var docs []classifier.Doc
 	for i := range 5 {
 		docs = append(docs, classifier.Doc{Digest: fmt.Sprint("m", i), Spam: true, Tokens: []string{"a", "b", "c"}})
 	}
-	if _, err := st.Learn(ctx, docs...); err != nil {
-		t.Fatal(err)
-	}
+	learn(t, st, docs...)
 	for i := range 5 {
-		if _, err := st.Learn(ctx, classifier.Doc{Digest: fmt.Sprint("m", i), Spam: false, Tokens: []string{"a", "b", "c"}}); err != nil {
-			t.Fatal(err)
-		}
+		learn(t, st, classifier.Doc{Digest: fmt.Sprint("m", i), Spam: false, Tokens: []string{"a", "b", "c"}})
 	}
 	got := counts(t, st, "a", "b", "c")
 	for i, c := range got {
@@ -255,24 +252,16 @@ func TestEncoding(t *testing.T) {
 
 func TestSnapshot(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(Config{Path: filepath.Join(t.TempDir(), "t.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Learn(ctx,
+	st := openTemp(t, Config{})
+	learn(t, st,
 		classifier.Doc{Digest: "a", Spam: true, Tokens: []string{"x", "y"}},
-		classifier.Doc{Digest: "b", Spam: false, Tokens: []string{"y", "z"}}); err != nil {
-		t.Fatal(err)
-	}
+		classifier.Doc{Digest: "b", Spam: false, Tokens: []string{"y", "z"}})
 	snap, err := st.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Later learning does not reach the snapshot.
-	if _, err := st.Learn(ctx, classifier.Doc{Digest: "c", Spam: true, Tokens: []string{"z"}}); err != nil {
-		t.Fatal(err)
-	}
+	learn(t, st, classifier.Doc{Digest: "c", Spam: true, Tokens: []string{"z"}})
 	toks := []string{"x", "y", "z", "unknown"}
 	got, tot, err := snap.Counts(ctx, toks)
 	if err != nil {
@@ -295,20 +284,11 @@ func TestSnapshot(t *testing.T) {
 // A move subtracts the tokens the message added, even when it now
 // tokenizes differently (a new version of the tokenizer).
 func TestMoveAfterTokenizerChange(t *testing.T) {
-	ctx := context.Background()
-	st, err := Open(Config{Path: filepath.Join(t.TempDir(), "t.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Learn(ctx,
+	st := openTemp(t, Config{})
+	learn(t, st,
 		classifier.Doc{Digest: "m", Spam: true, Tokens: []string{"a", "b", "c"}},
-		classifier.Doc{Digest: "n", Spam: true, Tokens: []string{"c"}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Learn(ctx, classifier.Doc{Digest: "m", Spam: false, Tokens: []string{"a", "d"}}); err != nil {
-		t.Fatal(err)
-	}
+		classifier.Doc{Digest: "n", Spam: true, Tokens: []string{"c"}})
+	learn(t, st, classifier.Doc{Digest: "m", Spam: false, Tokens: []string{"a", "d"}})
 	got := counts(t, st, "a", "b", "c", "d")
 	want := []classifier.Counts{{Ham: 1}, {}, {Spam: 1}, {Ham: 1}}
 	for i := range want {
