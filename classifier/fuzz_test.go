@@ -1,22 +1,17 @@
 package classifier
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"unicode/utf8"
+
+	"mailguard/internal/testutil/seeds"
 )
 
 // FuzzTokenize: any input tokenizes without panicking, within the bounds,
 // into valid UTF-8 tokens without repeats. Seeds are testdata/*.eml and
 // testdata/fuzz/FuzzTokenize.
 func FuzzTokenize(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.eml")
-	for _, name := range files {
-		if b, err := os.ReadFile(name); err == nil {
-			f.Add(b)
-		}
-	}
+	seeds.AddFiles(f, "testdata/*.eml")
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		toks := Tokenize(raw)
 		if len(toks) > maxTokens+2 {

@@ -1,25 +1,18 @@
 package resolver
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"mailguard/internal/testutil/seeds"
 )
 
 // FuzzFromMsg reads answers as they come off the wire, whatever a server
 // sends: no panic, and records only of the asked type.
 func FuzzFromMsg(f *testing.F) {
-	seeds, _ := filepath.Glob("testdata/msg/*.bin")
-	for _, p := range seeds {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	seeds.AddFiles(f, "testdata/msg/*.bin")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m := new(dns.Msg)
 		if err := m.Unpack(b); err != nil || len(m.Question) != 1 {

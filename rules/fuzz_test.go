@@ -3,23 +3,16 @@ package rules
 import (
 	"bytes"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"mailguard/internal/testutil/seeds"
 )
 
 // FuzzParse feeds Parse arbitrary files: it must not panic, and must return
 // either a configuration or problems that each name the file, a message and
 // a line inside the file.
 func FuzzParse(f *testing.F) {
-	seeds, _ := filepath.Glob("testdata/*.yaml")
-	for _, s := range seeds {
-		data, err := os.ReadFile(s)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
+	seeds.AddFiles(f, "testdata/*.yaml")
 	for _, s := range []string{
 		"", "{}", "- a", "listen: [", "dnsbl:\n  - zone: a.example\n    codes: [127.0.0.2]\n    mask: 4\n",
 		"thresholds: {tag: 1e400}", "max_message_bytes: 0x10", "a: &a [*a]", "<<: {listen: ':25'}",
