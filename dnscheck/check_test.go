@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -19,16 +18,8 @@ import (
 // except split.test, ns3 holds none of them (lame), ns4 never answers.
 func servers(t *testing.T) Config {
 	t.Helper()
-	read := func(name string) string {
-		b, err := os.ReadFile("testdata/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
-	common := read("common.zone")
-	ns1 := dnstest.Start(t, common+read("ns1-split.zone"))
-	ns2 := dnstest.Start(t, common+read("ns2-split.zone"))
+	ns1 := dnstest.StartFile(t, "testdata/common.zone", "testdata/ns1-split.zone")
+	ns2 := dnstest.StartFile(t, "testdata/common.zone", "testdata/ns2-split.zone")
 	ns3 := dnstest.Start(t, "$ORIGIN other.test.\n@ 60 IN SOA ns3 h 1 1 1 1 60\n")
 	ns4 := dnstest.Start(t, "")
 	ns4.SilenceAll(true)

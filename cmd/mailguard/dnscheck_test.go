@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
@@ -11,16 +10,9 @@ import (
 )
 
 func TestDNSCheckCommand(t *testing.T) {
-	read := func(name string) string {
-		b, err := os.ReadFile("../../dnscheck/testdata/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
-	common := read("common.zone")
-	ns1 := dnstest.Start(t, common+read("ns1-split.zone"))
-	ns2 := dnstest.Start(t, common+read("ns2-split.zone"))
+	const dir = "../../dnscheck/testdata/"
+	ns1 := dnstest.StartFile(t, dir+"common.zone", dir+"ns1-split.zone")
+	ns2 := dnstest.StartFile(t, dir+"common.zone", dir+"ns2-split.zone")
 	base := []string{"-resolver", ns1.Addr(), "-timeout", "3s", "-ns", "ns1.dns.test=" + ns1.Addr(), "-ns", "ns2.dns.test=" + ns2.Addr()}
 
 	tests := []struct {

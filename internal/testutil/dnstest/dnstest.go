@@ -57,14 +57,19 @@ func Start(t testing.TB, zone string) *Server {
 	return s
 }
 
-// StartFile is Start with the zone text read from a file (testdata/...).
-func StartFile(t testing.TB, path string) *Server {
+// StartFile is Start with the zone text read from files (testdata/...),
+// one after the other: a part several servers share, then each one's own.
+func StartFile(t testing.TB, paths ...string) *Server {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("dnstest: %v", err)
+	var zone []byte
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatalf("dnstest: %v", err)
+		}
+		zone = append(zone, b...)
 	}
-	return Start(t, string(b))
+	return Start(t, string(zone))
 }
 
 // New starts a server answering from zone, for TestMain and programs that
