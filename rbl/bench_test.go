@@ -67,6 +67,21 @@ func benchFilter(b *testing.B, s *dnstest.Server, lists []List) *DNSBL {
 	return NewDNSBL(Config{Lists: lists, Resolver: r, Timeout: 5 * time.Second, Log: slog.New(slog.DiscardHandler)})
 }
 
+// runConnections runs the clients' connections once per benchmark
+// iteration, each time through a new filter on a cold cache, and returns
+// the DNS queries the server answered and the time the connections took.
+func runConnections(b *testing.B, s *dnstest.Server, lists []List, clients []netip.Addr) (queries int, elapsed time.Duration) {
+	for b.Loop() {
+		f := benchFilter(b, s, lists)
+		s.ResetCounts()
+		start := time.Now()
+		connections(f, clients, 64)
+		elapsed += time.Since(start)
+		queries += s.TotalQueries()
+	}
+	return queries, elapsed
+}
+
 // BenchmarkDistinctClients: 10,000 connections from distinct addresses,
 // each checked against 3 lists, on a cold cache: every check is a query to
 // the local DNS server.
@@ -77,16 +92,7 @@ func BenchmarkDistinctClients(b *testing.B) {
 	for i := range clients {
 		clients[i] = benchIP(i)
 	}
-	var queries int
-	var elapsed time.Duration
-	for b.Loop() {
-		f := benchFilter(b, s, lists)
-		s.ResetCounts()
-		start := time.Now()
-		connections(f, clients, 64)
-		elapsed += time.Since(start)
-		queries += s.TotalQueries()
-	}
+	queries, elapsed := runConnections(b, s, lists, clients)
 	b.ReportMetric(float64(queries)/elapsed.Seconds(), "queries/s")
 	b.ReportMetric(float64(queries)/float64(b.N), "queries/run")
 }
@@ -106,16 +112,7 @@ func BenchmarkSkewedClients(b *testing.B) {
 			clients[i] = benchIP(400 + rng.IntN(1600))
 		}
 	}
-	var queries int
-	var elapsed time.Duration
-	for b.Loop() {
-		f := benchFilter(b, s, lists)
-		s.ResetCounts()
-		start := time.Now()
-		connections(f, clients, 64)
-		elapsed += time.Since(start)
-		queries += s.TotalQueries()
-	}
+	queries, elapsed := runConnections(b, s, lists, clients)
 	checks := float64(len(clients)*len(lists)) * float64(b.N)
 	b.ReportMetric(100*(1-float64(queries)/checks), "hit%")
 	b.ReportMetric(checks/elapsed.Seconds(), "checks/s")
