@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -151,7 +152,7 @@ func TestDNSBL(t *testing.T) {
 			if tt.reply != "" && v.Action != filters.Reject {
 				t.Errorf("action %v, want reject", v.Action)
 			}
-			if scores := tr.Scores(); !equalScores(scores, tt.scores) {
+			if scores := tr.Scores(); !slices.Equal(scores, tt.scores) {
 				t.Errorf("scores %v, want %v", scores, tt.scores)
 			}
 			if tt.log != "" && !strings.Contains(e.lines.String(), tt.log) {
@@ -164,18 +165,6 @@ func TestDNSBL(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equalScores(a, b []filters.Score) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestQueriesStartAtConnect checks the lists are asked before RCPT TO, all
@@ -254,7 +243,7 @@ func TestRHSBL(t *testing.T) {
 			if got != tt.reply {
 				t.Errorf("reply\n got %q\nwant %q", got, tt.reply)
 			}
-			if scores := tr.Scores(); !equalScores(scores, tt.scores) {
+			if scores := tr.Scores(); !slices.Equal(scores, tt.scores) {
 				t.Errorf("scores %v, want %v", scores, tt.scores)
 			}
 		})

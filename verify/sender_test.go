@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -72,7 +73,7 @@ func TestSenderDomain(t *testing.T) {
 			} else if v.Action != filters.Continue {
 				t.Fatalf("action %v, want continue", v.Action)
 			}
-			if !equalScores(v.Scores, tt.tests) {
+			if !slices.Equal(v.Scores, tt.tests) {
 				t.Fatalf("scores %v, want %v (%s)", v.Scores, tt.tests, v.Reason)
 			}
 		})
@@ -130,16 +131,4 @@ func TestSenderZeroWeightIsOff(t *testing.T) {
 	if v := s.CheckMail(context.Background(), tr); !v.IsPass() {
 		t.Fatalf("got %+v, want a plain pass", v)
 	}
-}
-
-func equalScores(a, b []filters.Score) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
