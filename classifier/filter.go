@@ -131,13 +131,13 @@ func (f *Filter) classifier() (*Classifier, error) {
 // Name implements filters.Filter.
 func (f *Filter) Name() string { return "classifier" }
 
-// verdictKey holds a message's tokens and result for autolearning.
+// verdictKey holds what autolearning needs of a message: its digest and
+// tokens.
 const verdictKey = "classifier:verdict"
 
 type verdict struct {
 	digest string
 	tokens []string
-	res    Result
 }
 
 // CheckMessage implements filters.MessageChecker.
@@ -168,7 +168,10 @@ func (f *Filter) CheckMessage(ctx context.Context, t *filters.Transaction, m *fi
 		log.Warn("classifier failed; no opinion", "err", err)
 		return filters.Pass()
 	}
-	t.Set(verdictKey, &verdict{digest: Digest(raw), tokens: tokens, res: res})
+	if f.cfg.Autolearn.Enabled {
+		// The digest hashes the whole message; only learning needs it.
+		t.Set(verdictKey, &verdict{digest: Digest(raw), tokens: tokens})
+	}
 	if !res.Active {
 		log.Info("classifier inactive", "learnt_ham", res.Learnt.Ham, "learnt_spam", res.Learnt.Spam, "needed", cl.Config().MinLearned)
 		return filters.Scored(TestInactive, 0, fmt.Sprintf("learnt %d ham and %d spam of the %d of each needed", res.Learnt.Ham, res.Learnt.Spam, cl.Config().MinLearned))
