@@ -67,6 +67,15 @@ func learn(t *testing.T, st *Store, docs ...classifier.Doc) {
 	}
 }
 
+// numbered returns the tokens prefix0 .. prefix(n-1).
+func numbered(prefix string, n int) []string {
+	toks := make([]string, n)
+	for i := range toks {
+		toks[i] = fmt.Sprint(prefix, i)
+	}
+	return toks
+}
+
 type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
@@ -87,11 +96,7 @@ func TestPruneHapaxesAndOldFirst(t *testing.T) {
 	clk.t = clk.t.AddDate(0, 0, 30)
 	docs = nil
 	for i := range 2 {
-		var toks []string
-		for j := range 60 {
-			toks = append(toks, fmt.Sprint("new", j))
-		}
-		docs = append(docs, classifier.Doc{Digest: fmt.Sprint("new", i), Spam: false, Tokens: toks})
+		docs = append(docs, classifier.Doc{Digest: fmt.Sprint("new", i), Spam: false, Tokens: numbered("new", 60)})
 	}
 	learn(t, st, docs...)
 	n, err := st.Tokens()
@@ -108,13 +113,7 @@ func TestPruneHapaxesAndOldFirst(t *testing.T) {
 		t.Errorf("non-hapaxes were pruned: %+v", got)
 	}
 	hapaxes := 0
-	for _, c := range counts(t, st, func() []string {
-		var s []string
-		for i := range 40 {
-			s = append(s, fmt.Sprint("hapax", i))
-		}
-		return s
-	}()...) {
+	for _, c := range counts(t, st, numbered("hapax", 40)...) {
 		if c.Spam > 0 {
 			hapaxes++
 		}
@@ -127,11 +126,7 @@ func TestPruneHapaxesAndOldFirst(t *testing.T) {
 	clk.t = clk.t.AddDate(0, 0, 30)
 	docs = nil
 	for i := range 2 {
-		var toks []string
-		for j := range 20 {
-			toks = append(toks, fmt.Sprint("newer", j))
-		}
-		docs = append(docs, classifier.Doc{Digest: fmt.Sprint("newer", i), Spam: true, Tokens: toks})
+		docs = append(docs, classifier.Doc{Digest: fmt.Sprint("newer", i), Spam: true, Tokens: numbered("newer", 20)})
 	}
 	learn(t, st, docs...)
 	// 110 tokens: 20 go to get back to 90, all of them hapaxes (27 are
@@ -146,20 +141,13 @@ func TestPruneHapaxesAndOldFirst(t *testing.T) {
 }
 
 func TestPruneOldestWhenNoHapaxes(t *testing.T) {
-	ctx := context.Background()
 	clk := &clock{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	st := openTemp(t, Config{MaxTokens: 10, Now: clk.now})
 	learnPair := func(prefix string, n int) {
-		var toks []string
-		for j := range n {
-			toks = append(toks, fmt.Sprint(prefix, j))
-		}
-		_, err := st.Learn(ctx,
+		toks := numbered(prefix, n)
+		learn(t, st,
 			classifier.Doc{Digest: prefix + "a", Spam: true, Tokens: toks},
 			classifier.Doc{Digest: prefix + "b", Spam: false, Tokens: toks})
-		if err != nil {
-			t.Fatal(err)
-		}
 		clk.t = clk.t.AddDate(0, 0, 1)
 	}
 	learnPair("a", 5) // day 1
