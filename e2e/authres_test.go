@@ -161,3 +161,79 @@ func TestDMARCReject(t *testing.T) {
 		t.Errorf("backend got %d messages", n)
 	}
 }
+
+// TestDMARCLooseRecordsAndSeveralAuthors: a p=reject record with a typo in
+// another tag still refuses forged mail (RFC 7489 section 6.3), and a
+// second author in another domain does not shield the forged one (section
+// 6.6.1); the backend gets none of them.
+func TestDMARCLooseRecordsAndSeveralAuthors(t *testing.T) {
+	b, err := os.ReadFile("testdata/base.zone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zone := string(b) + `
+bank.test.          IN MX  10 mx.example.com.
+bank.test.          IN TXT "v=spf1 ip4:192.0.2.10 -all"
+_dmarc.bank.test.   IN TXT "v=DMARC1; p=reject; fo:1"
+good.test.          IN MX  10 mx.example.com.
+good.test.          IN TXT "v=spf1 ip4:127.0.0.2 -all"
+shout.test.         IN MX  10 mx.example.com.
+_dmarc.shout.test.  IN TXT "V=DMARC1 ; P=Reject ; ADKIM=s ; pct=abc"
+reports.test.       IN MX  10 mx.example.com.
+_dmarc.reports.test. IN TXT "v=DMARC1; rua=mailto:dmarc@reports.test"
+`
+	g := Start(t, Options{Zone: zone, Settings: map[string]any{"sender_auth": map[string]any{"dmarc_reject": true}}})
+	msg := func(from string) []byte {
+		return []byte("From: " + from + "\r\nTo: u@example.org\r\nSubject: wire transfer\r\n" +
+			"Date: " + time.Now().UTC().Format(time.RFC1123Z) + "\r\nMessage-ID: <dmarc-" + fmt.Sprint(time.Now().UnixNano()) + "@good.test>\r\n\r\nPay now.\r\n")
+	}
+	for _, tc := range []struct {
+		from   string
+		refuse string // the domain named in the 550; "" when relayed
+		dmarc  []string
+	}{
+		{"ceo@bank.test", "bank.test", nil},
+		{"ceo@bank.test, helper@good.test", "bank.test", nil},
+		{"helper@good.test, ceo@bank.test", "bank.test", nil},
+		{"Helper <helper@good.test>, \"CEO\" <ceo@BANK.test>", "bank.test", nil},
+		{"Board: helper@good.test, ceo@bank.test;", "bank.test", nil},
+		{"helper@good.test, a@reports.test, ceo@bank.test", "bank.test", nil},
+		{"ceo@shout.test", "shout.test", nil},
+		{"helper@good.test, ceo@bank.test, broken <<x@good.test>", "bank.test", nil},
+		// Relayed: a display name is not an author, and rua= without p=
+		// asks for reports only.
+		{`"ceo@bank.test" <helper@good.test>`, "", []string{"dmarc=none header.from=good.test"}},
+		{"helper@good.test, a@reports.test", "", []string{"dmarc=none header.from=good.test", "dmarc=fail (p=none) header.from=reports.test"}},
+	} {
+		t.Run(tc.from, func(t *testing.T) {
+			before := g.Backend.Count()
+			c := g.DialFrom("127.0.0.2")
+			defer c.Close()
+			c.Expect(250, "EHLO client2.example.com")
+			r := c.Send("helper@good.test", []string{"u@example.org"}, msg(tc.from))
+			if tc.refuse != "" {
+				if r.Code != 550 || r.Enhanced != "5.7.1" || !strings.Contains(r.Text, tc.refuse) || !strings.Contains(r.Text, "DMARC") {
+					t.Fatalf("From: %s got %s; want 550 5.7.1 naming %s's DMARC policy", tc.from, r, tc.refuse)
+				}
+				RequireQueueID(t, r)
+				if n := g.Backend.Count(); n != before {
+					t.Errorf("the backend got the refused message")
+				}
+				return
+			}
+			if r.Code != 250 {
+				t.Fatalf("From: %s got %s; want 250", tc.from, r)
+			}
+			got := g.Backend.Wait(before+1, 10*time.Second)
+			if len(got) <= before {
+				t.Fatal("backend did not get the message")
+			}
+			ar := strings.Join(headerValues(got[before].Data, "Authentication-Results"), "\n")
+			for _, w := range tc.dmarc {
+				if !strings.Contains(ar, w) {
+					t.Errorf("Authentication-Results %q lacks %q", ar, w)
+				}
+			}
+		})
+	}
+}
