@@ -435,6 +435,18 @@ func TestStripOurs(t *testing.T) {
 		{"Authentication-Results", "other.example.net; spf=pass smtp.mailfrom=mx.example.org", false},
 		{"Authentication-Results", "mx.example.org.evil.example; spf=pass", false},
 		{"X-Authentication-Results", "mx.example.org; spf=pass", false},
+		// Quoted, with quoted-pairs, with a version: still our name.
+		{"Authentication-Results", `"mx.example.org"; dkim=pass`, true},
+		{"Authentication-Results", `"mx\.example\.org" 1; dkim=pass`, true},
+		{"Authentication-Results", `"mx.example.org`, true},
+		// No authserv-id to read: no one's valid result, dropped.
+		{"Authentication-Results", "(a (b) mx.example.org; dkim=pass", true},
+		{"Authentication-Results", "(all comment)", true},
+		{"Authentication-Results", "", true},
+		{"Authentication-Results", `""; dkim=pass`, true},
+		// Our name elsewhere than the authserv-id.
+		{"Authentication-Results", "other.example (mx.example.org); dkim=pass", false},
+		{"Authentication-Results", `"other.example"; dkim=pass header.d=mx.example.org`, false},
 	} {
 		if got := o.tr.Stripped(tc.name, tc.value); got != tc.strip {
 			t.Errorf("Stripped(%q, %q) = %v, want %v", tc.name, tc.value, got, tc.strip)

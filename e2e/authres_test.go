@@ -237,3 +237,43 @@ _dmarc.reports.test. IN TXT "v=DMARC1; rua=mailto:dmarc@reports.test"
 		})
 	}
 }
+
+// TestForgedHeadersEverySize: an arriving Authentication-Results in our
+// name, and any X-Spam-* field, never reaches the backend, whatever its
+// size (folded fields of 1 KB to 200 KB, around the 64 KiB the gateway
+// holds of a field); another host's result of the same size arrives
+// byte for byte.
+func TestForgedHeadersEverySize(t *testing.T) {
+	g := Start(t, Options{Zone: authZone(t, make(ed25519.PublicKey, ed25519.PublicKeySize))})
+	fold := func(n int) string {
+		var b strings.Builder
+		for b.Len() < n {
+			b.WriteString("\r\n\t(" + strings.Repeat("p", 70) + ")")
+		}
+		return b.String()
+	}
+	for _, n := range []int{1 << 10, 64<<10 - 200, 64<<10 - 1, 64 << 10, 64<<10 + 1, 70 << 10, 200 << 10} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			forged := "Authentication-Results: mx.test; dkim=pass header.d=example.com" + fold(n) + "\r\n"
+			commented := "Authentication-Results: (" + strings.Repeat("c", 70) + fold(n) + ")\r\n mx.test; dmarc=pass\r\n"
+			spam := "X-Spam-Status: No, score=-100.0" + fold(n) + "\r\n"
+			other := "Authentication-Results: elsewhere.example; spf=none" + fold(n) + "\r\n"
+			data := relayed(t, g, "127.0.0.2", "a@example.com", authMsg(forged+commented+spam+other, "hello\r\n"))
+			header := string(data)
+			if i := strings.Index(header, "\r\n\r\n"); i >= 0 {
+				header = header[:i+2]
+			}
+			for _, v := range headerValues(data, "Authentication-Results") {
+				if strings.Contains(v, "dkim=pass header.d=example.com") || strings.Contains(v, "dmarc=pass") {
+					t.Errorf("a forged Authentication-Results of %d bytes reached the backend", len(v))
+				}
+			}
+			if n := len(headerValues(data, "X-Spam-Status")); n != 1 {
+				t.Errorf("%d X-Spam-Status fields reached the backend, want only ours", n)
+			}
+			if !strings.Contains(header, other) {
+				t.Errorf("another host's Authentication-Results of %d bytes was not passed on as it came", len(other))
+			}
+		})
+	}
+}
