@@ -136,3 +136,30 @@ func TestGTUBE(t *testing.T) {
 		}
 	})
 }
+
+// TestSpamStatusNoNegativeZero: a total and a test that round to zero from
+// below read 0.0 in the relayed X-Spam-Status, never -0.0.
+func TestSpamStatusNoNegativeZero(t *testing.T) {
+	g := Start(t, Options{Settings: map[string]any{"checks": map[string]any{"scores": map[string]any{"MISSING_DATE": -0.001, "MISSING_MID": -0.04}}}})
+	before := g.Backend.Count()
+	c := g.DialFrom("127.0.0.2")
+	defer c.Close()
+	c.Expect(250, "EHLO client2.example.com")
+	msg := []byte("From: a@example.com\r\nTo: u@example.org\r\nSubject: no date, no id\r\n\r\nhello\r\n")
+	if r := c.Send("a@example.com", []string{"u@example.org"}, msg); r.Code != 250 {
+		t.Fatalf("not accepted: %s", r)
+	}
+	got := g.Backend.Wait(before+1, 10*time.Second)
+	if len(got) <= before {
+		t.Fatal("backend did not get the message")
+	}
+	vs := headerValues(got[before].Data, "X-Spam-Status")
+	if len(vs) != 1 {
+		t.Fatalf("X-Spam-Status fields: %q", vs)
+	}
+	status := vs[0]
+	if strings.Contains(status, "-0.0") || !strings.Contains(status, "score=0.0 ") ||
+		!strings.Contains(status, "MISSING_DATE=0.0") || !strings.Contains(status, "MISSING_MID=0.0") {
+		t.Errorf("X-Spam-Status: %q", status)
+	}
+}

@@ -61,9 +61,15 @@ func (p Policy) StatusHeaders(score float64, tests []Score, allowListed bool) []
 	return h
 }
 
-// FormatPoints renders a score with one decimal, as SpamAssassin does.
+// FormatPoints renders a score with one decimal, as SpamAssassin does. A
+// negative score that rounds to zero is "0.0", never "-0.0", which rules
+// matching the header (score=-...) would take for a negative one.
 func FormatPoints(f float64) string {
-	return strconv.FormatFloat(f, 'f', 1, 64)
+	s := strconv.FormatFloat(f, 'f', 1, 64)
+	if s == "-0.0" {
+		return "0.0"
+	}
+	return s
 }
 
 // FormatTests renders tests as NAME=POINTS,NAME=POINTS, sorted by name so

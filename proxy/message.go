@@ -89,40 +89,56 @@ func clean(s string) string {
 	}, s)
 }
 
-// formatField renders an added field, folded at white space so lines stay
-// short (SpamAssassin folds its X-Spam-Status the same way).
+// formatField renders an added field, folded so lines stay short
+// (SpamAssassin folds its X-Spam-Status the same way). A fold goes before
+// a space of the value, or after a comma of a long list (tests=A,B,...)
+// that has no space to fold at. Unfolding (RFC 5322 section 2.2.3: the
+// line breaks removed) gives the value back exactly, except that a fold
+// after a comma leaves a space there, as SpamAssassin's does: a reader
+// that splits the list at commas and trims the names sees the same names.
+// A line is never only white space, and runs of spaces are kept.
 func formatField(f filters.Field) string {
 	const width = 78
 	var b strings.Builder
 	line := f.Name + ":"
-	for _, word := range splitFoldable(clean(f.Value)) {
-		if len(line)+1+len(word) > width && len(line) > len(f.Name)+1 {
+	for i, tk := range foldTokens(clean(f.Value)) {
+		sep := " "
+		if tk.glued {
+			sep = ""
+		}
+		if i > 0 && tk.text != "" && len(line)+len(sep)+len(tk.text) > width && strings.TrimLeft(line, " ") != "" && len(line) > len(f.Name)+1 {
 			b.WriteString(line + "\r\n")
-			// A space, not a tab: unfolding then gives the value back
-			// exactly where it was folded at a space.
-			line = " " + word
+			line = " " + tk.text
 			continue
 		}
-		line += " " + word
+		line += sep + tk.text
 	}
 	b.WriteString(line + "\r\n")
 	return b.String()
 }
 
-// splitFoldable splits a value at spaces, and long comma lists (tests=...)
-// after their commas.
-func splitFoldable(v string) []string {
-	var out []string
-	for _, w := range strings.Fields(v) {
+// foldToken is a piece of a value between places a fold may go: after a
+// space (the space is not in text), or, glued, right after a comma.
+type foldToken struct {
+	text  string
+	glued bool
+}
+
+// foldTokens splits a value at every space, and words longer than 60
+// octets after their commas.
+func foldTokens(v string) []foldToken {
+	var out []foldToken
+	for _, w := range strings.Split(v, " ") {
+		glued := false
 		for len(w) > 60 {
-			i := strings.LastIndexByte(w[:60], ',')
-			if i <= 0 {
+			i := strings.IndexByte(w, ',')
+			if i < 0 || i == len(w)-1 {
 				break
 			}
-			out = append(out, w[:i+1])
-			w = w[i+1:]
+			out = append(out, foldToken{w[:i+1], glued})
+			w, glued = w[i+1:], true
 		}
-		out = append(out, w)
+		out = append(out, foldToken{w, glued})
 	}
 	return out
 }
