@@ -24,8 +24,24 @@ type Config struct {
 	Store string
 }
 
+// Available reports, as an error, why a store value cannot be opened by
+// this version; nil when it can. Configuration checks ask it, so a store
+// Open would refuse is refused before anything starts.
+func Available(store string) error {
+	switch {
+	case store == "":
+		return nil
+	case strings.HasPrefix(store, "redis://"):
+		return fmt.Errorf("quarantine: store %s: the Redis quarantine is not available in this version", store)
+	}
+	return fmt.Errorf("quarantine: store %q: unknown kind (want empty or redis://)", store)
+}
+
 // Open opens the store the configuration names.
 func Open(cfg Config) (Store, error) {
+	if err := Available(cfg.Store); err != nil {
+		return nil, err
+	}
 	switch {
 	case cfg.Store == "":
 		dir := filepath.Join(cfg.DataDir, DirName)
@@ -35,8 +51,6 @@ func Open(cfg Config) (Store, error) {
 			}
 		}
 		return OpenDir(dir)
-	case strings.HasPrefix(cfg.Store, "redis://"):
-		return nil, fmt.Errorf("quarantine: store %s: the Redis quarantine is not available in this version", cfg.Store)
 	}
-	return nil, fmt.Errorf("quarantine: store %q: unknown kind (want empty or redis://)", cfg.Store)
+	return nil, fmt.Errorf("quarantine: store %q: no opener", cfg.Store)
 }

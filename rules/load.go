@@ -25,22 +25,34 @@ const DefaultsName = "(built-in defaults)"
 //
 // Load keeps no state between calls, so a running server may call it again
 // (on SIGHUP) and swap in the result only when it succeeds.
-func Load(path string) (*Config, error) {
+//
+// checks are run after the package's own, with the same reporting: a
+// program adds what only it knows (which listeners this build can run).
+func Load(path string, checks ...Check) (*Config, error) {
 	if path == "" {
-		return Parse(DefaultsName, nil)
+		return Parse(DefaultsName, nil, checks...)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read configuration: %w", err)
 	}
-	return Parse(path, data)
+	return Parse(path, data, checks...)
+}
+
+// Check is a validation a program adds to Load's. It reports each problem
+// with r.Errorf(key, ...), which places it at the key's line.
+type Check func(cfg *Config, r Reporter)
+
+// Reporter receives the problems a Check finds.
+type Reporter interface {
+	Errorf(key, format string, args ...any)
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // Parse decodes data (named name in problems) over the defaults and
-// validates the result.
-func Parse(name string, data []byte) (*Config, error) {
+// validates the result, with checks added to the package's own.
+func Parse(name string, data []byte, checks ...Check) (*Config, error) {
 	cfg := Default()
 	errs := &Errors{}
 	d := &decoder{file: name, errs: errs, lines: map[string]int{}, bad: map[string]bool{}}
@@ -75,6 +87,9 @@ func Parse(name string, data []byte) (*Config, error) {
 	validateCore(cfg, v)
 	for _, f := range validators {
 		f(cfg, v)
+	}
+	for _, c := range checks {
+		c(cfg, v)
 	}
 	if len(errs.Problems) > 0 {
 		errs.sort()

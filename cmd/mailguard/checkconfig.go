@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -14,19 +13,17 @@ func init() {
 }
 
 func runCheckConfig(args []string, stdout, stderr io.Writer) int {
-	fs, path := commandFlags("check-config", "mailguard check-config [-config FILE]", "Validates a configuration and prints every problem as file:line: key: message.", stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	fs, path := commandFlags("check-config", "mailguard check-config [-config FILE]",
+		"Validates a configuration as serve does before it starts, and prints every problem as file:line: key: message.", stderr)
+	if code, ok := parseCommand(fs, args, stdout); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "mailguard check-config: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
 		return exitUsage
 	}
-	if _, err := rules.Load(*path); err != nil {
+	if _, err := loadConfig(*path); err != nil {
 		var errs *rules.Errors
 		if errors.As(err, &errs) {
 			for _, p := range errs.Problems {

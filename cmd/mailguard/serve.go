@@ -78,37 +78,14 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	cfg, err := rules.Load(*path)
+	cfg, err := loadConfig(*path)
 	if err != nil {
 		printConfigError(stderr, "serve", err)
-		return exitUsage
-	}
-	if missing := unavailable(cfg); len(missing) > 0 {
-		for _, m := range missing {
-			fmt.Fprintf(stderr, "mailguard serve: %s is set, but this version has no such listener; leave it empty\n", m)
-		}
 		return exitUsage
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	slog.SetDefault(log)
 	return serve(*path, cfg, log)
-}
-
-// unavailable names the configured listeners this version cannot run.
-// Starting without them would leave an operator believing, say, that the
-// MTA's milter traffic was being filtered.
-func unavailable(cfg *rules.Config) []string {
-	var out []string
-	for _, l := range []struct{ key, value string }{
-		{"milter.listen", cfg.Milter.Listen},
-		{"web.listen", cfg.Web.Listen},
-		{"metrics.listen", cfg.Metrics.Listen},
-	} {
-		if l.value != "" && !hasService(l.key) {
-			out = append(out, l.key)
-		}
-	}
-	return out
 }
 
 func serveUsage(fs *flag.FlagSet) {
@@ -357,7 +334,7 @@ func (g *gateway) currentChain() *filters.Chain {
 // running configuration.
 func (g *gateway) reload() {
 	g.log.Info("reloading configuration", "file", orText(g.path, rules.DefaultsName))
-	cfg, err := rules.Load(g.path)
+	cfg, err := loadConfig(g.path)
 	if err != nil {
 		var errs *rules.Errors
 		if errors.As(err, &errs) {

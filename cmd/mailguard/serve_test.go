@@ -8,22 +8,44 @@ import (
 	"testing"
 )
 
-// A listener this version cannot run must stop serve, not be ignored: an
-// operator who set milter.listen would otherwise believe the MTA's mail was
-// filtered.
-func TestServeRefusesListenersItLacks(t *testing.T) {
-	for _, key := range []string{"milter", "web", "metrics"} {
-		t.Run(key, func(t *testing.T) {
-			cfg := filepath.Join(t.TempDir(), "mailguard.yaml")
-			if err := os.WriteFile(cfg, []byte(key+":\n  listen: 127.0.0.1:0\nlisten: 127.0.0.1:0\n"), 0o600); err != nil {
+// What serve refuses, check-config refuses, with the same words: both run
+// loadConfig. A listener this version cannot run must stop serve, not be
+// ignored: an operator who set milter.listen would otherwise believe the
+// MTA's mail was filtered; the same for a store it cannot open.
+func TestServeAndCheckConfigRefuseAlike(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		want       string // in both commands' stderr
+	}{
+		{"milter", "listen: 127.0.0.1:0\nmilter:\n  listen: 127.0.0.1:0\n", ":3: milter.listen: is set, but this version has no such listener"},
+		{"web", "listen: 127.0.0.1:0\nweb:\n  listen: 127.0.0.1:0\n", ":3: web.listen: is set, but this version has no such listener"},
+		{"metrics", "listen: 127.0.0.1:0\nmetrics: {listen: '127.0.0.1:0'}\n", ":2: metrics.listen: is set, but this version has no such listener"},
+		{"redis store", "listen: 127.0.0.1:0\nstore: redis://127.0.0.1:6379/0\n", ":2: store: quarantine: store redis://127.0.0.1:6379/0: the Redis quarantine is not available in this version"},
+		{"redis store with password", "listen: 127.0.0.1:0\n\nstore: 'redis://:pw@[::1]:7000/3'\n", ":3: store: quarantine: store redis://:pw@[::1]:7000/3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := filepath.Join(dir, "mailguard.yaml")
+			text := tc.yaml + "data_dir: " + filepath.Join(dir, "data") + "\n"
+			if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			var out, errb bytes.Buffer
-			if code := run([]string{"serve", "-config", cfg}, &out, &errb); code != exitUsage {
-				t.Fatalf("exit %d, want %d; stderr: %s", code, exitUsage, errb.String())
+			var problems []string
+			for _, cmd := range []string{"check-config", "serve"} {
+				var out, errb bytes.Buffer
+				if code := run([]string{cmd, "-config", cfg}, &out, &errb); code != exitUsage {
+					t.Fatalf("%s: exit %d, want %d; stdout %q stderr %q", cmd, code, exitUsage, out.String(), errb.String())
+				}
+				if !strings.Contains(errb.String(), cfg+tc.want) {
+					t.Errorf("%s: stderr %q lacks %q", cmd, errb.String(), cfg+tc.want)
+				}
+				if strings.Contains(out.String(), "configuration OK") {
+					t.Errorf("%s said OK", cmd)
+				}
+				problems = append(problems, strings.SplitN(errb.String(), "\n", 2)[0])
 			}
-			if !strings.Contains(errb.String(), key+".listen is set, but this version has no such listener") {
-				t.Errorf("stderr does not name the key: %q", errb.String())
+			if problems[0] != problems[1] {
+				t.Errorf("check-config says %q, serve %q", problems[0], problems[1])
 			}
 		})
 	}

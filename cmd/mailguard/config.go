@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"mailguard/quarantine"
+	"mailguard/resolver"
+	"mailguard/rules"
+)
+
+// loadConfig reads and validates a configuration as serve needs it: the
+// file's own rules (rules.Load), what this build can run (listeners,
+// stores), and a trial build of everything serve builds from it before it
+// listens. It is the one validation that serve, its reload and
+// check-config share, so check-config says OK exactly when serve would
+// start, short of run-time failures (a port in use, a full disk).
+func loadConfig(path string) (*rules.Config, error) {
+	cfg, err := rules.Load(path, runnable)
+	if err != nil {
+		return nil, err
+	}
+	if err := trialBuild(cfg); err != nil {
+		name := path
+		if name == "" {
+			name = rules.DefaultsName
+		}
+		return nil, &rules.Errors{Problems: []rules.Problem{{File: name, Msg: err.Error()}}}
+	}
+	return cfg, nil
+}
+
+// runnable refuses what this build cannot run. Starting without it would
+// leave an operator believing, say, that the MTA's milter traffic was
+// filtered. A listener becomes runnable when its file registers it
+// (registerService); a store when quarantine.Available knows it.
+func runnable(cfg *rules.Config, r rules.Reporter) {
+	for _, l := range []struct{ key, value string }{
+		{"milter.listen", cfg.Milter.Listen},
+		{"web.listen", cfg.Web.Listen},
+		{"metrics.listen", cfg.Metrics.Listen},
+	} {
+		if l.value != "" && !hasService(l.key) {
+			r.Errorf(l.key, "is set, but this version has no such listener; leave it empty")
+		}
+	}
+	if err := quarantine.Available(cfg.Store); err != nil {
+		r.Errorf("store", "%v; leave it empty for the embedded store", err)
+	}
+}
+
+// trialBuild builds, and throws away, what serve builds from the
+// configuration before it listens: the resolver, the filter chain, the
+// TLS certificate and the AUTH users. It opens no store and binds no port.
+func trialBuild(cfg *rules.Config) error {
+	log := slog.New(slog.DiscardHandler)
+	res, err := resolver.New(resolver.Config{Server: cfg.DNS.Resolver, Timeout: cfg.DNS.Timeout, CacheSize: -1, Log: log})
+	if err != nil {
+		return fmt.Errorf("dns.resolver: %w", err)
+	}
+	deps := &rules.Deps{Resolver: res, Log: log}
+	defer deps.Close()
+	if _, err := rules.BuildChain(cfg, deps); err != nil {
+		return fmt.Errorf("building the filter chain: %w", err)
+	}
+	if _, err := loadTLS(cfg); err != nil {
+		return fmt.Errorf("tls: %w", err)
+	}
+	if _, err := loadUsers(cfg); err != nil {
+		return fmt.Errorf("auth.users_file: %w", err)
+	}
+	return nil
+}
