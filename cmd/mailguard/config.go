@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"mailguard/quarantine"
 	"mailguard/resolver"
@@ -17,6 +19,16 @@ import (
 // start, short of run-time failures (a port in use, a full disk).
 func loadConfig(path string) (*rules.Config, error) {
 	cfg, err := rules.Load(path, runnable)
+	return checked(path, cfg, err)
+}
+
+// parseConfig is loadConfig on a file's bytes already read.
+func parseConfig(path string, data []byte) (*rules.Config, error) {
+	cfg, err := rules.Parse(path, data, runnable)
+	return checked(path, cfg, err)
+}
+
+func checked(path string, cfg *rules.Config, err error) (*rules.Config, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -28,6 +40,29 @@ func loadConfig(path string) (*rules.Config, error) {
 		return nil, &rules.Errors{Problems: []rules.Problem{{File: name, Msg: err.Error()}}}
 	}
 	return cfg, nil
+}
+
+// readForReload reads the configuration file for a reload, refusing what
+// is far more likely a mistake or a file caught while being written than
+// a wish: a document that sets no key at all (it would swap the running
+// configuration for the built-in defaults), and a file whose last line
+// has no line end (cut short). Without -config there is no file: the
+// built-in defaults are read again.
+func readForReload(path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read configuration: %w", err)
+	}
+	if rules.Blank(data) {
+		return nil, fmt.Errorf("%s sets no key (it is empty or only comments); a reload would replace the running configuration with the built-in defaults", path)
+	}
+	if !bytes.HasSuffix(data, []byte("\n")) {
+		return nil, fmt.Errorf("%s does not end with a line end, as if caught while being written; send SIGHUP again once it is saved", path)
+	}
+	return data, nil
 }
 
 // runnable refuses what this build cannot run. Starting without it would

@@ -334,7 +334,17 @@ func (g *gateway) currentChain() *filters.Chain {
 // running configuration.
 func (g *gateway) reload() {
 	g.log.Info("reloading configuration", "file", orText(g.path, rules.DefaultsName))
-	cfg, err := loadConfig(g.path)
+	data, err := readForReload(g.path)
+	if err != nil {
+		g.log.Error("reload refused; keeping the running configuration", "err", err)
+		return
+	}
+	var cfg *rules.Config
+	if g.path == "" {
+		cfg, err = loadConfig("")
+	} else {
+		cfg, err = parseConfig(g.path, data)
+	}
 	if err != nil {
 		var errs *rules.Errors
 		if errors.As(err, &errs) {
@@ -369,9 +379,22 @@ func (g *gateway) reload() {
 		g.log.Warn("changed key takes effect at the next restart", "key", k)
 	}
 	g.mu.Lock()
+	old := g.cfg
 	g.cfg, g.chain = cfg, chain
 	g.mu.Unlock()
-	g.log.Info("configuration reloaded", "filters", len(chain.Filters()))
+	// One line per key, so a mistaken edit shows at once.
+	changes := rules.Diff(old, cfg)
+	for _, c := range changes {
+		switch c.Kind {
+		case "added":
+			g.log.Info("configuration key added", "key", c.Key, "value", c.New)
+		case "removed":
+			g.log.Info("configuration key removed", "key", c.Key, "value", c.Old)
+		default:
+			g.log.Info("configuration key changed", "key", c.Key, "old", c.Old, "new", c.New)
+		}
+	}
+	g.log.Info("configuration reloaded", "filters", len(chain.Filters()), "changes", len(changes))
 }
 
 // restartKeys names the keys whose change a reload cannot apply.
