@@ -196,19 +196,33 @@ func (c *checker) host(ctx context.Context, mx *MX) {
 		names, err := resolver.LookupAddr(ctx, c.cfg.Resolver, ip)
 		switch {
 		case err != nil:
+			// A failed lookup (REFUSED, SERVFAIL, a timeout) says
+			// nothing about whether a PTR exists.
+			a.PTRError = shortErr(err)
 			r.add(LevelWarning, "lookup-failed", "PTR lookup for %s (%s) failed: %v", ip, mx.Host, err)
 		case len(names) == 0:
 			r.add(LevelWarning, "ptr-missing", "%s (%s) has no PTR record; many receivers distrust mail from addresses without reverse DNS", ip, mx.Host)
 		default:
 			a.PTR = names
+			var backErr error
 			for _, n := range names {
 				back, err := resolver.LookupIP(ctx, c.cfg.Resolver, n)
-				if err == nil && slices.Contains(back, ip) {
+				if err != nil {
+					backErr = err
+					continue
+				}
+				if slices.Contains(back, ip) {
 					a.ForwardConfirmed = true
 					break
 				}
 			}
-			if !a.ForwardConfirmed {
+			switch {
+			case a.ForwardConfirmed:
+			case backErr != nil:
+				// Not confirmed, but not refuted either.
+				a.ForwardError = shortErr(backErr)
+				r.add(LevelWarning, "lookup-failed", "cannot check that the PTR of %s (%s), %s, resolves back to it: %v", ip, mx.Host, strings.Join(names, ", "), backErr)
+			default:
 				r.add(LevelWarning, "ptr-mismatch", "the PTR of %s (%s) is %s, which does not resolve back to %s", ip, mx.Host, strings.Join(names, ", "), ip)
 			}
 		}

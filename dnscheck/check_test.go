@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,6 +24,8 @@ func servers(t *testing.T) Config {
 	ns3 := dnstest.Start(t, "$ORIGIN other.test.\n@ 60 IN SOA ns3 h 1 1 1 1 60\n")
 	ns4 := dnstest.Start(t, "")
 	ns4.SilenceAll(true)
+	ns1.Refuse("9.2.0.192.in-addr.arpa.", true)
+	ns1.ServFail("h8back.bad.test.", true)
 	addrs := map[string]string{"ns1.dns.test.": ns1.Addr(), "ns2.dns.test.": ns2.Addr(), "ns3.dns.test.": ns3.Addr(), "ns4.dns.test.": ns4.Addr()}
 	r, err := resolver.New(resolver.Config{Server: ns1.Addr(), Timeout: 5 * time.Second})
 	if err != nil {
@@ -67,6 +70,16 @@ func TestCheck(t *testing.T) {
 		{"lame.test", []string{"ns-lame"}, nil},
 		{"dead.test", []string{"ns-unreachable"}, nil},
 		{"single.test", []string{"single-ns"}, nil},
+		// A failed lookup is not an answer: no "ptr-missing", no
+		// "ptr-mismatch".
+		{"refused.bad.test", []string{"lookup-failed"}, nil},
+		{"backfail.bad.test", []string{"lookup-failed"}, nil},
+		// A domain that does not exist gets that error alone, whether
+		// or not a zone holds its parent.
+		{"missing.nozone.example", []string{"no-domain"}, nil},
+		{"missing.bad.test", []string{"no-domain"}, nil},
+		// No SOA is an answer, not a temporary failure.
+		{"nosoa.example", []string{"no-soa"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.domain, func(t *testing.T) {
@@ -135,6 +148,56 @@ func TestReportContents(t *testing.T) {
 	out = text(rep)
 	if !strings.Contains(out, `disagree on the MX of split.test.`) || !strings.Contains(out, "10 old-mx.split.test.") || !strings.Contains(out, "3 problems found") {
 		t.Errorf("split.test text:\n%s", out)
+	}
+}
+
+// A failed lookup is shown as failed, never as a missing record, and each
+// finding stays on one line of the report whatever its error held.
+func TestReportFailedLookups(t *testing.T) {
+	cfg := servers(t)
+	rep, err := Check(context.Background(), "refused.bad.test", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := text(rep)
+	if strings.Contains(out, "no PTR") || !strings.Contains(out, "192.0.2.9") || !strings.Contains(out, "PTR lookup failed (REFUSED)") {
+		t.Errorf("REFUSED PTR shown as:\n%s", out)
+	}
+	if a := rep.MX[0].Addresses[0]; a.PTRError != "REFUSED" {
+		t.Errorf("address %+v: want ptr_error REFUSED", a)
+	}
+	rep, err = Check(context.Background(), "backfail.bad.test", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = text(rep)
+	if strings.Contains(out, "does not resolve back") || !strings.Contains(out, "PTR h8back.bad.test. (not checked: lookup failed, SERVFAIL)") {
+		t.Errorf("unresolvable PTR name shown as:\n%s", out)
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if l != "" && !strings.HasPrefix(l, "domain ") && !strings.HasPrefix(l, "MX ") && !strings.HasPrefix(l, "NS ") &&
+			!strings.HasPrefix(l, "          ") && !strings.HasPrefix(l, "error: ") && !strings.HasPrefix(l, "warning: ") &&
+			!strings.HasPrefix(l, "note: ") && !strings.HasSuffix(l, "found") {
+			t.Errorf("line out of the layout: %q\n%s", l, out)
+		}
+	}
+}
+
+func TestReportOneLinePerFinding(t *testing.T) {
+	r := &Report{Domain: "x.test.", MX: []MX{}, NameServers: []NameServer{{Name: "ns.x.test.", Address: "192.0.2.1:53", Error: "first\nsecond"}}}
+	r.add(LevelWarning, "lookup-failed", "lookup failed: %v", errors.Join(errors.New("A: SERVFAIL"), errors.New("AAAA: timeout")))
+	r.Problems = append(r.Problems, Problem{Level: LevelError, Code: "x", Message: "made\r\nelsewhere"})
+	out := text(r)
+	want := "domain  x.test.\n" +
+		"NS      ns.x.test. 192.0.2.1:53  first; second\n\n" +
+		"warning: lookup failed: A: SERVFAIL; AAAA: timeout [lookup-failed]\n" +
+		"error:   made; elsewhere [x]\n" +
+		"2 problems found\n"
+	if out != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+	if r.Problems[0].Message != "lookup failed: A: SERVFAIL; AAAA: timeout" {
+		t.Errorf("message kept its line break for JSON: %q", r.Problems[0].Message)
 	}
 }
 

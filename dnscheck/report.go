@@ -51,6 +51,12 @@ type Address struct {
 	PTR []string `json:"ptr"`
 	// ForwardConfirmed is true when a PTR name resolves back to IP.
 	ForwardConfirmed bool `json:"forward_confirmed"`
+	// PTRError is set when the PTR lookup failed (REFUSED, SERVFAIL,
+	// timeout): whether there is a PTR is then unknown.
+	PTRError string `json:"ptr_error,omitempty"`
+	// ForwardError is set when the PTR names could not be resolved back:
+	// the PTR is then neither confirmed nor refuted.
+	ForwardError string `json:"forward_error,omitempty"`
 }
 
 // NameServer is one authoritative server address, asked directly.
@@ -82,7 +88,22 @@ func (r *Report) Faulty() bool {
 }
 
 func (r *Report) add(level, code, format string, args ...any) {
-	r.Problems = append(r.Problems, Problem{Level: level, Code: code, Message: fmt.Sprintf(format, args...)})
+	r.Problems = append(r.Problems, Problem{Level: level, Code: code, Message: oneLine(fmt.Sprintf(format, args...))})
+}
+
+// oneLine joins the lines of a message (errors.Join makes several) with
+// "; ", so that each finding stays one line of the report.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	var parts []string
+	for _, l := range strings.FieldsFunc(s, func(c rune) bool { return c == '\r' || c == '\n' }) {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // WriteText writes the report for a terminal: what was found, then the
@@ -108,9 +129,16 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		for _, a := range mx.Addresses {
 			ptr := "no PTR"
-			if len(a.PTR) > 0 {
+			switch {
+			case a.PTRError != "":
+				ptr = "PTR lookup failed (" + oneLine(a.PTRError) + ")"
+			case len(a.PTR) > 0:
 				ptr = "PTR " + strings.Join(a.PTR, ", ")
-				if !a.ForwardConfirmed {
+				switch {
+				case a.ForwardConfirmed:
+				case a.ForwardError != "":
+					ptr += " (not checked: lookup failed, " + oneLine(a.ForwardError) + ")"
+				default:
 					ptr += " (does not resolve back)"
 				}
 			}
@@ -121,7 +149,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "NS      %s %s", ns.Name, ns.Address)
 		switch {
 		case ns.Error != "":
-			fmt.Fprintf(&b, "  %s", ns.Error)
+			fmt.Fprintf(&b, "  %s", oneLine(ns.Error))
 		default:
 			fmt.Fprintf(&b, "  serial %d", ns.Serial)
 			if !ns.Authoritative {
@@ -136,7 +164,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	b.WriteString("\n")
 	n := 0
 	for _, p := range r.Problems {
-		fmt.Fprintf(&b, "%-8s %s [%s]\n", p.Level+":", p.Message, p.Code)
+		fmt.Fprintf(&b, "%-8s %s [%s]\n", p.Level+":", oneLine(p.Message), p.Code)
 		if p.Level != LevelNote {
 			n++
 		}

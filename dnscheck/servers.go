@@ -19,7 +19,15 @@ import (
 func (c *checker) servers(ctx context.Context) {
 	r := c.r
 	zone, err := c.zone(ctx)
-	if err != nil {
+	switch {
+	case errors.Is(err, errNoSOA) && r.nxDomain():
+		// A domain that does not exist has no zone of its own; its
+		// no-domain error says it all.
+		return
+	case errors.Is(err, errNoSOA):
+		r.add(LevelWarning, "no-soa", "no SOA record found for %s or any parent, so its name servers cannot be asked", r.Domain)
+		return
+	case err != nil:
 		r.add(LevelWarning, "lookup-failed", "cannot find the zone of %s: %v", r.Domain, err)
 		return
 	}
@@ -63,7 +71,7 @@ func (c *checker) servers(ctx context.Context) {
 		if err != nil || len(addrs) == 0 {
 			msg := "has no address"
 			if err != nil {
-				msg = "address lookup failed: " + err.Error()
+				msg = "address lookup failed: " + oneLine(err.Error())
 			}
 			r.NameServers = append(r.NameServers, NameServer{Name: ns, Error: msg})
 			r.add(LevelError, "ns-no-address", "name server %s of %s %s", ns, zone, msg)
@@ -74,7 +82,7 @@ func (c *checker) servers(ctx context.Context) {
 			s := NameServer{Name: ns, Address: addr}
 			soa, err := resolver.AskServer(ctx, addr, zone, resolver.TypeSOA, c.cfg.Timeout)
 			if err != nil {
-				s.Error = err.Error()
+				s.Error = oneLine(err.Error())
 				r.NameServers = append(r.NameServers, s)
 				if errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH) {
 					// This machine has no route there (often: no IPv6);
@@ -161,7 +169,21 @@ func (c *checker) zone(ctx context.Context) (string, error) {
 		}
 		name = name[i+1:]
 	}
-	return "", fmt.Errorf("no SOA found for %s or its parents", c.r.Domain)
+	return "", fmt.Errorf("%s: %w", c.r.Domain, errNoSOA)
+}
+
+// errNoSOA is a name with no SOA above it: no zone to ask about. It is
+// an answer, not a failed lookup.
+var errNoSOA = errors.New("no SOA record for the name or any parent")
+
+// nxDomain reports whether the domain was found not to exist.
+func (r *Report) nxDomain() bool {
+	for _, p := range r.Problems {
+		if p.Code == "no-domain" {
+			return true
+		}
+	}
+	return false
 }
 
 func inZone(host, zone string) bool {

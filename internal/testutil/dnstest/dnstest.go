@@ -31,6 +31,7 @@ type Server struct {
 	mu        sync.Mutex
 	zone      *zoneData
 	servfail  map[string]bool
+	refused   map[string]bool
 	silent    map[string]bool
 	allSilent bool
 	truncate  bool
@@ -82,6 +83,7 @@ func New(zone string) (*Server, error) {
 	s := &Server{
 		zone:     z,
 		servfail: map[string]bool{},
+		refused:  map[string]bool{},
 		silent:   map[string]bool{},
 		counts:   map[qkey]int{},
 	}
@@ -174,6 +176,15 @@ func (s *Server) ServFail(name string, on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	setFlag(s.servfail, name, on)
+}
+
+// Refuse makes questions for name (any type) answer REFUSED, as a server
+// that will not answer for a zone does, or answer normally again when on
+// is false.
+func (s *Server) Refuse(name string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	setFlag(s.refused, name, on)
 }
 
 // Silence makes questions for name (any type) go unanswered, as a dead or
@@ -274,6 +285,7 @@ func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
 	s.total++
 	silent := s.allSilent || s.silent[name]
 	servfail := s.servfail[name]
+	refused := s.refused[name]
 	truncate := s.truncate && isUDP
 	formerr := s.noEDNS && req.IsEdns0() != nil
 	delay := s.delay
@@ -300,6 +312,8 @@ func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
 	switch {
 	case servfail:
 		m.Rcode = dns.RcodeServerFailure
+	case refused:
+		m.Rcode = dns.RcodeRefused
 	case truncate:
 		m.Authoritative = true
 		m.Truncated = true
