@@ -62,17 +62,17 @@ func runDNSCheck(args []string, stdout, stderr io.Writer) int {
 				return
 			}
 			name, usage := flag.UnquoteUsage(f)
-			fmt.Fprintf(w, "  -%s %s\n    \t%s\n", f.Name, name, usage)
+			if name != "" {
+				name = " " + name
+			}
+			fmt.Fprintf(w, "  -%s%s\n    \t%s\n", f.Name, name, usage)
 		})
 	}
 	// Flags may come before or after the domain.
 	var domains []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return exitOK
-			}
-			return exitUsage
+		if code, ok := parseCommand(fs, args, stdout); !ok {
+			return code
 		}
 		if fs.NArg() == 0 {
 			break

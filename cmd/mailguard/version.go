@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -11,6 +12,20 @@ var version = "dev"
 
 func init() {
 	register(command{name: "version", summary: "prints the version", run: func(args []string, stdout, stderr io.Writer) int {
+		fs := flag.NewFlagSet("version", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		fs.Usage = func() {
+			fmt.Fprintln(fs.Output(), "usage: mailguard version")
+			fmt.Fprintln(fs.Output(), "\nPrints the version of this mailguard.")
+		}
+		if code, ok := parseCommand(fs, args, stdout); !ok {
+			return code
+		}
+		if fs.NArg() > 0 {
+			fmt.Fprintf(stderr, "mailguard version: unexpected argument %q\n", fs.Arg(0))
+			fs.Usage()
+			return exitUsage
+		}
 		v := version
 		if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" {
 			for _, s := range bi.Settings {
