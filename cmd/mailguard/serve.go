@@ -85,6 +85,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	slog.SetDefault(log)
+	if data, err := os.ReadFile(*path); err == nil && rules.Blank(data) {
+		// Allowed, but as often a mistake as a wish: say so.
+		log.Warn("the configuration file sets no key; running on the built-in defaults", "file", *path)
+	}
 	return serve(*path, cfg, log)
 }
 
