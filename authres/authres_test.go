@@ -390,6 +390,29 @@ func TestDMARCSeveralAuthors(t *testing.T) {
 	}
 }
 
+// A From listing more domains than are evaluated still has the forged
+// one among the first judged; past the bound the rest are reported as not
+// judged, at a bounded cost in lookups.
+func TestDMARCManyAuthors(t *testing.T) {
+	e := setup(t)
+	c := newChecker(t, e, Config{RejectDMARC: true})
+	var addrs []string
+	for i := range 50 {
+		addrs = append(addrs, fmt.Sprintf("a@d%d.example.org", i))
+	}
+	before := e.srv.TotalQueries()
+	o := run(t, c, "198.51.100.7", "h.example", "a@example.org", rawFrom(strings.Join(append([]string{"ceo@example.com"}, addrs...), ", ")), false)
+	if o.verdict.Action != filters.Reject {
+		t.Errorf("forged first author among 51: %v (header %.200q)", o.verdict.Action, o.header)
+	}
+	if n := strings.Count(o.header, "dmarc="); n != maxFromDomains+1 {
+		t.Errorf("%d dmarc results, want %d", n, maxFromDomains+1)
+	}
+	if q := e.srv.TotalQueries() - before; q > 2*maxFromDomains+10 {
+		t.Errorf("%d DNS queries for one message", q)
+	}
+}
+
 func TestWeights(t *testing.T) {
 	e := setup(t)
 	c := newChecker(t, e, Config{Weights: map[string]float64{"SPF_FAIL": 3.5, "DMARC_FAIL_REJECT": 0}})
