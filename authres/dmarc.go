@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime"
 	"net/mail"
 	"strings"
 
@@ -82,6 +83,13 @@ func fromDomains(froms []string) ([]string, error) {
 			// stricter.
 			for _, d := range scanDomains(f) {
 				add(d)
+			}
+			// A From made of an encoded-word alone shows its decoded
+			// text as the author ("=?utf-8?q?ceo=40bank.example?=").
+			if dec, err := new(mime.WordDecoder).DecodeHeader(f); err == nil && dec != f {
+				for _, d := range scanDomains(dec) {
+					add(d)
+				}
 			}
 			continue
 		}

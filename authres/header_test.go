@@ -102,6 +102,9 @@ func TestFromDomains(t *testing.T) {
 		// Two From fields (a malformed message): both count.
 		{[]string{"a@example.com", "b@example.net"}, "example.com,example.net", true},
 		{[]string{"a@example.com", "b@example.com"}, "example.com", true},
+		// An encoded-word alone shows as the author: its domain counts.
+		{[]string{"=?utf-8?q?ceo=40bank.test?="}, "bank.test", true},
+		{[]string{"=?utf-8?q?ceo=40bank.test?= <helper@good.test>"}, "good.test", true},
 		{[]string{"no address"}, "", false},
 		{[]string{"undisclosed-recipients:;"}, "", false},
 		{nil, "", false},

@@ -200,6 +200,7 @@ _dmarc.reports.test. IN TXT "v=DMARC1; rua=mailto:dmarc@reports.test"
 		{"helper@good.test, a@reports.test, ceo@bank.test", "bank.test", nil},
 		{"ceo@shout.test", "shout.test", nil},
 		{"helper@good.test, ceo@bank.test, broken <<x@good.test>", "bank.test", nil},
+		{"=?utf-8?q?ceo=40bank.test?=", "bank.test", nil},
 		// Relayed: a display name is not an author, and rua= without p=
 		// asks for reports only.
 		{`"ceo@bank.test" <helper@good.test>`, "", []string{"dmarc=none header.from=good.test"}},
