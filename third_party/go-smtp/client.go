@@ -873,10 +873,9 @@ func (c *Client) Reset() error {
 		return err
 	}
 
-	// allow custom HELLO again
-	c.didHello = false
-	c.helloError = nil
-
+	// RSET leaves the session as it was after EHLO (RFC 5321 section
+	// 4.1.1.5): no new EHLO is needed, and some servers refuse a second
+	// one ("503 Duplicate HELO/EHLO"), which would fail the next MAIL.
 	c.rcpts = nil
 	return nil
 }

@@ -686,7 +686,7 @@ func (c *Conn) handleRcpt(arg string) {
 	}
 
 	p := parser{s: strings.TrimSpace(arg)}
-	recipient, err := p.parsePath()
+	recipient, err := p.parseForwardPath()
 	if err != nil {
 		c.writeResponse(501, EnhancedCode{5, 5, 2}, "Was expecting RCPT arg syntax of TO:<address>")
 		return
@@ -703,7 +703,7 @@ func (c *Conn) handleRcpt(arg string) {
 		return
 	}
 
-	opts := &RcptOptions{}
+	opts := &RcptOptions{SourceRoute: p.route}
 
 	for key, value := range args {
 		switch key {
@@ -982,6 +982,16 @@ func (c *Conn) handleData(arg string) {
 		c.handleDataLMTP()
 		return
 	}
+
+	// A message line is not a command line: the line limit would end the
+	// session in the middle of the message, where the client is still
+	// sending and cannot read the reply. The session judges long message
+	// lines once the whole message is in (RFC 5322's 998 octets).
+	c.lineLimitReader.LineLimit = 0
+	defer func() {
+		c.lineLimitReader.LineLimit = c.server.MaxLineLength
+		c.lineLimitReader.curLineLength = 0
+	}()
 
 	r := newDataReader(c)
 	code, enhancedCode, msg := dataErrorToStatus(c.Session().Data(r))
@@ -1351,4 +1361,23 @@ func (c *Conn) reset() {
 
 	c.fromReceived = false
 	c.recipients = nil
+}
+
+// Bounds of drain.
+const (
+	drainTimeout = 2 * time.Second
+	drainMax     = 1 << 20
+)
+
+// drain lets the last reply reach a client that is still sending before the
+// connection closes: closing a TCP connection with unread input resets it,
+// and the client's stack may then discard the reply unread. The write side
+// is shut first, so the client sees the reply and then the end of the
+// stream; what it still sends is read and dropped, briefly.
+func (c *Conn) drain() {
+	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	c.conn.SetReadDeadline(time.Now().Add(drainTimeout))
+	io.Copy(io.Discard, io.LimitReader(c.conn, drainMax))
 }

@@ -50,6 +50,9 @@ var ErrDataTooLarge = &SMTPError{
 type dataReader struct {
 	r     *bufio.Reader
 	state int
+	// held is a CR read after ".\r" at the start of a line, not yet
+	// given out: it is the end of data if an LF follows.
+	held bool
 
 	limited bool
 	n       int64 // Maximum bytes remaining
@@ -68,6 +71,21 @@ func newDataReader(c *Conn) *dataReader {
 	return dr
 }
 
+// States of dataReader.
+const (
+	stateBeginLine = iota // beginning of line; initial state; must be zero
+	stateDot              // read . at beginning of line
+	stateDotCR            // read .\r at beginning of line
+	stateCR               // read \r (possibly at end of line)
+	stateData             // reading data in middle of line
+	stateEOF              // reached .\r\n end marker line
+)
+
+// Read gives out the message with its transparency dots removed (RFC 5321
+// section 4.5.2) and CRLF line ends kept. Only CRLF "." CRLF ends the data:
+// a bare CR or LF never starts a line, however many CRs stand before the
+// CRLF, so "\r\r\n.\r\n" ends it and "\n.\n", "\r.\r", "\r\n.\n" or
+// "\n.\r\n" are message text.
 func (r *dataReader) Read(b []byte) (n int, err error) {
 	if r.limited {
 		if r.n <= 0 {
@@ -78,20 +96,14 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 		}
 	}
 
-	// Code below is taken from net/textproto with only one modification to
-	// not rewrite CRLF -> LF.
-
-	// Run data through a simple state machine to
-	// elide leading dots and detect End-of-Data (<CR><LF>.<CR><LF>) line.
-	const (
-		stateBeginLine = iota // beginning of line; initial state; must be zero
-		stateDot              // read . at beginning of line
-		stateDotCR            // read .\r at beginning of line
-		stateCR               // read \r (possibly at end of line)
-		stateData             // reading data in middle of line
-		stateEOF              // reached .\r\n end marker line
-	)
 	for n < len(b) && r.state != stateEOF {
+		if r.held {
+			// The CR after a leading dot was text after all.
+			r.held = false
+			b[n] = '\r'
+			n++
+			continue
+		}
 		var c byte
 		c, err = r.r.ReadByte()
 		if err != nil {
@@ -106,33 +118,33 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 				r.state = stateDot
 				continue
 			}
-			if c == '\r' {
-				r.state = stateCR
-				break
-			}
-			r.state = stateData
 		case stateDot:
 			if c == '\r' {
 				r.state = stateDotCR
 				continue
 			}
-			r.state = stateData
 		case stateDotCR:
 			if c == '\n' {
 				r.state = stateEOF
 				continue
 			}
+			// Give out the held CR first, then this byte.
+			r.held = true
+			r.r.UnreadByte()
 			r.state = stateData
+			continue
 		case stateCR:
 			if c == '\n' {
 				r.state = stateBeginLine
-				break
+				b[n] = c
+				n++
+				continue
 			}
+		}
+		if c == '\r' {
+			r.state = stateCR
+		} else {
 			r.state = stateData
-		case stateData:
-			if c == '\r' {
-				r.state = stateCR
-			}
 		}
 		b[n] = c
 		n++

@@ -102,6 +102,10 @@ func parseDeliverByArgument(arg string) *DeliverByOptions {
 // parser parses command arguments defined in RFC 5321 section 4.1.2.
 type parser struct {
 	s string
+	// route is the source route (A-d-l, RFC 5321 section 4.1.2) the last
+	// path started with, without its leading "@" and trailing ":"; "" when
+	// there was none.
+	route string
 }
 
 func (p *parser) peekByte() (byte, bool) {
@@ -147,13 +151,29 @@ func (p *parser) parseReversePath() (string, error) {
 	return p.parsePath()
 }
 
+// parseForwardPath parses the argument of RCPT TO: a path, or the special
+// "<Postmaster>" without a domain that RFC 5321 section 4.1.1.3 (and 4.5.1)
+// says every server MUST accept, in any case.
+func (p *parser) parseForwardPath() (string, error) {
+	const pm = "<postmaster>"
+	if len(p.s) >= len(pm) && strings.EqualFold(p.s[:len(pm)], pm) {
+		mbox := p.s[1 : len(pm)-1]
+		p.s = p.s[len(pm):]
+		p.route = ""
+		return mbox, nil
+	}
+	return p.parsePath()
+}
+
 func (p *parser) parsePath() (string, error) {
+	p.route = ""
 	hasBracket := p.acceptByte('<')
 	if p.acceptByte('@') {
 		i := strings.IndexByte(p.s, ':')
 		if i < 0 {
 			return "", fmt.Errorf("malformed a-d-l")
 		}
+		p.route = p.s[:i]
 		p.s = p.s[i+1:]
 	}
 	mbox, err := p.parseMailbox()

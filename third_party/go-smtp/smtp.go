@@ -130,4 +130,10 @@ type RcptOptions struct {
 
 	// Value of MT-PRIORITY= or nil if unset.
 	MTPriority *int
+
+	// SourceRoute is the source route the client put before the mailbox
+	// ("@a,@b" of "<@a,@b:user@c>"), without its trailing colon; "" when
+	// there was none. RFC 5321 section 4.1.1.3 says servers SHOULD ignore
+	// it, which the address passed to Rcpt does; a gateway may refuse it.
+	SourceRoute string
 }
