@@ -29,3 +29,5 @@ require (
 	gonum.org/v1/gonum v0.7.0 // indirect
 	gopkg.in/neurosnap/sentences.v1 v1.0.6 // indirect
 )
+
+replace github.com/emersion/go-smtp => ./third_party/go-smtp
