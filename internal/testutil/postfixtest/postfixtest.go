@@ -40,6 +40,9 @@ type Options struct {
 	// e.g. "smtpd_milters": "inet:127.0.0.1:8891",
 	// "smtpd_authorized_xforward_hosts": "127.0.0.0/8".
 	Main map[string]string
+	// Smtpd are the -o settings of the smtpd listening on Addr, as in a
+	// master.cf entry (values without spaces).
+	Smtpd map[string]string
 	// Master are lines appended to master.cf. The smtpd listening on Addr
 	// is already there.
 	Master []string
@@ -227,7 +230,11 @@ func start(dir string, opts Options) (*Postfix, error) {
 	if err := os.WriteFile(filepath.Join(dir, "main.cf"), mb.Bytes(), 0o644); err != nil {
 		return nil, err
 	}
-	master := append([]string{p.Addr + " inet n - n - - smtpd"}, services...)
+	listener := p.Addr + " inet n - n - - smtpd"
+	for _, k := range slices.Sorted(maps.Keys(opts.Smtpd)) {
+		listener += "\n  -o " + k + "=" + opts.Smtpd[k]
+	}
+	master := append([]string{listener}, services...)
 	master = append(master, opts.Master...)
 	if err := os.WriteFile(filepath.Join(dir, "master.cf"), []byte(strings.Join(master, "\n")+"\n"), 0o644); err != nil {
 		return nil, err

@@ -57,13 +57,19 @@ func TestTwoInstancesDeliver(t *testing.T) {
 }
 
 // Settings given in Options reach the running smtpd: a recipient missing
-// from local_recipient_maps is refused at RCPT with Postfix's reply.
-func TestMainSettings(t *testing.T) {
+// from local_recipient_maps (main.cf) and a sender in an access table (the
+// listener's -o) are refused with Postfix's replies.
+func TestSettings(t *testing.T) {
 	back := smtptest.Start(t, smtptest.Options{})
 	pf := postfixtest.Start(t, postfixtest.Options{Relay: back.Addr, Main: map[string]string{
 		"mydestination":        "example.org",
 		"local_recipient_maps": "inline:{bob@example.org=x}",
+	}, Smtpd: map[string]string{
+		"smtpd_sender_restrictions": "check_sender_access,inline:{bad@sender.test=REJECT}",
 	}})
+	if r := send(t, pf.Addr, "bad@sender.test", "bob@example.org", "x"); r.Code != 554 || !strings.Contains(r.Text, "Sender address rejected") {
+		t.Errorf("RCPT after a refused sender: %s, want 554 ... Sender address rejected", r)
+	}
 	if r := send(t, pf.Addr, "alice@sender.test", "nobody@example.org", "x"); r.Code != 550 || !strings.Contains(r.Text, "User unknown in local recipient table") {
 		t.Errorf("RCPT to unknown local user: %s, want 550 ... User unknown in local recipient table", r)
 	}
