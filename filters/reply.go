@@ -55,7 +55,7 @@ var (
 	ReplyBadSenderSyntax    = Reply{501, "5.1.7", "Bad sender address syntax"}
 	ReplyBadRecipientSyntax = Reply{501, "5.1.3", "Bad recipient address syntax"}
 	ReplyNonASCIIAddress    = Reply{553, "5.6.7", "Non-ASCII address without SMTPUTF8"}
-	ReplyQuarantined            = Reply{250, "2.0.0", "Ok: held for review"}
+	ReplyQuarantined        = Reply{250, "2.0.0", "Ok: held for review"}
 )
 
 // Format returns r with its text formatted with args; r.Text is the format.

@@ -27,7 +27,7 @@ type Config struct {
 	SenderVerify    bool             `yaml:"sender_verify"`
 	SenderCallout   bool             `yaml:"sender_callout"`
 	Thresholds      Thresholds       `yaml:"thresholds"`
-	Milter          Listener         `yaml:"milter"`
+	Milter          MilterConfig     `yaml:"milter"`
 	Web             Listener         `yaml:"web"`
 	Metrics         Listener         `yaml:"metrics"`
 	Store           string           `yaml:"store"`
