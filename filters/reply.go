@@ -52,6 +52,17 @@ var (
 	ReplyTimeout                = Reply{421, "4.4.2", "Timeout exceeded"}
 	ReplyLineTooLong            = Reply{500, "5.5.2", "Line too long"}
 	ReplyQuarantined            = Reply{250, "2.0.0", "Ok: held for review"}
+	// ReplyURIBL refuses a message linking to a domain (or address) on a
+	// reject URI blocklist: the domain, then the list.
+	ReplyURIBL = Reply{554, "5.7.1", "Message rejected: body links to %s, blocked using %s"}
+	// ReplyAttachment refuses a message for one of its files: the file
+	// name (as the sender wrote it, made printable), then why.
+	ReplyAttachment = Reply{554, "5.7.1", "Message rejected: attachment %s %s"}
+	// ReplyVirus names the scanner's signature, as amavis does.
+	ReplyVirus = Reply{554, "5.7.0", "Message rejected: virus found: %s"}
+	// ReplyVirusScanFailed is the antivirus check's on_error: tempfail
+	// reply when the scanner cannot be asked.
+	ReplyVirusScanFailed = Reply{451, "4.7.1", "Message could not be scanned for viruses, try again later"}
 )
 
 // Format returns r with its text formatted with args; r.Text is the format.

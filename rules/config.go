@@ -7,34 +7,38 @@ import "time"
 // Config is the whole configuration file. Every key has a built-in default
 // (Default); unknown keys are errors so typos are caught.
 type Config struct {
-	Hostname        string           `yaml:"hostname"`
-	Listen          string           `yaml:"listen"`
-	Backend         string           `yaml:"backend"`
-	DataDir         string           `yaml:"data_dir"`
-	MaxMessageBytes int64            `yaml:"max_message_bytes"`
-	MaxRecipients   int              `yaml:"max_recipients"`
-	Domains         []string         `yaml:"domains"`
-	RelayNetworks   []string         `yaml:"relay_networks"`
-	TLS             TLSConfig        `yaml:"tls"`
-	Auth            AuthConfig       `yaml:"auth"`
-	Block           ListConfig       `yaml:"block"`
-	Allow           ListConfig       `yaml:"allow"`
-	Recipients      RecipientsConfig `yaml:"recipients"`
-	DNS             DNSConfig        `yaml:"dns"`
-	DNSBL           []ListZone       `yaml:"dnsbl"`
-	RHSBL           []ListZone       `yaml:"rhsbl"`
-	SenderVerify    bool             `yaml:"sender_verify"`
-	SenderCallout   bool             `yaml:"sender_callout"`
-	Thresholds      Thresholds       `yaml:"thresholds"`
-	Milter          Listener         `yaml:"milter"`
-	Web             Listener         `yaml:"web"`
-	Metrics         Listener         `yaml:"metrics"`
-	Store           string           `yaml:"store"`
-	Limits          Limits           `yaml:"limits"`
-	Checks          ChecksConfig     `yaml:"checks"`
-	Verify          VerifyConfig     `yaml:"verify"`
-	SenderAuth      SenderAuthConfig `yaml:"sender_auth"`
-	Classifier      ClassifierConfig `yaml:"classifier"`
+	Hostname        string            `yaml:"hostname"`
+	Listen          string            `yaml:"listen"`
+	Backend         string            `yaml:"backend"`
+	DataDir         string            `yaml:"data_dir"`
+	MaxMessageBytes int64             `yaml:"max_message_bytes"`
+	MaxRecipients   int               `yaml:"max_recipients"`
+	Domains         []string          `yaml:"domains"`
+	RelayNetworks   []string          `yaml:"relay_networks"`
+	TLS             TLSConfig         `yaml:"tls"`
+	Auth            AuthConfig        `yaml:"auth"`
+	Block           ListConfig        `yaml:"block"`
+	Allow           ListConfig        `yaml:"allow"`
+	Recipients      RecipientsConfig  `yaml:"recipients"`
+	DNS             DNSConfig         `yaml:"dns"`
+	DNSBL           []ListZone        `yaml:"dnsbl"`
+	RHSBL           []ListZone        `yaml:"rhsbl"`
+	SenderVerify    bool              `yaml:"sender_verify"`
+	SenderCallout   bool              `yaml:"sender_callout"`
+	Thresholds      Thresholds        `yaml:"thresholds"`
+	Milter          Listener          `yaml:"milter"`
+	Web             Listener          `yaml:"web"`
+	Metrics         Listener          `yaml:"metrics"`
+	Store           string            `yaml:"store"`
+	Limits          Limits            `yaml:"limits"`
+	Checks          ChecksConfig      `yaml:"checks"`
+	Verify          VerifyConfig      `yaml:"verify"`
+	SenderAuth      SenderAuthConfig  `yaml:"sender_auth"`
+	Classifier      ClassifierConfig  `yaml:"classifier"`
+	URIBL           []URIBLZone       `yaml:"uribl"`
+	URIBLMaxLookups int               `yaml:"uribl_max_lookups"`
+	Attachments     AttachmentsConfig `yaml:"attachments"`
+	Antivirus       AntivirusConfig   `yaml:"antivirus"`
 }
 
 // TLSConfig enables STARTTLS when both files are set.
