@@ -91,9 +91,8 @@ func (x *extractor) addHost(host string) {
 	if !ok {
 		return
 	}
-	if a, err := netip.ParseAddr(host); err == nil {
-		x.addIP(a)
-		return
+	if _, err := netip.ParseAddr(host); err == nil {
+		return // an address counts only in a URL (see urls)
 	}
 	dom, err := publicsuffix.EffectiveTLDPlusOne(host)
 	if err != nil {
@@ -162,8 +161,8 @@ func (x *extractor) link(v string, depth int) {
 // text finds URLs, e-mail domains and bare host names in plain text.
 func (x *extractor) text(s string, depth int) {
 	s = deobfuscate(s)
-	x.urls(s, depth)
 	x.bare(s)
+	x.urls(s, depth)
 }
 
 // deobfuscate undoes the defanging of links: hxxp for http, [.] (.) {.}
@@ -222,10 +221,14 @@ func (x *extractor) urls(s string, depth int) {
 				x.addIP(a)
 			}
 		}
-		// A redirector carries its target escaped in the query; a
-		// target within a target is followed once more, no further.
-		if depth < 2 && strings.ContainsAny(rest, "%?&=") {
-			if u, err := url.QueryUnescape(strings.ReplaceAll(rest, "+", "%2B")); err == nil && u != rest {
+		// A redirector carries its target escaped in its path or query;
+		// a target within a target is followed once more, no further.
+		tail := rest[len(host):]
+		if k := strings.IndexAny(rest, "/?#\\"); k >= 0 {
+			tail = rest[k:]
+		}
+		if depth < 2 && strings.Contains(tail, "%") {
+			if u, err := url.PathUnescape(tail); err == nil && u != tail {
 				if strings.Contains(u, "://") || strings.Contains(strings.ToLower(u), "www.") {
 					x.text(u, depth+1)
 				}
@@ -276,12 +279,10 @@ func (x *extractor) bare(s string) {
 		}
 		if start >= 0 {
 			run := s[start:i]
-			// "%2Fexample.com" in an escaped URL: the escape is not
-			// part of the name (the redirector scan reads the target).
-			if start > 0 && s[start-1] == '%' && len(run) > 2 {
-				run = run[2:]
-			}
-			if strings.ContainsAny(run, ".。．｡") {
+			// "%2Fexample.com" is an escaped URL, which the redirector
+			// scan reads unescaped.
+			escaped := start > 0 && s[start-1] == '%'
+			if !escaped && strings.ContainsAny(run, ".。．｡") {
 				x.addHost(run)
 			}
 			start = -1
