@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -57,8 +58,9 @@ type Finding struct {
 
 // WalkLimits bound the work one message can cause.
 type WalkLimits struct {
-	// MaxDepth is how many archives deep the walk goes (an archive in
-	// an attachment is depth 1).
+	// MaxDepth is how many archives deep the walk goes: an attached
+	// archive is opened at depth 0, an archive in it at depth 1; the gzip
+	// layer of a .tar.gz is a level of its own.
 	MaxDepth int
 	// MaxFiles bounds the files looked at, MIME parts and archive members
 	// together.
@@ -71,7 +73,7 @@ type WalkLimits struct {
 
 // Defaults of WalkLimits.
 const (
-	DefaultMaxDepth         = 3
+	DefaultMaxDepth         = 5
 	DefaultMaxFiles         = 1000
 	DefaultMaxExpandedBytes = 64 << 20
 	DefaultMaxParts         = 500
@@ -216,6 +218,9 @@ func (in *inspector) file(file string, names []string, declared string, r io.Rea
 	}
 	mt := mimetype.Detect(head)
 	prog, arch := kinds(mt)
+	if prog == "a Windows program" && !isPE(head) {
+		prog = ""
+	}
 	if prog != "" && !nameExec {
 		in.find(Executable, file, fmt.Sprintf("is %s by its content", prog))
 	}
@@ -426,4 +431,19 @@ func harmlessLabel(ext, declared string) string {
 		return "is declared " + d
 	}
 	return ""
+}
+
+// isPE narrows mimetype's "MZ" test, which text starting with those two
+// letters passes: the DOS header's e_lfanew must point at "PE\0\0", or,
+// when it points past what was read, the DOS stub's message must be
+// there.
+func isPE(b []byte) bool {
+	if len(b) < 64 || b[0] != 'M' || b[1] != 'Z' {
+		return false
+	}
+	off := int(binary.LittleEndian.Uint32(b[0x3c:0x40]))
+	if off >= 0x40 && off+4 <= len(b) {
+		return bytes.Equal(b[off:off+4], []byte("PE\x00\x00"))
+	}
+	return bytes.Contains(b, []byte("program cannot be run")) || bytes.Contains(b, []byte("program must be run"))
 }
