@@ -127,7 +127,7 @@ func (c *Client) Scan(ctx context.Context, r io.Reader) (Result, error) {
 // FOUND", anything ending in ERROR. The signature name is limited to
 // printable ASCII, as it goes into replies and logs.
 func ParseReply(line string) (Result, error) {
-	line = strings.TrimSpace(line)
+	line = strings.Trim(line, " \t\r\n\x00")
 	body := line
 	if i := strings.Index(line, ": "); i >= 0 {
 		body = line[i+2:]
