@@ -23,6 +23,7 @@ require (
 require (
 	github.com/d--j/go-milter v0.10.1 // indirect
 	github.com/deckarep/golang-set v1.7.1 // indirect
+	github.com/gabriel-vasile/mimetype v1.4.16 // indirect
 	github.com/mingrammer/commonregex v1.0.1 // indirect
 	github.com/mitchellh/colorstring v0.0.0-20190213212951-d06e56a500db // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect

@@ -32,6 +32,10 @@ func (a Action) String() string {
 type Score struct {
 	Test   string
 	Points float64
+	// Detail says what the test found when that helps the reader (the
+	// listed domain of a URIBL test); X-Spam-Status shows it after the
+	// tests as details=NAME[DETAIL].
+	Detail string
 }
 
 // Verdict is a check's answer.
