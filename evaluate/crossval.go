@@ -63,9 +63,20 @@ type Report struct {
 	// The rates include reading and tokenizing each message once.
 	TrainMsgsPerSec    float64 `json:"train_msgs_per_s"`
 	ClassifyMsgsPerSec float64 `json:"classify_msgs_per_s"`
-	// Scores are every message's log-odds, for the ROC curve.
-	Scores []Score `json:"-"`
+	// Scores are every message's log-odds, for the ROC curve; Names name
+	// them, index for index.
+	Scores []Score   `json:"-"`
+	Names  []string  `json:"-"`
+	// Results are every message's held-out classifier result.
+	Results []classifier.Result `json:"-"`
+	// WorstHam and WorstSpam are the messages in the most misordered
+	// pairs (see WorstContributors).
+	WorstHam  []Contributor `json:"worst_ham"`
+	WorstSpam []Contributor `json:"worst_spam"`
 }
+
+// worstShown is how many of the worst contributors a report lists.
+const worstShown = 10
 
 // Fold returns the fold of a message: from its digest, so a run is
 // repeatable and copies of one message are tested together.
@@ -134,9 +145,12 @@ func CrossValidate(ctx context.Context, cfg Config, samples []Sample) (*Report, 
 	r := &Report{Folds: cfg.Folds, HamCutoff: cfg.Classifier.HamCutoff, SpamCutoff: cfg.Classifier.SpamCutoff}
 	var fp, fn, unsureSpam, unsureHam int
 	r.Scores = make([]Score, len(samples))
+	r.Names = make([]string, len(samples))
+	r.Results = results
 	for i, s := range samples {
 		res := results[i]
 		r.Scores[i] = Score{Spam: s.Spam, Score: res.LogOdds}
+		r.Names[i] = s.Name
 		if !res.Active {
 			r.Inactive++
 		}
@@ -165,6 +179,7 @@ func CrossValidate(ctx context.Context, cfg Config, samples []Sample) (*Report, 
 	r.OneMinusROCAPct = OneMinusROCA(r.Scores)
 	r.RecallAt01Pct = RecallAtFPR(r.Scores, 0.001)
 	r.RecallAt1Pct = RecallAtFPR(r.Scores, 0.01)
+	r.WorstHam, r.WorstSpam = WorstContributors(r.Scores, r.Names, worstShown)
 	if n := len(samples); n > 0 {
 		perMsg := cfg.TokenizeTime.Seconds() / float64(n)
 		if learnt > 0 {
