@@ -30,8 +30,8 @@ func (a Action) String() string {
 // Score is points added to a transaction under a test name, shown in
 // X-Spam-Status as NAME=POINTS.
 type Score struct {
-	Test   string
-	Points float64
+	Test   string  `json:"test"`
+	Points float64 `json:"points"`
 }
 
 // Verdict is a check's answer.

@@ -27,7 +27,7 @@ type Config struct {
 	SenderCallout   bool             `yaml:"sender_callout"`
 	Thresholds      Thresholds       `yaml:"thresholds"`
 	Milter          Listener         `yaml:"milter"`
-	Web             Listener         `yaml:"web"`
+	Web             WebConfig        `yaml:"web"`
 	Metrics         Listener         `yaml:"metrics"`
 	Store           string           `yaml:"store"`
 	Limits          Limits           `yaml:"limits"`
@@ -35,6 +35,7 @@ type Config struct {
 	Verify          VerifyConfig     `yaml:"verify"`
 	SenderAuth      SenderAuthConfig `yaml:"sender_auth"`
 	Classifier      ClassifierConfig `yaml:"classifier"`
+	Quarantine      QuarantineConfig `yaml:"quarantine"`
 }
 
 // TLSConfig enables STARTTLS when both files are set.
