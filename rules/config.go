@@ -28,7 +28,7 @@ type Config struct {
 	SenderCallout   bool              `yaml:"sender_callout"`
 	Thresholds      Thresholds        `yaml:"thresholds"`
 	Milter          MilterConfig      `yaml:"milter"`
-	Web             Listener          `yaml:"web"`
+	Web             WebConfig         `yaml:"web"`
 	Metrics         Listener          `yaml:"metrics"`
 	Store           string            `yaml:"store"`
 	Limits          Limits            `yaml:"limits"`
@@ -40,6 +40,7 @@ type Config struct {
 	URIBLMaxLookups int               `yaml:"uribl_max_lookups"`
 	Attachments     AttachmentsConfig `yaml:"attachments"`
 	Antivirus       AntivirusConfig   `yaml:"antivirus"`
+	Quarantine      QuarantineConfig  `yaml:"quarantine"`
 }
 
 // TLSConfig enables STARTTLS when both files are set.
