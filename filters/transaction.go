@@ -22,6 +22,11 @@ type Conn struct {
 	TLS   bool
 	// AuthUser is the SMTP AUTH identity, "" when not authenticated.
 	AuthUser string
+	// RelayByMTA is true when the MTA in front (milter mode) has already
+	// decided which recipients it relays, as Postfix's
+	// smtpd_relay_restrictions do: relay control then refuses only the
+	// relay tricks.
+	RelayByMTA bool
 	// Log carries the client address; the transaction adds the queue id.
 	Log *slog.Logger
 
