@@ -52,9 +52,16 @@ func readForReload(path string) ([]byte, error) {
 	if path == "" {
 		return nil, nil
 	}
+	before, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("read configuration: %w", err)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read configuration: %w", err)
+	}
+	if after, err := os.Stat(path); err != nil || after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) || int64(len(data)) != after.Size() {
+		return nil, fmt.Errorf("%s changed while it was read; send SIGHUP again once it is saved", path)
 	}
 	if rules.Blank(data) {
 		return nil, fmt.Errorf("%s sets no key (it is empty or only comments); a reload would replace the running configuration with the built-in defaults", path)
