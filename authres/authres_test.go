@@ -72,6 +72,7 @@ _dmarc.badsp.example.         IN TXT "v=DMARC1; p=reject; sp=rejcet; pct=1000"
 _dmarc.ruaonly.example.       IN TXT "v=DMARC1; rua=mailto:reports@ruaonly.example"
 _dmarc.ruaonly.example.       IN TXT "google-site-verification=abc"
 _dmarc.lower.example.         IN TXT "v=dmarc1; p=reject"
+_dmarc.nosemi.example.        IN TXT "v=DMARC1 p=reject"
 `
 
 type env struct {
@@ -319,6 +320,7 @@ func TestDMARCRecordLeniency(t *testing.T) {
 		{"spaced.example", filters.Reject, "dmarc=fail (p=reject) header.from=spaced.example"},
 		{"dup.example", filters.Reject, "dmarc=fail (p=reject) header.from=dup.example"},
 		{"sub.badsp.example", filters.Reject, "dmarc=fail (p=reject) header.from=sub.badsp.example"},
+		{"nosemi.example", filters.Reject, "dmarc=fail (p=reject) header.from=nosemi.example"},
 		{"ruaonly.example", filters.Continue, "dmarc=fail (p=none) header.from=ruaonly.example"},
 		{"lower.example", filters.Continue, "dmarc=none header.from=lower.example"},
 		{"perm.example", filters.Continue, "dmarc=permerror"},

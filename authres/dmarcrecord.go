@@ -36,7 +36,8 @@ var errNoValidPolicy = errors.New("no valid p= tag")
 // allowed; unknown tags and pieces that are not tag=value (a typo such as
 // "fo:1") are ignored; a tag whose value is invalid falls back to its
 // default; of a repeated tag the first counts, the repeat being a syntax
-// error in the remainder that is to be ignored.
+// error in the remainder that is to be ignored; a ";" left out between
+// tags is put back (splitTags).
 //
 // A record whose p= is missing or invalid acts as p=none when it has a
 // syntactically valid rua= (section 6.6.3 step 6.1), and is errNoValidPolicy
@@ -45,7 +46,7 @@ var errNoValidPolicy = errors.New("no valid p= tag")
 //
 // It returns errNotDMARC when the first tag is not v=DMARC1.
 func parseRecord(txt string) (*record, error) {
-	parts := strings.Split(txt, ";")
+	parts := splitTags(txt)
 	name, value, ok := tag(parts[0])
 	if !ok || name != "v" || value != "DMARC1" {
 		return nil, errNotDMARC
@@ -84,6 +85,59 @@ func parseRecord(txt string) (*record, error) {
 		r.policy = dmarc.PolicyNone
 	}
 	return r, nil
+}
+
+// splitTags splits a record at its ";" separators, and also where one
+// was left out between tags ("v=DMARC1 p=reject"): at white space followed
+// by a tag name and "=", which no tag's value holds. Reading the owner's
+// evident intent beats ignoring the record, which would let mail forged in
+// its name through.
+func splitTags(txt string) []string {
+	var out []string
+	for _, p := range strings.Split(txt, ";") {
+		for {
+			i := nextTagStart(p)
+			if i < 0 {
+				break
+			}
+			out = append(out, p[:i])
+			p = p[i:]
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// nextTagStart finds, after the first "=" of p, white space followed by
+// name *WSP "=": the start of a tag whose ";" is missing. -1 if none.
+func nextTagStart(p string) int {
+	eq := strings.IndexByte(p, '=')
+	if eq < 0 {
+		return -1
+	}
+	for i := eq + 1; i < len(p); i++ {
+		if p[i] != ' ' && p[i] != '\t' {
+			continue
+		}
+		j := i + 1
+		for j < len(p) && (p[j] == ' ' || p[j] == '\t') {
+			j++
+		}
+		k := j
+		for k < len(p) && (p[k] >= 'a' && p[k] <= 'z' || p[k] >= 'A' && p[k] <= 'Z' || p[k] >= '0' && p[k] <= '9' || p[k] == '_') {
+			k++
+		}
+		if k == j {
+			continue
+		}
+		for k < len(p) && (p[k] == ' ' || p[k] == '\t') {
+			k++
+		}
+		if k < len(p) && p[k] == '=' {
+			return j
+		}
+	}
+	return -1
 }
 
 // tag splits "name=value" with optional white space around both, the

@@ -31,6 +31,10 @@ func TestParseRecord(t *testing.T) {
 		// White space around = and ; and at the ends.
 		{"  v = DMARC1 ;\tp = reject ; ", want{p: "reject", adkim: r, aspf: r, pct: 100}, nil},
 		{"v=DMARC1; p=reject;", want{p: "reject", adkim: r, aspf: r, pct: 100}, nil},
+		// A ";" left out between tags.
+		{"v=DMARC1 p=reject", want{p: "reject", adkim: r, aspf: r, pct: 100}, nil},
+		{"v=DMARC1; p=reject sp=none adkim = s", want{"reject", "none", s, r, 100}, nil},
+		{"v=DMARC1; p=none; rua=mailto:a@example.com, mailto:b@example.com pct=5", want{p: "none", adkim: r, aspf: r, pct: 5}, nil},
 		// Bad values fall back to their defaults.
 		{"v=DMARC1; p=reject; adkim=x; aspf=strict; pct=abc", want{p: "reject", adkim: r, aspf: r, pct: 100}, nil},
 		{"v=DMARC1; p=reject; pct=150", want{p: "reject", adkim: r, aspf: r, pct: 100}, nil},
@@ -54,6 +58,7 @@ func TestParseRecord(t *testing.T) {
 		{"v=dmarc1; p=reject", want{}, errNotDMARC},
 		{"p=reject; v=DMARC1", want{}, errNotDMARC},
 		{"v=DMARC1p=reject", want{}, errNotDMARC},
+		{"v=DMARC1 x; p=reject", want{}, errNotDMARC},
 		{"v=spf1 -all", want{}, errNotDMARC},
 		{"", want{}, errNotDMARC},
 	} {
