@@ -45,9 +45,9 @@ func checked(path string, cfg *rules.Config, err error) (*rules.Config, error) {
 // readForReload reads the configuration file for a reload, refusing what
 // is far more likely a mistake or a file caught while being written than
 // a wish: a document that sets no key at all (it would swap the running
-// configuration for the built-in defaults), and a file whose last line
-// has no line end (cut short). Without -config there is no file: the
-// built-in defaults are read again.
+// configuration for the built-in defaults), a file whose last line has no
+// line end (cut short), and one that changes while it is read. Without
+// -config there is no file: the built-in defaults are read again.
 func readForReload(path string) ([]byte, error) {
 	if path == "" {
 		return nil, nil
