@@ -154,7 +154,12 @@ func (c *Checker) CheckMessage(ctx context.Context, t *filters.Transaction, m *f
 	if !ok {
 		spfRes = spfResult{value: "temperror", mailFrom: t.MailFrom, helo: t.Conn.Helo, err: ctx.Err()}
 	}
-	dm := evalDMARC(ctx, c.dns.LookupTXT, m.Header.Values("From"), spfRes, dkimRes)
+	froms, err := fromValues(m)
+	if err != nil {
+		t.Log.Warn("reading the From fields failed", "filter", c.Name(), "err", err)
+		froms = m.Header.Values("From")
+	}
+	dm := evalDMARC(ctx, c.dns.LookupTXT, froms, spfRes, dkimRes)
 
 	t.AddHeader(headerName, formatResults(c.cfg.Hostname, c.results(spfRes, dkimRes, dm)))
 	v := filters.Verdict{Scores: c.scores(spfRes, dkimRes, dm)}

@@ -237,6 +237,24 @@ _dmarc.reports.test. IN TXT "v=DMARC1; rua=mailto:dmarc@reports.test"
 			}
 		})
 	}
+	// A second From past the megabyte of header the checks parse.
+	t.Run("From after 1 MB of header", func(t *testing.T) {
+		var pad strings.Builder
+		for pad.Len() < 1100<<10 {
+			pad.WriteString("X-Pad: " + strings.Repeat("p", 900) + "\r\n")
+		}
+		before := g.Backend.Count()
+		c := g.DialFrom("127.0.0.2")
+		defer c.Close()
+		c.Expect(250, "EHLO client2.example.com")
+		r := c.Send("helper@good.test", []string{"u@example.org"}, []byte(strings.Replace(string(msg("helper@good.test")), "\r\n", "\r\n"+pad.String()+"From: ceo@bank.test\r\n", 1)))
+		if r.Code != 550 || !strings.Contains(r.Text, "bank.test") {
+			t.Errorf("got %s; want 550 naming bank.test", r)
+		}
+		if g.Backend.Count() != before {
+			t.Error("the backend got the message")
+		}
+	})
 }
 
 // TestForgedHeadersEverySize: an arriving Authentication-Results in our
