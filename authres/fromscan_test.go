@@ -47,3 +47,20 @@ func TestDMARCFromPastTheParsedHeader(t *testing.T) {
 		t.Errorf("From past the parsed header: %v %q (header %q)", o.verdict.Action, o.verdict.Reply.Text, o.header)
 	}
 }
+
+// scanFroms reads From fields as filters.ParseHeader does.
+func FuzzScanFroms(f *testing.F) {
+	f.Add("From: a@example.com\r\nTo: b\r\n\r\nFrom: c\r\n")
+	f.Add("from : a,\r\n b\nFROM:c\n")
+	f.Add("x\r\n y\r\nFrom:\r\n\r\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		got, err := scanFroms(strings.NewReader(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _ := filters.ParseHeader(strings.NewReader(in))
+		if want := h.Values("From"); strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+			t.Errorf("scanFroms(%q) = %q, ParseHeader says %q", in, got, want)
+		}
+	})
+}
