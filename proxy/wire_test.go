@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"mailguard/filters"
 	"mailguard/internal/testutil/smtptest"
@@ -375,4 +376,53 @@ func TestCommandLineTooLong(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// Item: after a refused transaction the kept backend connection is reset
+// with RSET only; a backend that refuses a repeated EHLO still takes the
+// next transaction, in the same session and in the next one (pooled).
+func TestBackendRefusingRepeatedEHLO(t *testing.T) {
+	tp := startProxy(t, Config{}, smtptest.Options{RefuseRepeatedHelo: true})
+	c := tp.dial(t)
+	if r := c.Send("a@good.test", []string{"u@example.org"}, []byte(plainMsg+"REJECTWORD\r\n")); r.Code != 550 {
+		t.Fatalf("spam: %s", r)
+	}
+	c.Expect(250, "RSET")
+	c.Expect(250, "MAIL FROM:<a@good.test>")
+	c.Expect(250, "RCPT TO:<u@example.org>")
+	if r := c.Data([]byte(plainMsg)); r.Code != 250 {
+		t.Fatalf("second transaction: %s", r)
+	}
+	c.Expect(250, "MAIL FROM:<a@good.test>")
+	// Refused at RCPT by the chain, then abandoned.
+	if r := c.Cmd("RCPT TO:<relay@elsewhere.test>"); r.Code/100 != 5 {
+		t.Fatalf("refused recipient: %s", r)
+	}
+	c.Expect(250, "RSET")
+	c.Close()
+	waitDisconnects(t, tp, 1)
+	// The next client gets the pooled connection.
+	c = tp.dial(t)
+	if r := c.Send("b@good.test", []string{"u@example.org"}, []byte(plainMsg)); r.Code != 250 {
+		t.Fatalf("next session: %s", r)
+	}
+	c.Close()
+	lines := checkBackendLines(t, tp.be)
+	if n := len(linesWith(lines, "EHLO")); n != tp.be.Connections() {
+		t.Errorf("backend got %d EHLO on %d connections: %q", n, tp.be.Connections(), lines)
+	}
+	if tp.be.Count() != 2 {
+		t.Errorf("backend got %d messages, want 2", tp.be.Count())
+	}
+}
+
+func waitDisconnects(t *testing.T, tp *testProxy, n int) {
+	t.Helper()
+	for range 1000 {
+		if strings.Count(tp.logs.String(), "msg=disconnect") >= n {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("no disconnect logged")
 }
