@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -425,4 +427,104 @@ func waitDisconnects(t *testing.T, tp *testProxy, n int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatalf("no disconnect logged")
+}
+
+// Item: at the shutdown deadline, transactions still in progress get 451
+// and Shutdown returns: one waiting on a backend gone silent after DATA,
+// one whose client is still sending its message.
+func TestShutdownDeadlineCutsTransactions(t *testing.T) {
+	tp := startProxy(t, Config{}, smtptest.Options{})
+	silent := tp.dial(t)
+	silent.Expect(250, "EHLO client.test")
+	silent.Expect(250, "MAIL FROM:<a@good.test>")
+	silent.Expect(250, "RCPT TO:<u@example.org>")
+	silent.Expect(354, "DATA")
+	slow := tp.dial(t)
+	slow.Expect(250, "EHLO client.test")
+	slow.Expect(250, "MAIL FROM:<b@good.test>")
+	slow.Expect(250, "RCPT TO:<u@example.org>")
+	slow.Expect(354, "DATA")
+	slow.Write([]byte("Subject: half\r\n"))
+	// The backend answers nothing from now on.
+	tp.be.SetDelay(time.Hour)
+	silent.Write(smtptest.DotStuff([]byte(plainMsg)))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- tp.Shutdown(ctx) }()
+	for _, c := range []*smtptest.Client{silent, slow} {
+		r, err := c.ReadReply()
+		if err != nil || r.Code != 451 {
+			t.Errorf("transaction in progress at the deadline: %s, %v; want 451", r, err)
+		}
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Shutdown: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Shutdown did not return after its deadline")
+	}
+}
+
+// Item: a backend changed by a reload takes every transaction that starts
+// after it: new connections, pooled connections, and the next transaction
+// of connections from before; a connection to the old backend returned to
+// the pool after the reload is never reused.
+func TestReloadedBackendHonouredAtOnce(t *testing.T) {
+	tp := startProxy(t, Config{}, smtptest.Options{})
+	oldBE := tp.be
+	newBE := smtptest.Start(t, smtptest.Options{})
+	// A pooled connection to the old backend.
+	c := tp.dial(t)
+	if r := c.Send("a@good.test", []string{"u@example.org"}, []byte(plainMsg)); r.Code != 250 {
+		t.Fatal(r)
+	}
+	c.Close()
+	waitDisconnects(t, tp, 1)
+	// A session from before the reload, idle between transactions, and
+	// one in the middle of a transaction.
+	idle := tp.dial(t)
+	if r := idle.Send("a@good.test", []string{"u@example.org"}, []byte(plainMsg)); r.Code != 250 {
+		t.Fatal(r)
+	}
+	busy := tp.dial(t)
+	busy.Expect(250, "EHLO client.test")
+	busy.Expect(250, "MAIL FROM:<a@good.test>")
+	busy.Expect(250, "RCPT TO:<u@example.org>")
+
+	cfg := Config{Backend: newBE.Addr, Hostname: "gw.test", Chain: testChain(), SpoolDir: t.TempDir(), Log: tp.log}
+	if err := tp.Reconfigure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	// The transaction in progress finishes on the old backend, and its
+	// connection is not kept for others.
+	if r := busy.Data([]byte(plainMsg)); r.Code != 250 {
+		t.Fatal(r)
+	}
+	busy.Close()
+	waitDisconnects(t, tp, 2)
+	if n := oldBE.Count(); n != 3 {
+		t.Fatalf("old backend got %d messages before and during the reload, want 3", n)
+	}
+	for range 5 {
+		c := tp.dial(t)
+		if r := c.Send("b@good.test", []string{"u@example.org"}, []byte(plainMsg)); r.Code != 250 {
+			t.Fatal(r)
+		}
+		c.Close()
+	}
+	idle.Expect(250, "MAIL FROM:<c@good.test>")
+	idle.Expect(250, "RCPT TO:<u@example.org>")
+	if r := idle.Data([]byte(plainMsg)); r.Code != 250 {
+		t.Fatal(r)
+	}
+	idle.Close()
+	if n := oldBE.Count(); n != 3 {
+		t.Errorf("old backend got %d messages after the reload", n-3)
+	}
+	if n := newBE.Count(); n != 6 {
+		t.Errorf("new backend got %d messages, want 6", n)
+	}
 }
