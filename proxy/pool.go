@@ -56,7 +56,8 @@ func (bp *backendPool) get(backend string) *relay.Client {
 // shut, or c is not a connection to backend, the current one.
 func (bp *backendPool) put(c *relay.Client, backend string) {
 	bp.mu.Lock()
-	if bp.shut || len(bp.idle) >= poolMax || !c.Usable() || c.Addr() != backend {
+	// A connection handed to a client with XCLIENT is that client's only.
+	if bp.shut || len(bp.idle) >= poolMax || !c.Usable() || c.Impersonating() || c.Addr() != backend {
 		bp.mu.Unlock()
 		c.Close()
 		return
