@@ -47,8 +47,11 @@ type clientConn struct {
 	readTimeout atomic.Int64
 	timedOut    atomic.Bool
 	// cut is set at the shutdown deadline: reads fail with errCut.
-	cut     atomic.Bool
-	cutSaid atomic.Bool
+	cut atomic.Bool
+	// fixedDeadline is set once go-smtp sets a read deadline itself (to
+	// drain the client's input before closing): Read keeps it.
+	fixedDeadline atomic.Bool
+	cutSaid       atomic.Bool
 	// inData is true while the session reads a message.
 	inData atomic.Bool
 	tls    atomic.Bool
@@ -178,7 +181,7 @@ func (c *clientConn) Read(b []byte) (int, error) {
 	if c.cut.Load() {
 		return 0, c.cutRead()
 	}
-	if d := time.Duration(c.readTimeout.Load()); d > 0 {
+	if d := time.Duration(c.readTimeout.Load()); d > 0 && !c.fixedDeadline.Load() {
 		c.Conn.SetReadDeadline(time.Now().Add(d))
 	}
 	n, err := c.Conn.Read(b)
@@ -208,6 +211,22 @@ func (c *clientConn) cutRead() error {
 		c.Write([]byte(replyLine(filters.ReplyShutdownCut.WithQueueID(c.id))))
 	}
 	return io.EOF
+}
+
+// SetReadDeadline is go-smtp's, when it drains a client before closing; the
+// inactivity timeout no longer moves it.
+func (c *clientConn) SetReadDeadline(t time.Time) error {
+	c.fixedDeadline.Store(true)
+	return c.Conn.SetReadDeadline(t)
+}
+
+// CloseWrite shuts the sending side, so the last reply is followed by the
+// end of the stream rather than a reset.
+func (c *clientConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }
 
 // Write serialises writes, so a shutdown notice never splits a reply.

@@ -142,3 +142,14 @@ func TestClientResetKeepsHello(t *testing.T) {
 	c.Quit()
 	<-errc
 }
+
+func TestHelloArgumentControls(t *testing.T) {
+	for _, arg := range []string{"a\fb", "a\x00", "\rx", "x\x7f"} {
+		if d, err := parseHelloArgument(arg); err == nil {
+			t.Errorf("HELO %q accepted as %q", arg, d)
+		}
+	}
+	if d, err := parseHelloArgument("mx.example.org extra"); err != nil || d != "mx.example.org" {
+		t.Errorf("plain HELO: %q, %v", d, err)
+	}
+}

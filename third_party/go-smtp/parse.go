@@ -73,6 +73,12 @@ func parseHelloArgument(arg string) (string, error) {
 	if domain == "" {
 		return "", fmt.Errorf("invalid domain")
 	}
+	// The name is echoed in the reply and logged: no control characters.
+	for i := 0; i < len(domain); i++ {
+		if domain[i] < 0x20 || domain[i] == 0x7f {
+			return "", fmt.Errorf("invalid domain")
+		}
+	}
 	return domain, nil
 }
 
