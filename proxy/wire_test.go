@@ -528,3 +528,22 @@ func TestReloadedBackendHonouredAtOnce(t *testing.T) {
 		t.Errorf("new backend got %d messages, want 6", n)
 	}
 }
+
+// A refusal naming a long address stays within RFC 5321's 512-octet reply
+// line, and still ends with the queue id.
+func TestLongAddressReplyShortened(t *testing.T) {
+	tp := startProxy(t, Config{Chain: relayChain(t)}, smtptest.Options{SMTPUTF8: true})
+	c := tp.dial(t)
+	c.Expect(250, "EHLO client.test")
+	c.Expect(250, "MAIL FROM:<a@good.test> SMTPUTF8")
+	for _, rcpt := range []string{strings.Repeat("x", 900) + "@elsewhere.test", strings.Repeat("ü", 450) + "@elsewhere.test"} {
+		r := c.Cmd("RCPT TO:<%s>", rcpt)
+		if r.Code != 554 {
+			t.Fatalf("relay attempt: %s", r)
+		}
+		if n := len(r.String()) + 2; n > 512 {
+			t.Errorf("reply line of %d octets", n)
+		}
+		endsWithID(t, r)
+	}
+}
