@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -215,5 +216,36 @@ func TestPostfixBehindQuotedAddresses(t *testing.T) {
 	g.Stop()
 	if l, ok := pf.WaitLog(10*time.Second, "disconnect from", "rset="); !ok || !strings.Contains(l, " ehlo=1 ") {
 		t.Errorf("Postfix session: %q; want one EHLO and RSETs", l)
+	}
+}
+
+// Long lines: 16 clients at once send messages with 13,000-14,500 octet
+// lines; each reads 550 5.6.0 at the end of its data and its session goes
+// on. An over-long command line ends the session, and its 500 is read.
+func TestWireLongLines(t *testing.T) {
+	g := Start(t, Options{})
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := g.Dial(smtptest.DialOptions{})
+			long := strings.Repeat("spam ", 2600+i*20)
+			r := c.Send("a@example.com", []string{"u@example.org"}, []byte(simpleMsg+long+"\r\n"+long+"\r\n"))
+			if r.Code != 550 || r.Enhanced != "5.6.0" {
+				t.Errorf("client %d: %s, want 550 5.6.0", i, r)
+				return
+			}
+			c.Expect(250, "RSET")
+			c.Expect(250, "NOOP")
+			go c.Write([]byte("MAIL FROM:<" + strings.Repeat("x", 100000) + "@example.com>\r\n"))
+			if r, err := c.ReadReply(); err != nil || r.Code != 500 {
+				t.Errorf("client %d: over-long command: %s, %v; want 500", i, r, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := g.Backend.Count(); n != 0 {
+		t.Errorf("backend got %d messages", n)
 	}
 }
