@@ -108,7 +108,7 @@ func TestPostmasterRecipient(t *testing.T) {
 	c := tp.dial(t)
 	c.Expect(250, "EHLO client.test")
 	c.Expect(250, "MAIL FROM:<a@good.test>")
-	for _, rcpt := range []string{"<Postmaster>", "<postmaster>", "<POSTMASTER>", "<pOsTmAsTeR>", "<Postmaster@example.org>", "<postmaster@Example.ORG>"} {
+	for _, rcpt := range []string{"<Postmaster>", "<postmaster>", "<POSTMASTER>", "<pOsTmAsTeR>", "<Postmaster@example.org>", "<postmaster@Example.ORG>", "postmaster", "POSTMASTER"} {
 		if r := c.Cmd("RCPT TO:%s", rcpt); r.Code != 250 {
 			t.Errorf("RCPT TO:%s: %s", rcpt, r)
 		}
@@ -117,7 +117,7 @@ func TestPostmasterRecipient(t *testing.T) {
 	if r := c.Cmd("RCPT TO:<postmaster@elsewhere.test>"); r.Code != 554 {
 		t.Errorf("RCPT TO:<postmaster@elsewhere.test>: %s, want 554", r)
 	}
-	for _, rcpt := range []string{"<postmaster >", "<postmasters>", "<post master>", "<abuse>"} {
+	for _, rcpt := range []string{"<postmaster >", "<postmasters>", "<post master>", "<abuse>", "postmasters", "<postmaster"} {
 		if r := c.Cmd("RCPT TO:%s", rcpt); r.Code/100 != 5 {
 			t.Errorf("RCPT TO:%s: %s, want a refusal", rcpt, r)
 		}
@@ -131,17 +131,32 @@ func TestPostmasterRecipient(t *testing.T) {
 	}
 	c.Close()
 	rcpts := linesWith(checkBackendLines(t, tp.be), "RCPT")
-	want := []string{"RCPT TO:<Postmaster>", "RCPT TO:<postmaster>", "RCPT TO:<POSTMASTER>", "RCPT TO:<pOsTmAsTeR>", "RCPT TO:<Postmaster@example.org>", "RCPT TO:<postmaster@Example.ORG>"}
+	want := []string{"RCPT TO:<Postmaster>", "RCPT TO:<postmaster>", "RCPT TO:<POSTMASTER>", "RCPT TO:<pOsTmAsTeR>", "RCPT TO:<Postmaster@example.org>", "RCPT TO:<postmaster@Example.ORG>", "RCPT TO:<postmaster>", "RCPT TO:<POSTMASTER>"}
 	if fmt.Sprint(rcpts) != fmt.Sprint(want) {
 		t.Errorf("backend got %q, want %q", rcpts, want)
 	}
 }
 
-// Item: a source route is a relay trick in every spelling.
+// Item: a source route is a relay trick in every spelling, in clear text
+// and under TLS.
 func TestSourceRoutesRefused(t *testing.T) {
-	tp := startProxy(t, Config{Chain: relayChain(t)}, smtptest.Options{})
+	for _, tlsOn := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", tlsOn), func(t *testing.T) { testSourceRoutes(t, tlsOn) })
+	}
+}
+
+func testSourceRoutes(t *testing.T, tlsOn bool) {
+	cfg := Config{Chain: relayChain(t)}
+	if tlsOn {
+		cfg.TLS = testTLS(t)
+	}
+	tp := startProxy(t, cfg, smtptest.Options{})
 	c := tp.dial(t)
 	c.Expect(250, "EHLO client.test")
+	if tlsOn {
+		c.StartTLS()
+		c.Expect(250, "EHLO client.test")
+	}
 	c.Expect(250, "MAIL FROM:<a@good.test>")
 	for _, rcpt := range []string{
 		"@other.test:x@example.org",

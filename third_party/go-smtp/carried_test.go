@@ -69,6 +69,9 @@ func TestParseForwardPath(t *testing.T) {
 		{in: "<@a.test,@b.test:u@c.test>", path: "u@c.test", route: "a.test,@b.test"},
 		{in: "@a.test:u@c.test", path: "u@c.test", route: "a.test"},
 		{in: `<@a.test:"u"@c.test>`, path: "u@c.test", route: "a.test"},
+		{in: "postmaster", path: "postmaster"},
+		{in: "Postmaster NOTIFY=NEVER", path: "Postmaster", rest: " NOTIFY=NEVER"},
+		{in: "postmasterx", bad: true},
 		{in: "<postmasterx>", bad: true},
 		{in: "<postmaster", bad: true},
 	}
