@@ -562,3 +562,35 @@ func TestLongAddressReplyShortened(t *testing.T) {
 		endsWithID(t, r)
 	}
 }
+
+// BDAT carries no end marker: an end-of-data line or bare CRs and LFs in a
+// chunk are message text, and reach the backend with CRLF line ends, the
+// dot line stuffed.
+func TestBDATSmugglingFormsAreText(t *testing.T) {
+	tp := startProxy(t, Config{}, smtptest.Options{})
+	c := tp.dial(t)
+	c.Expect(250, "EHLO client.test")
+	c.Expect(250, "MAIL FROM:<a@good.test>")
+	c.Expect(250, "RCPT TO:<u@example.org>")
+	chunk := plainMsg + "a\r\n.\r\nMAIL FROM:<evil@evil.test>\r\nb\n.\nc\r.\rd\r\r\n.\r\n"
+	c.Write([]byte(fmt.Sprintf("BDAT %d LAST\r\n%s", len(chunk), chunk)))
+	if r, err := c.ReadReply(); err != nil || r.Code != 250 {
+		t.Fatalf("BDAT: %s, %v", r, err)
+	}
+	c.Expect(250, "NOOP")
+	c.Close()
+	ms := tp.be.Wait(1, 5e9)
+	if len(ms) != 1 {
+		t.Fatalf("backend got %d messages", len(ms))
+	}
+	want := "body\r\na\r\n.\r\nMAIL FROM:<evil@evil.test>\r\nb\r\n.\r\nc\r\n.\r\nd\r\n.\r\n"
+	if got := string(ms[0].Data); !strings.HasSuffix(got, want) {
+		t.Errorf("backend got %q, want it to end %q", got, want)
+	}
+	if err := onlyCRLF(tp.be.Raw()[len(tp.be.Raw())-1]); err != nil {
+		t.Error(err)
+	}
+	if n := len(linesWith(checkBackendLines(t, tp.be), "MAIL")); n != 1 {
+		t.Errorf("backend got %d MAIL commands", n)
+	}
+}
