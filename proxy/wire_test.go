@@ -594,3 +594,18 @@ func TestBDATSmugglingFormsAreText(t *testing.T) {
 		t.Errorf("backend got %d MAIL commands", n)
 	}
 }
+
+// The Received: field names a single recipient as it is written on the
+// wire, quoted where needed.
+func TestReceivedForQuotedRecipient(t *testing.T) {
+	tp := startProxy(t, Config{}, smtptest.Options{})
+	c := tp.dial(t)
+	if r := c.Send("a@good.test", []string{`"john smith"@example.org`}, []byte(plainMsg)); r.Code != 250 {
+		t.Fatal(r)
+	}
+	c.Close()
+	ms := tp.be.Wait(1, 5e9)
+	if len(ms) != 1 || !strings.Contains(string(ms[0].Data), "\tfor <\"john smith\"@example.org>;") {
+		t.Errorf("Received: %q", ms[0].Data[:200])
+	}
+}
