@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"context"
+	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -247,5 +249,58 @@ func TestWireLongLines(t *testing.T) {
 	wg.Wait()
 	if n := g.Backend.Count(); n != 0 {
 		t.Errorf("backend got %d messages", n)
+	}
+}
+
+// The report behind the long-line rule: Python's smtplib, 16 clients at
+// once, messages with 13-14k octet lines. Each client must hear 550, never
+// a dropped connection (which a sending MTA would retry forever).
+func TestWireLongLinesPythonSmtplib(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not installed (Debian package python3; `make deps` installs it)")
+	}
+	g := Start(t, Options{})
+	host, port, _ := strings.Cut(g.Addr, ":")
+	script := `
+import smtplib, sys, threading
+host, port = sys.argv[1], int(sys.argv[2])
+results = [None] * 16
+def send(i):
+    body = ("spam " * (2600 + 20 * i)) + "\n"
+    msg = "From: a@example.com\nTo: u@example.org\nSubject: long\n\n" + body * 3
+    try:
+        s = smtplib.SMTP(host, port, timeout=60)
+        try:
+            s.sendmail("a@example.com", ["u@example.org"], msg)
+            results[i] = "250"
+        finally:
+            try:
+                s.quit()
+            except Exception:
+                pass
+    except smtplib.SMTPDataError as e:
+        results[i] = str(e.smtp_code)
+    except Exception as e:
+        results[i] = type(e).__name__
+threads = [threading.Thread(target=send, args=(i,)) for i in range(16)]
+for th in threads: th.start()
+for th in threads: th.join()
+print(" ".join(results))
+`
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, py, "-c", script, host, port).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python3: %v\n%s", err, out)
+	}
+	got := strings.Fields(string(out))
+	if len(got) != 16 {
+		t.Fatalf("python3 said %q", out)
+	}
+	for i, r := range got {
+		if r != "550" {
+			t.Errorf("client %d: %s, want 550", i, r)
+		}
 	}
 }
