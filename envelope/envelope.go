@@ -72,6 +72,22 @@ func Canonical(addr string, recipient, smtputf8 bool) (string, error) {
 	return local + "@" + d, nil
 }
 
+// Domain returns d as domains are compared: lowercase ASCII, an
+// internationalised domain in A-labels, without a trailing dot. It reports
+// false for anything RFC 5321 and RFC 6531 do not allow as a domain (IDNA2008
+// rules, without UTS #46 mapping: a fullwidth or otherwise mapped spelling is
+// not the domain it maps to), address literals included.
+func Domain(d string) (string, bool) {
+	if strings.HasPrefix(d, "[") {
+		return "", false
+	}
+	c, err := canonicalDomain(d, true)
+	if err != nil {
+		return "", false
+	}
+	return asciiLower(c), true
+}
+
 // checkLocal accepts what a quoted string may carry (RFC 5321 qtextSMTP and
 // quoted-pairSMTP: printable ASCII and space; RFC 6531 adds UTF-8).
 func checkLocal(local string, smtputf8 bool) error {

@@ -75,6 +75,27 @@ func TestCanonical(t *testing.T) {
 	}
 }
 
+func TestDomain(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"Example.ORG.", "example.org", true},
+		{"Bücher.example", "xn--bcher-kva.example", true},
+		{"ｅｘａｍｐｌｅ.org", "", false},
+		{"example\u3002org", "", false},
+		{"exam\u00adple.org", "", false},
+		{"exam\u200bple.org", "", false},
+		{"[192.0.2.1]", "", false},
+		{"exa\x00mple.org", "", false},
+	}
+	for _, tc := range tests {
+		if got, ok := Domain(tc.in); got != tc.want || ok != tc.ok {
+			t.Errorf("Domain(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
 func TestPath(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"", ""},

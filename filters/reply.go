@@ -49,8 +49,10 @@ var (
 	ReplyTooManyConnections     = Reply{421, "4.7.0", "Too many connections, try again later"}
 	ReplyTooManyFromClient      = Reply{421, "4.7.0", "Too many connections from your host, try again later"}
 	ReplyShuttingDown           = Reply{421, "4.3.2", "Service shutting down, try again later"}
-	ReplyTimeout                = Reply{421, "4.4.2", "Timeout exceeded"}
-	ReplyLineTooLong            = Reply{500, "5.5.2", "Line too long"}
+	// ReplyShutdownCut answers a transaction still in progress at the
+	// shutdown deadline.
+	ReplyShutdownCut = Reply{451, "4.3.2", "Service shutting down; transaction abandoned, try again later"}
+	ReplyTimeout     = Reply{421, "4.4.2", "Timeout exceeded"}
 	// Envelope addresses RFC 5321 or RFC 6531 forbid (package envelope).
 	ReplyBadSenderSyntax    = Reply{501, "5.1.7", "Bad sender address syntax"}
 	ReplyBadRecipientSyntax = Reply{501, "5.1.3", "Bad recipient address syntax"}

@@ -46,7 +46,15 @@ type clientConn struct {
 	// nanoseconds.
 	readTimeout atomic.Int64
 	timedOut    atomic.Bool
-	tls         atomic.Bool
+	// cut is set at the shutdown deadline: reads fail with errCut.
+	cut atomic.Bool
+	// fixedDeadline is set once go-smtp sets a read deadline itself (to
+	// drain the client's input before closing): Read keeps it.
+	fixedDeadline atomic.Bool
+	cutSaid       atomic.Bool
+	// inData is true while the session reads a message.
+	inData atomic.Bool
+	tls    atomic.Bool
 	// ready is set once the connect-time work is done and go-smtp has
 	// the connection; Shutdown leaves connections still being admitted to
 	// admit itself.
@@ -170,16 +178,55 @@ func (c *clientConn) Read(b []byte) (int, error) {
 		c.sayShuttingDown()
 		return 0, io.EOF
 	}
-	if d := time.Duration(c.readTimeout.Load()); d > 0 {
+	if c.cut.Load() {
+		return 0, c.cutRead()
+	}
+	if d := time.Duration(c.readTimeout.Load()); d > 0 && !c.fixedDeadline.Load() {
 		c.Conn.SetReadDeadline(time.Now().Add(d))
 	}
 	n, err := c.Conn.Read(b)
 	var ne net.Error
+	if err != nil && c.cut.Load() {
+		return n, c.cutRead()
+	}
 	if errors.As(err, &ne) && ne.Timeout() {
 		c.timedOut.Store(true)
 		c.fc.Log.Info("timeout", "after", time.Duration(c.readTimeout.Load()).String())
 	}
 	return n, err
+}
+
+// errCut is a read cut short at the shutdown deadline.
+var errCut = errors.New("shutdown deadline reached")
+
+// cutRead ends a read at the shutdown deadline. Inside a message the
+// session answers errCut with 451; between the commands of a transaction
+// the 451 is written here and the session ends.
+func (c *clientConn) cutRead() error {
+	if c.inData.Load() {
+		return errCut
+	}
+	if c.inTxn.Load() && !c.tls.Load() && c.cutSaid.CompareAndSwap(false, true) {
+		c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		c.Write([]byte(replyLine(filters.ReplyShutdownCut.WithQueueID(c.id))))
+	}
+	return io.EOF
+}
+
+// SetReadDeadline is go-smtp's, when it drains a client before closing; the
+// inactivity timeout no longer moves it.
+func (c *clientConn) SetReadDeadline(t time.Time) error {
+	c.fixedDeadline.Store(true)
+	return c.Conn.SetReadDeadline(t)
+}
+
+// CloseWrite shuts the sending side, so the last reply is followed by the
+// end of the stream rather than a reset.
+func (c *clientConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }
 
 // Write serialises writes, so a shutdown notice never splits a reply.

@@ -51,12 +51,13 @@ func (l *lineLimiter) Close() error {
 	return nil
 }
 
-// lineEnds makes every line end CRLF before the message is judged: a bare LF
-// or a bare CR becomes CRLF, and CRs before a CRLF join it ("\r\r\n" is
-// one line end). RFC 5321 section 4.1.1.4 forbids a client to send bare CR
-// or LF, and backends read them differently (Postfix takes a bare LF for a
-// line end, others a bare CR): "\n.\n" or "\r.\r" in a message must not
-// become the end of data there, nor a line the checks did not see.
+// lineEnds makes every line end CRLF before the message is judged: a bare LF,
+// and a run of CRs with or without an LF after it, each become one CRLF
+// ("\r\r\n" and "\r\r" are one line end). RFC 5321 section 4.1.1.4
+// forbids a client to send bare CR or LF, and backends read them
+// differently (Postfix takes a bare LF for a line end, others a bare CR):
+// "\n.\n" or "\r.\r" in a message must not become the end of data there,
+// nor a line the checks did not see.
 type lineEnds struct {
 	w io.Writer
 	// cr is true when the last byte written was a CR not yet known to be

@@ -30,5 +30,13 @@ func (s *session) backendMail(t *filters.Transaction, from string, mo relay.Mail
 	if !r.IsZero() && r.Code/100 != 2 {
 		t.Log.Warn("backend refused the client's identity; relaying without it", "backend_forward", string(mode), "backend_reply", r.String())
 	}
-	return s.be.Mail(s.ctx(), from, mo)
+	r, err = s.be.Mail(s.ctx(), from, mo)
+	if err == nil && r.Code/100 != 2 && s.be.Usable() {
+		// Postfix keeps a refused MAIL's SIZE= until RSET and refuses the
+		// next MAIL FROM with it, whoever's it is: start clean.
+		if rerr := s.be.Reset(s.ctx()); rerr != nil {
+			t.Log.Warn("backend connection lost after it refused the sender", "err", rerr)
+		}
+	}
+	return r, err
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"mailguard/envelope"
 	"mailguard/filters"
 )
 
@@ -44,7 +45,7 @@ func received(ri receivedInfo) string {
 	b.WriteString("Received: from " + clean(ri.Helo) + " (" + clean(name) + " [" + ip + "])\r\n")
 	b.WriteString("\tby " + clean(ri.Hostname) + " (mailguard) with " + ri.Protocol + " id " + ri.QueueID)
 	if len(ri.Rcpts) == 1 {
-		b.WriteString("\r\n\tfor <" + clean(ri.Rcpts[0]) + ">")
+		b.WriteString("\r\n\tfor <" + clean(envelope.Path(ri.Rcpts[0])) + ">")
 	}
 	b.WriteString("; " + ri.Date.Format("Mon, 02 Jan 2006 15:04:05 -0700 (MST)") + "\r\n")
 	return b.String()

@@ -29,8 +29,10 @@ const (
 	poolMaxIdle = 30 * time.Second
 )
 
-// get returns the most recently used idle connection, or nil.
-func (bp *backendPool) get() *relay.Client {
+// get returns the most recently used idle connection to backend, or nil.
+// Connections to another backend (one a reload replaced) are closed, never
+// handed out.
+func (bp *backendPool) get(backend string) *relay.Client {
 	var stale []*relay.Client
 	defer func() {
 		for _, c := range stale {
@@ -42,7 +44,7 @@ func (bp *backendPool) get() *relay.Client {
 	for len(bp.idle) > 0 {
 		p := bp.idle[len(bp.idle)-1]
 		bp.idle = bp.idle[:len(bp.idle)-1]
-		if time.Since(p.since) < poolMaxIdle {
+		if p.c.Addr() == backend && time.Since(p.since) < poolMaxIdle {
 			return p.c
 		}
 		stale = append(stale, p.c)
@@ -51,11 +53,11 @@ func (bp *backendPool) get() *relay.Client {
 }
 
 // put keeps c for another session, or closes it when the pool is full or
-// shut.
-func (bp *backendPool) put(c *relay.Client) {
+// shut, or c is not a connection to backend, the current one.
+func (bp *backendPool) put(c *relay.Client, backend string) {
 	bp.mu.Lock()
 	// A connection handed to a client with XCLIENT is that client's only.
-	if bp.shut || len(bp.idle) >= poolMax || !c.Usable() || c.Impersonating() {
+	if bp.shut || len(bp.idle) >= poolMax || !c.Usable() || c.Impersonating() || c.Addr() != backend {
 		bp.mu.Unlock()
 		c.Close()
 		return

@@ -412,18 +412,63 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	case <-p.drained:
 	case <-ctx.Done():
 		err = ctx.Err()
-		p.log.Warn("shutdown deadline reached; closing connections with transactions in progress")
+		p.cut()
 	}
-	for _, g := range gens {
-		for _, s := range g.servers {
-			s.Close()
+	// go-smtp's Close waits for each session's lock; a session that
+	// ignores its cancelled context must not keep the process alive.
+	closed := make(chan struct{})
+	go func() {
+		for _, g := range gens {
+			for _, s := range g.servers {
+				s.Close()
+			}
 		}
+		p.pool.close()
+		p.cancel()
+		p.serveWG.Wait()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(cutGrace):
+		p.log.Warn("shutdown: sessions still busy after the deadline; leaving them")
 	}
-	p.pool.close()
-	p.cancel()
-	p.serveWG.Wait()
 	return err
 }
+
+// cutGrace is how long transactions cut at the shutdown deadline have to
+// write their 451 before the connections are closed under them.
+const cutGrace = 2 * time.Second
+
+// cut ends the transactions still in progress at the shutdown deadline:
+// work for them (checks, the backend) is cancelled and a client still
+// sending its message stops being read, so each answers 451 4.3.2 (or
+// 451 4.4.1 from the backend's side); then the connections close.
+func (p *Proxy) cut() {
+	p.log.Warn("shutdown deadline reached; transactions in progress get 451")
+	p.mu.Lock()
+	conns := make([]*clientConn, 0, len(p.conns))
+	for c := range p.conns {
+		conns = append(conns, c)
+	}
+	p.mu.Unlock()
+	for _, c := range conns {
+		c.cut.Store(true)
+		// Wake a read blocked on the client.
+		c.Conn.SetReadDeadline(time.Now())
+	}
+	p.cancel()
+	select {
+	case <-p.drained:
+	case <-time.After(cutGrace):
+		for _, c := range conns {
+			c.Conn.Close()
+		}
+	}
+}
+
+// backend is the current configuration's backend address.
+func (p *Proxy) backend() string { return p.gen.Load().cfg.Backend }
 
 func (p *Proxy) isClosing() bool {
 	p.mu.Lock()

@@ -531,6 +531,10 @@ func TestShutdownDeadline(t *testing.T) {
 	if err := tp.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Shutdown with a stuck transaction: %v", err)
 	}
+	// The transaction is told, then the connection ends.
+	if r, err := busy.ReadReply(); err != nil || r.Code != 451 || r.Enhanced != "4.3.2" {
+		t.Errorf("transaction at the shutdown deadline: %s, %v; want 451 4.3.2", r, err)
+	}
 	if _, err := busy.CmdErr("RCPT TO:<u@example.org>"); err == nil {
 		t.Errorf("connection still open after the shutdown deadline")
 	}

@@ -12,11 +12,35 @@ import (
 // error a session method returns goes through here: go-smtp would send any
 // other error's text verbatim.
 func smtpError(r filters.Reply) *smtp.SMTPError {
-	e := &smtp.SMTPError{Code: r.Code, EnhancedCode: smtp.EnhancedCodeNotSet, Message: oneLine(r.Text)}
+	e := &smtp.SMTPError{Code: r.Code, EnhancedCode: smtp.EnhancedCodeNotSet}
+	room := maxReplyLine - len("xyz \r\n")
 	if p, ok := r.EnhancedParts(); ok {
 		e.EnhancedCode = smtp.EnhancedCode(p)
+		room -= len(r.Enhanced) + 1
+	} else {
+		room -= len("x.y.z ")
 	}
+	e.Message = shorten(oneLine(r.Text), room)
 	return e
+}
+
+// maxReplyLine is RFC 5321's limit on a reply line, CRLF included (section
+// 4.5.3.1.5).
+const maxReplyLine = 512
+
+// replyTail is how much of a shortened text's end is kept: the queue id
+// ends every refusal.
+const replyTail = 64
+
+// shorten cuts the middle out of a text over n octets (an address the
+// client made long, a backend's long words), keeping its start and its end.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	head := s[:n-replyTail-3]
+	tail := s[len(s)-replyTail:]
+	return strings.ToValidUTF8(head, "") + "..." + strings.ToValidUTF8(tail, "")
 }
 
 // replyLine renders a reply for writing straight to a socket.

@@ -153,7 +153,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		s.tx.hold, s.tx.holdReason = true, v.Reason
 	}
 	if err := s.openBackend(); err != nil {
-		return s.abort("MAIL", filters.ReplyBackendUnavailable, err.Error())
+		return s.abort("MAIL", s.unavailable(), err.Error())
 	}
 	mo := relay.MailOptions{Size: t.Size, SMTPUTF8: t.SMTPUTF8, EightBit: t.Body == "8BITMIME"}
 	r, err := s.backendMail(t, from, mo)
@@ -162,7 +162,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		// in the pool are likely as old, so dial afresh.
 		s.dropBackend()
 		if err = s.dialBackend(); err != nil {
-			return s.abort("MAIL", filters.ReplyBackendUnavailable, err.Error())
+			return s.abort("MAIL", s.unavailable(), err.Error())
 		}
 		r, err = s.backendMail(t, from, mo)
 	}
@@ -170,7 +170,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	switch {
 	case err != nil:
 		s.dropBackend()
-		return s.abort("MAIL", filters.ReplyBackendUnavailable, err.Error())
+		return s.abort("MAIL", s.unavailable(), err.Error())
 	case r.Code/100 != 2:
 		return s.abort("MAIL", backendReply(r), "backend refused the sender", "backend_reply", r.String())
 	}
@@ -188,12 +188,17 @@ func (s *session) abort(phase string, r filters.Reply, reason string, args ...an
 
 // openBackend connects to the backend unless the session already has a
 // usable connection.
+//
+// The backend is the current configuration's, not the one the connection
+// was accepted under: a reload's new backend takes every transaction that
+// starts after it.
 func (s *session) openBackend() error {
-	if s.be != nil && s.be.Usable() {
+	backend := s.p.backend()
+	if s.be != nil && s.be.Usable() && s.be.Addr() == backend {
 		return nil
 	}
 	s.dropBackend()
-	if be := s.p.pool.get(); be != nil {
+	if be := s.p.pool.get(backend); be != nil {
 		s.be, s.bePooled = be, true
 		return nil
 	}
@@ -202,7 +207,7 @@ func (s *session) openBackend() error {
 
 // dialBackend opens a new backend connection.
 func (s *session) dialBackend() error {
-	be, err := relay.Dial(s.ctx(), relay.Config{Addr: s.cc.cfg.Backend, Hostname: s.cc.cfg.Hostname,
+	be, err := relay.Dial(s.ctx(), relay.Config{Addr: s.p.backend(), Hostname: s.cc.cfg.Hostname,
 		Timeout: s.cc.cfg.BackendTimeout, DataTimeout: s.cc.cfg.DataTimeout})
 	if err != nil {
 		return err
@@ -271,7 +276,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	switch {
 	case err != nil:
 		s.dropBackend()
-		return s.refuse("RCPT", filters.ReplyBackendUnavailable, err.Error(), "to", "<"+to+">")
+		return s.refuse("RCPT", s.unavailable(), err.Error(), "to", "<"+to+">")
 	case r.Code/100 != 2:
 		// A 5xx is the backend's own reply; a 4xx becomes 451 4.4.1 with
 		// the backend's words in it, as in every other phase.
@@ -294,12 +299,14 @@ func (s *session) Data(r io.Reader) error {
 	defer spool.Close()
 
 	s.cc.readTimeout.Store(int64(s.cc.cfg.DataBlockTimeout))
+	s.cc.inData.Store(true)
 	lines := &lineLimiter{w: &lineEnds{w: spool}, max: s.cc.cfg.MaxLineLength}
 	_, err := io.Copy(lines, r)
 	if err == nil {
 		err = lines.Close()
 	}
 	s.cc.readTimeout.Store(int64(s.cc.cfg.CommandTimeout))
+	s.cc.inData.Store(false)
 	if err != nil {
 		s.resetBackend()
 		return s.dataError(err, spool.Size())
@@ -341,6 +348,8 @@ func (s *session) dataError(err error, size int64) error {
 	switch {
 	case errors.Is(err, smtp.ErrDataTooLarge):
 		return s.refuse("DATA", filters.ReplyMessageTooBig, "message over max_message_bytes", "size", size)
+	case errors.Is(err, errCut):
+		return s.refuse("DATA", filters.ReplyShutdownCut, "shutdown deadline reached while receiving the message", "size", size)
 	case errors.Is(err, smtp.ErrDataReset):
 		// BDAT cut short by RSET or a closed connection: nobody hears
 		// a reply.
@@ -402,13 +411,22 @@ func (s *session) relay(ctx context.Context, out filters.Outcome, m *filters.Mes
 	switch {
 	case err != nil:
 		s.dropBackend()
-		return s.refuse("DATA", filters.ReplyBackendUnavailable, err.Error(), attrs...)
+		return s.refuse("DATA", s.unavailable(), err.Error(), attrs...)
 	case rep.Code/100 != 2:
 		return s.refuse("DATA", backendReply(rep), "backend refused the message", append(attrs, "backend_reply", rep.String())...)
 	}
 	s.cc.stats.relayed.Add(1)
 	t.Log.Info("relayed", append(attrs, "from", "<"+t.MailFrom+">", "to", t.Rcpts, "backend_reply", rep.String())...)
 	return smtpError(filters.Reply{Code: 250, Enhanced: "2.0.0", Text: "Ok: queued as " + t.QueueID})
+}
+
+// unavailable is the reply when the backend could not be talked to: 451
+// 4.4.1, or 451 4.3.2 when the shutdown deadline cut the conversation.
+func (s *session) unavailable() filters.Reply {
+	if s.cc.cut.Load() {
+		return filters.ReplyShutdownCut
+	}
+	return filters.ReplyBackendUnavailable
 }
 
 // resetBackend abandons the backend's side of the transaction.
@@ -448,7 +466,7 @@ func (s *session) Logout() error {
 	defer s.mu.Unlock()
 	s.reset()
 	if s.be != nil {
-		s.p.pool.put(s.be)
+		s.p.pool.put(s.be, s.p.backend())
 		s.be = nil
 	}
 	return nil

@@ -2,11 +2,14 @@ package proxy
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"mailguard/filters"
 	"mailguard/internal/testutil/smtptest"
@@ -105,7 +108,7 @@ func TestPostmasterRecipient(t *testing.T) {
 	c := tp.dial(t)
 	c.Expect(250, "EHLO client.test")
 	c.Expect(250, "MAIL FROM:<a@good.test>")
-	for _, rcpt := range []string{"<Postmaster>", "<postmaster>", "<POSTMASTER>", "<pOsTmAsTeR>", "<Postmaster@example.org>", "<postmaster@Example.ORG>"} {
+	for _, rcpt := range []string{"<Postmaster>", "<postmaster>", "<POSTMASTER>", "<pOsTmAsTeR>", "<Postmaster@example.org>", "<postmaster@Example.ORG>", "postmaster", "POSTMASTER"} {
 		if r := c.Cmd("RCPT TO:%s", rcpt); r.Code != 250 {
 			t.Errorf("RCPT TO:%s: %s", rcpt, r)
 		}
@@ -114,7 +117,7 @@ func TestPostmasterRecipient(t *testing.T) {
 	if r := c.Cmd("RCPT TO:<postmaster@elsewhere.test>"); r.Code != 554 {
 		t.Errorf("RCPT TO:<postmaster@elsewhere.test>: %s, want 554", r)
 	}
-	for _, rcpt := range []string{"<postmaster >", "<postmasters>", "<post master>", "<abuse>"} {
+	for _, rcpt := range []string{"<postmaster >", "<postmasters>", "<post master>", "<abuse>", "postmasters", "<postmaster"} {
 		if r := c.Cmd("RCPT TO:%s", rcpt); r.Code/100 != 5 {
 			t.Errorf("RCPT TO:%s: %s, want a refusal", rcpt, r)
 		}
@@ -128,17 +131,32 @@ func TestPostmasterRecipient(t *testing.T) {
 	}
 	c.Close()
 	rcpts := linesWith(checkBackendLines(t, tp.be), "RCPT")
-	want := []string{"RCPT TO:<Postmaster>", "RCPT TO:<postmaster>", "RCPT TO:<POSTMASTER>", "RCPT TO:<pOsTmAsTeR>", "RCPT TO:<Postmaster@example.org>", "RCPT TO:<postmaster@Example.ORG>"}
+	want := []string{"RCPT TO:<Postmaster>", "RCPT TO:<postmaster>", "RCPT TO:<POSTMASTER>", "RCPT TO:<pOsTmAsTeR>", "RCPT TO:<Postmaster@example.org>", "RCPT TO:<postmaster@Example.ORG>", "RCPT TO:<postmaster>", "RCPT TO:<POSTMASTER>"}
 	if fmt.Sprint(rcpts) != fmt.Sprint(want) {
 		t.Errorf("backend got %q, want %q", rcpts, want)
 	}
 }
 
-// Item: a source route is a relay trick in every spelling.
+// Item: a source route is a relay trick in every spelling, in clear text
+// and under TLS.
 func TestSourceRoutesRefused(t *testing.T) {
-	tp := startProxy(t, Config{Chain: relayChain(t)}, smtptest.Options{})
+	for _, tlsOn := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", tlsOn), func(t *testing.T) { testSourceRoutes(t, tlsOn) })
+	}
+}
+
+func testSourceRoutes(t *testing.T, tlsOn bool) {
+	cfg := Config{Chain: relayChain(t)}
+	if tlsOn {
+		cfg.TLS = testTLS(t)
+	}
+	tp := startProxy(t, cfg, smtptest.Options{})
 	c := tp.dial(t)
 	c.Expect(250, "EHLO client.test")
+	if tlsOn {
+		c.StartTLS()
+		c.Expect(250, "EHLO client.test")
+	}
 	c.Expect(250, "MAIL FROM:<a@good.test>")
 	for _, rcpt := range []string{
 		"@other.test:x@example.org",
@@ -375,4 +393,219 @@ func TestCommandLineTooLong(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// Item: after a refused transaction the kept backend connection is reset
+// with RSET only; a backend that refuses a repeated EHLO still takes the
+// next transaction, in the same session and in the next one (pooled).
+func TestBackendRefusingRepeatedEHLO(t *testing.T) {
+	tp := startProxy(t, Config{}, smtptest.Options{RefuseRepeatedHelo: true})
+	c := tp.dial(t)
+	if r := c.Send("a@good.test", []string{"u@example.org"}, []byte(plainMsg+"REJECTWORD\r\n")); r.Code != 550 {
+		t.Fatalf("spam: %s", r)
+	}
+	c.Expect(250, "RSET")
+	c.Expect(250, "MAIL FROM:<a@good.test>")
+	c.Expect(250, "RCPT TO:<u@example.org>")
+	if r := c.Data([]byte(plainMsg)); r.Code != 250 {
+		t.Fatalf("second transaction: %s", r)
+	}
+	c.Expect(250, "MAIL FROM:<a@good.test>")
+	// Refused at RCPT by the chain, then abandoned.
+	if r := c.Cmd("RCPT TO:<relay@elsewhere.test>"); r.Code/100 != 5 {
+		t.Fatalf("refused recipient: %s", r)
+	}
+	c.Expect(250, "RSET")
+	c.Close()
+	waitDisconnects(t, tp, 1)
+	// The next client gets the pooled connection.
+	c = tp.dial(t)
+	if r := c.Send("b@good.test", []string{"u@example.org"}, []byte(plainMsg)); r.Code != 250 {
+		t.Fatalf("next session: %s", r)
+	}
+	c.Close()
+	lines := checkBackendLines(t, tp.be)
+	if n := len(linesWith(lines, "EHLO")); n != tp.be.Connections() {
+		t.Errorf("backend got %d EHLO on %d connections: %q", n, tp.be.Connections(), lines)
+	}
+	if tp.be.Count() != 2 {
+		t.Errorf("backend got %d messages, want 2", tp.be.Count())
+	}
+}
+
+func waitDisconnects(t *testing.T, tp *testProxy, n int) {
+	t.Helper()
+	for range 1000 {
+		if strings.Count(tp.logs.String(), "msg=disconnect") >= n {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("no disconnect logged")
+}
+
+// Item: at the shutdown deadline, transactions still in progress get 451
+// and Shutdown returns: one waiting on a backend gone silent after DATA,
+// one whose client is still sending its message.
+func TestShutdownDeadlineCutsTransactions(t *testing.T) {
+	tp := startProxy(t, Config{}, smtptest.Options{})
+	silent := tp.dial(t)
+	silent.Expect(250, "EHLO client.test")
+	silent.Expect(250, "MAIL FROM:<a@good.test>")
+	silent.Expect(250, "RCPT TO:<u@example.org>")
+	silent.Expect(354, "DATA")
+	slow := tp.dial(t)
+	slow.Expect(250, "EHLO client.test")
+	slow.Expect(250, "MAIL FROM:<b@good.test>")
+	slow.Expect(250, "RCPT TO:<u@example.org>")
+	slow.Expect(354, "DATA")
+	slow.Write([]byte("Subject: half\r\n"))
+	// The backend answers nothing from now on.
+	tp.be.SetDelay(time.Hour)
+	silent.Write(smtptest.DotStuff([]byte(plainMsg)))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- tp.Shutdown(ctx) }()
+	for _, c := range []*smtptest.Client{silent, slow} {
+		r, err := c.ReadReply()
+		if err != nil || r.Code != 451 {
+			t.Errorf("transaction in progress at the deadline: %s, %v; want 451", r, err)
+		}
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Shutdown: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Shutdown did not return after its deadline")
+	}
+}
+
+// Item: a backend changed by a reload takes every transaction that starts
+// after it: new connections, pooled connections, and the next transaction
+// of connections from before; a connection to the old backend returned to
+// the pool after the reload is never reused.
+func TestReloadedBackendHonouredAtOnce(t *testing.T) {
+	tp := startProxy(t, Config{}, smtptest.Options{})
+	oldBE := tp.be
+	newBE := smtptest.Start(t, smtptest.Options{})
+	// A pooled connection to the old backend.
+	c := tp.dial(t)
+	if r := c.Send("a@good.test", []string{"u@example.org"}, []byte(plainMsg)); r.Code != 250 {
+		t.Fatal(r)
+	}
+	c.Close()
+	waitDisconnects(t, tp, 1)
+	// A session from before the reload, idle between transactions, and
+	// one in the middle of a transaction.
+	idle := tp.dial(t)
+	if r := idle.Send("a@good.test", []string{"u@example.org"}, []byte(plainMsg)); r.Code != 250 {
+		t.Fatal(r)
+	}
+	busy := tp.dial(t)
+	busy.Expect(250, "EHLO client.test")
+	busy.Expect(250, "MAIL FROM:<a@good.test>")
+	busy.Expect(250, "RCPT TO:<u@example.org>")
+
+	cfg := Config{Backend: newBE.Addr, Hostname: "gw.test", Chain: testChain(), SpoolDir: t.TempDir(), Log: tp.log}
+	if err := tp.Reconfigure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	// The transaction in progress finishes on the old backend, and its
+	// connection is not kept for others.
+	if r := busy.Data([]byte(plainMsg)); r.Code != 250 {
+		t.Fatal(r)
+	}
+	busy.Close()
+	waitDisconnects(t, tp, 2)
+	if n := oldBE.Count(); n != 3 {
+		t.Fatalf("old backend got %d messages before and during the reload, want 3", n)
+	}
+	for range 5 {
+		c := tp.dial(t)
+		if r := c.Send("b@good.test", []string{"u@example.org"}, []byte(plainMsg)); r.Code != 250 {
+			t.Fatal(r)
+		}
+		c.Close()
+	}
+	idle.Expect(250, "MAIL FROM:<c@good.test>")
+	idle.Expect(250, "RCPT TO:<u@example.org>")
+	if r := idle.Data([]byte(plainMsg)); r.Code != 250 {
+		t.Fatal(r)
+	}
+	idle.Close()
+	if n := oldBE.Count(); n != 3 {
+		t.Errorf("old backend got %d messages after the reload", n-3)
+	}
+	if n := newBE.Count(); n != 6 {
+		t.Errorf("new backend got %d messages, want 6", n)
+	}
+}
+
+// A refusal naming a long address stays within RFC 5321's 512-octet reply
+// line, and still ends with the queue id.
+func TestLongAddressReplyShortened(t *testing.T) {
+	tp := startProxy(t, Config{Chain: relayChain(t)}, smtptest.Options{SMTPUTF8: true})
+	c := tp.dial(t)
+	c.Expect(250, "EHLO client.test")
+	c.Expect(250, "MAIL FROM:<a@good.test> SMTPUTF8")
+	for _, rcpt := range []string{strings.Repeat("x", 900) + "@elsewhere.test", strings.Repeat("ü", 450) + "@elsewhere.test"} {
+		r := c.Cmd("RCPT TO:<%s>", rcpt)
+		if r.Code != 554 {
+			t.Fatalf("relay attempt: %s", r)
+		}
+		if n := len(r.String()) + 2; n > 512 {
+			t.Errorf("reply line of %d octets", n)
+		}
+		endsWithID(t, r)
+	}
+}
+
+// BDAT carries no end marker: an end-of-data line or bare CRs and LFs in a
+// chunk are message text, and reach the backend with CRLF line ends, the
+// dot line stuffed.
+func TestBDATSmugglingFormsAreText(t *testing.T) {
+	tp := startProxy(t, Config{}, smtptest.Options{})
+	c := tp.dial(t)
+	c.Expect(250, "EHLO client.test")
+	c.Expect(250, "MAIL FROM:<a@good.test>")
+	c.Expect(250, "RCPT TO:<u@example.org>")
+	chunk := plainMsg + "a\r\n.\r\nMAIL FROM:<evil@evil.test>\r\nb\n.\nc\r.\rd\r\r\n.\r\n"
+	c.Write([]byte(fmt.Sprintf("BDAT %d LAST\r\n%s", len(chunk), chunk)))
+	if r, err := c.ReadReply(); err != nil || r.Code != 250 {
+		t.Fatalf("BDAT: %s, %v", r, err)
+	}
+	c.Expect(250, "NOOP")
+	c.Close()
+	ms := tp.be.Wait(1, 5e9)
+	if len(ms) != 1 {
+		t.Fatalf("backend got %d messages", len(ms))
+	}
+	want := "body\r\na\r\n.\r\nMAIL FROM:<evil@evil.test>\r\nb\r\n.\r\nc\r\n.\r\nd\r\n.\r\n"
+	if got := string(ms[0].Data); !strings.HasSuffix(got, want) {
+		t.Errorf("backend got %q, want it to end %q", got, want)
+	}
+	if err := onlyCRLF(tp.be.Raw()[len(tp.be.Raw())-1]); err != nil {
+		t.Error(err)
+	}
+	if n := len(linesWith(checkBackendLines(t, tp.be), "MAIL")); n != 1 {
+		t.Errorf("backend got %d MAIL commands", n)
+	}
+}
+
+// The Received: field names a single recipient as it is written on the
+// wire, quoted where needed.
+func TestReceivedForQuotedRecipient(t *testing.T) {
+	tp := startProxy(t, Config{}, smtptest.Options{})
+	c := tp.dial(t)
+	if r := c.Send("a@good.test", []string{`"john smith"@example.org`}, []byte(plainMsg)); r.Code != 250 {
+		t.Fatal(r)
+	}
+	c.Close()
+	ms := tp.be.Wait(1, 5e9)
+	if len(ms) != 1 || !strings.Contains(string(ms[0].Data), "\tfor <\"john smith\"@example.org>;") {
+		t.Errorf("Received: %q", ms[0].Data[:200])
+	}
 }

@@ -211,6 +211,9 @@ func (cl *Client) Data(ctx context.Context, r io.Reader) (filters.Reply, error) 
 	return parseOK(status), nil
 }
 
+// Addr is the backend's host:port, as dialled.
+func (cl *Client) Addr() string { return cl.cfg.Addr }
+
 // Usable reports whether the connection can still carry commands: no
 // timeout, broken connection or failed message source happened on it.
 func (cl *Client) Usable() bool { return cl.broken == nil }

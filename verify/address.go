@@ -5,6 +5,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+
+	"mailguard/envelope"
 )
 
 // address is an envelope address taken apart for policy decisions.
@@ -87,10 +89,15 @@ func parseAddress(s string) address {
 		a.setTrick("malformed domain")
 		return a
 	}
-	a.Domain = normalizeDomain(d)
-	if a.Domain == "" {
+	// Strictly: a spelling that only UTS #46 mapping makes a local domain
+	// (fullwidth letters, U+3002 for a dot, a soft hyphen) is none, or the
+	// backend would get an address other than the one judged local.
+	dom, ok := envelope.Domain(d)
+	if !ok {
 		a.setTrick("malformed domain")
+		return a
 	}
+	a.Domain = dom
 	return a
 }
 

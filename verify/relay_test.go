@@ -40,6 +40,13 @@ func TestParseAddress(t *testing.T) {
 		{`"unterminated@example.org`, "", "", true},
 		{"user@Bücher.example", "user", "xn--bcher-kva.example", false},
 		{"user@\xff.example", "user", "", true},
+		// Spellings only UTS #46 mapping makes example.org: not it.
+		{"user@ｅｘａｍｐｌｅ.org", "user", "", true},
+		{"user@example\u3002org", "user", "", true},
+		{"user@example\uff0eorg", "user", "", true},
+		{"user@exam\u00adple.org", "user", "", true},
+		{"user@exam\u200bple.org", "user", "", true},
+		{"user@exa\x00mple.org", "user", "", true},
 	}
 	for _, tt := range tests {
 		a := parseAddress(tt.in)

@@ -65,3 +65,28 @@ func TestLongLinesInData(t *testing.T) {
 		t.Fatalf("after 500: %v, want EOF", err)
 	}
 }
+
+// TestUnknownCommandEcho: an unknown command is echoed without the control
+// characters it may hold, so its reply stays one well-formed line.
+func TestUnknownCommandEcho(t *testing.T) {
+	s := smtp.NewServer(new(backend))
+	s.Domain = "localhost"
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(l)
+	defer s.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	r.ReadString('\n')
+	io.WriteString(c, "00\r0\r\nNOOP\r\n")
+	line, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "500 ") || strings.Count(line, "\r") != 1 {
+		t.Fatalf("reply %q, %v", line, err)
+	}
+}

@@ -69,6 +69,9 @@ func TestParseForwardPath(t *testing.T) {
 		{in: "<@a.test,@b.test:u@c.test>", path: "u@c.test", route: "a.test,@b.test"},
 		{in: "@a.test:u@c.test", path: "u@c.test", route: "a.test"},
 		{in: `<@a.test:"u"@c.test>`, path: "u@c.test", route: "a.test"},
+		{in: "postmaster", path: "postmaster"},
+		{in: "Postmaster NOTIFY=NEVER", path: "Postmaster", rest: " NOTIFY=NEVER"},
+		{in: "postmasterx", bad: true},
 		{in: "<postmasterx>", bad: true},
 		{in: "<postmaster", bad: true},
 	}
@@ -141,4 +144,15 @@ func TestClientResetKeepsHello(t *testing.T) {
 	}
 	c.Quit()
 	<-errc
+}
+
+func TestHelloArgumentControls(t *testing.T) {
+	for _, arg := range []string{"a\fb", "a\x00", "\rx", "x\x7f"} {
+		if d, err := parseHelloArgument(arg); err == nil {
+			t.Errorf("HELO %q accepted as %q", arg, d)
+		}
+	}
+	if d, err := parseHelloArgument("mx.example.org extra"); err != nil || d != "mx.example.org" {
+		t.Errorf("plain HELO: %q, %v", d, err)
+	}
 }

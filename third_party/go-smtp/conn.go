@@ -145,7 +145,7 @@ func (c *Conn) handle(cmd string, arg string) {
 	case "STARTTLS":
 		c.handleStartTLS()
 	default:
-		msg := fmt.Sprintf("Syntax errors, %v command unrecognized", cmd)
+		msg := fmt.Sprintf("Syntax errors, %v command unrecognized", printable(cmd))
 		c.protocolError(500, EnhancedCode{5, 5, 2}, msg)
 	}
 }
@@ -1380,4 +1380,17 @@ func (c *Conn) drain() {
 	}
 	c.conn.SetReadDeadline(time.Now().Add(drainTimeout))
 	io.Copy(io.Discard, io.LimitReader(c.conn, drainMax))
+}
+
+// printable makes client text safe to echo in a reply: a CR, LF or other
+// control character in it would end the reply line early or start one the
+// client wrote.
+func printable(s string) string {
+	b := []byte(s)
+	for i, ch := range b {
+		if ch < 0x21 || ch > 0x7e {
+			b[i] = '?'
+		}
+	}
+	return string(b)
 }

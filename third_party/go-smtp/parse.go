@@ -73,6 +73,12 @@ func parseHelloArgument(arg string) (string, error) {
 	if domain == "" {
 		return "", fmt.Errorf("invalid domain")
 	}
+	// The name is echoed in the reply and logged: no control characters.
+	for i := 0; i < len(domain); i++ {
+		if domain[i] < 0x20 || domain[i] == 0x7f {
+			return "", fmt.Errorf("invalid domain")
+		}
+	}
 	return domain, nil
 }
 
@@ -154,12 +160,20 @@ func (p *parser) parseReversePath() (string, error) {
 // parseForwardPath parses the argument of RCPT TO: a path, or the special
 // "<Postmaster>" without a domain that RFC 5321 section 4.1.1.3 (and 4.5.1)
 // says every server MUST accept, in any case.
+//
+// Without angle brackets, which the parser tolerates for other paths too,
+// "postmaster" must be followed by the end or a space.
 func (p *parser) parseForwardPath() (string, error) {
-	const pm = "<postmaster>"
-	if len(p.s) >= len(pm) && strings.EqualFold(p.s[:len(pm)], pm) {
-		mbox := p.s[1 : len(pm)-1]
-		p.s = p.s[len(pm):]
-		p.route = ""
+	const pm = "postmaster"
+	p.route = ""
+	if pb, ok := cutPrefixFold(p.s, "<"+pm+">"); ok {
+		mbox := p.s[1 : len(pm)+1]
+		p.s = pb
+		return mbox, nil
+	}
+	if rest, ok := cutPrefixFold(p.s, pm); ok && (rest == "" || rest[0] == ' ') {
+		mbox := p.s[:len(pm)]
+		p.s = rest
 		return mbox, nil
 	}
 	return p.parsePath()
