@@ -217,10 +217,18 @@ func TestPostfixBehindXClient(t *testing.T) {
 	}, map[string]any{"backend_forward": "xclient"})
 	c := g.DialFrom("127.0.0.2")
 	qid := queueIDOf(t, c.Send("a@example.com", []string{"u@example.org"}, testMessage("through postfix by xclient", 100)))
+	// The same client with another HELO name: Postfix hears that one.
+	c.Expect(250, "EHLO second.example.com")
+	c.Expect(250, "MAIL FROM:<a@example.com>")
+	c.Expect(250, "RCPT TO:<u@example.org>")
+	queueIDOf(t, c.Data(testMessage("second by xclient", 100)))
 	c.Close()
-	msgs := rec.Wait(1, 60*time.Second)
-	if len(msgs) != 1 {
-		t.Fatalf("recording server got %d messages, want 1\n%s", len(msgs), pf.Log())
+	msgs := rec.Wait(2, 60*time.Second)
+	if len(msgs) != 2 {
+		t.Fatalf("recording server got %d messages, want 2\n%s", len(msgs), pf.Log())
+	}
+	if want := "Received: from second.example.com (client2.example.com [127.0.0.2])"; !strings.HasPrefix(string(msgs[1].Data), want) {
+		t.Errorf("second message's Received: is not %q:\n%s", want, msgs[1].Data)
 	}
 	data := string(msgs[0].Data)
 	pfRcv := regexp.MustCompile(`^Received: from client\.test \(client2\.example\.com \[127\.0\.0\.2\]\)\r?\n\tby postfix\.test \(Postfix\)`)

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"strings"
 
 	"mailguard/filters"
@@ -24,6 +25,14 @@ func (s *session) backendMail(t *filters.Transaction, from string, mo relay.Mail
 	}
 	mode := s.cc.cfg.BackendForward
 	r, err := s.be.Forward(s.ctx(), mode, o)
+	if errors.Is(err, relay.ErrOriginChanged) {
+		// The client said HELO again or authenticated since the backend
+		// connection was handed to it.
+		s.dropBackend()
+		if err = s.dialBackend(); err == nil {
+			r, err = s.be.Forward(s.ctx(), mode, o)
+		}
+	}
 	if err != nil {
 		return filters.Reply{}, err
 	}
