@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"mailguard/filters"
+	"mailguard/metrics"
 )
 
 // TestInactive is the 0-point test the filter adds while fewer than
@@ -162,8 +163,10 @@ func (f *Filter) CheckMessage(ctx context.Context, t *filters.Transaction, m *fi
 		log.Warn("classifier cannot read the message; no opinion", "err", err)
 		return filters.Pass()
 	}
+	start := time.Now()
 	tokens := Tokenize(raw)
 	res, err := cl.Classify(ctx, tokens)
+	metrics.ClassifierDuration.WithLabelValues().Observe(time.Since(start).Seconds())
 	if err != nil {
 		log.Warn("classifier failed; no opinion", "err", err)
 		return filters.Pass()
@@ -177,6 +180,7 @@ func (f *Filter) CheckMessage(ctx context.Context, t *filters.Transaction, m *fi
 		return filters.Scored(TestInactive, 0, fmt.Sprintf("learnt %d ham and %d spam of the %d of each needed", res.Learnt.Ham, res.Learnt.Spam, cl.Config().MinLearned))
 	}
 	name := TestName(res.Prob)
+	metrics.ClassifierResults.WithLabelValues(res.Label.String()).Inc()
 	log.Info("classifier", "test", name, "prob", res.Prob, "label", res.Label.String(), "clues", topClues(res.Clues, 5))
 	return filters.Scored(name, f.weights[name], fmt.Sprintf("bayes probability %.4f", res.Prob))
 }

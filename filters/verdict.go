@@ -43,6 +43,8 @@ type Verdict struct {
 	Scores []Score
 	// Reason is for the log only.
 	Reason string
+	// Filter names the filter whose verdict this is; the chain sets it.
+	Filter string
 }
 
 // Pass is "no objection".

@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailguard/filters"
+	"mailguard/metrics"
 )
 
 // go-smtp creates a session at HELO/EHLO, not when a client connects, so the
@@ -128,12 +129,17 @@ func (p *Proxy) enter(c *clientConn) (filters.Reply, bool) {
 	defer p.mu.Unlock()
 	switch {
 	case p.closing:
+		metrics.ConnectionsRefused.WithLabelValues("shutting_down").Inc()
 		return filters.ReplyShuttingDown.WithQueueID(c.id), false
 	case len(p.conns) >= c.cfg.MaxConnections:
+		metrics.ConnectionsRefused.WithLabelValues("max_connections").Inc()
 		return filters.ReplyTooManyConnections.WithQueueID(c.id), false
 	case p.perIP[c.ip] >= c.cfg.MaxConnectionsPerIP:
+		metrics.ConnectionsRefused.WithLabelValues("max_connections_per_ip").Inc()
 		return filters.ReplyTooManyFromClient.WithQueueID(c.id), false
 	}
+	metrics.ConnectionsAccepted.Inc()
+	metrics.ConnectionsOpen.Inc()
 	p.conns[c] = struct{}{}
 	p.perIP[c.ip]++
 	c.gen.conns++
@@ -147,6 +153,7 @@ func (p *Proxy) leave(c *clientConn) {
 		return
 	}
 	delete(p.conns, c)
+	metrics.ConnectionsOpen.Dec()
 	if p.perIP[c.ip]--; p.perIP[c.ip] <= 0 {
 		delete(p.perIP, c.ip)
 	}

@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"strings"
+	"time"
 
 	"mailguard/filters"
 	"mailguard/relay"
@@ -39,7 +40,9 @@ func (s *session) backendMail(t *filters.Transaction, from string, mo relay.Mail
 	if !r.IsZero() && r.Code/100 != 2 {
 		t.Log.Warn("backend refused the client's identity; relaying without it", "backend_forward", string(mode), "backend_reply", r.String())
 	}
+	start := time.Now()
 	r, err = s.be.Mail(s.ctx(), from, mo)
+	observeBackend("MAIL", start, err)
 	if err == nil && r.Code/100 != 2 && s.be.Usable() {
 		// Postfix keeps a refused MAIL's SIZE= until RSET and refuses the
 		// next MAIL FROM with it, whoever's it is: start clean.

@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailguard/filters"
+	"mailguard/metrics"
 	"mailguard/relay"
 )
 
@@ -84,6 +85,7 @@ func (s *session) refuse(phase string, r filters.Reply, reason string, args ...a
 	}
 	r = r.WithQueueID(id)
 	s.cc.stats.refused.Add(1)
+	metrics.Refusals.WithLabelValues(phase, filterOf(args), refusedOutcome(r)).Inc()
 	attrs := []any{"phase", phase, "reply", r.String()}
 	if s.tx != nil {
 		attrs = append(attrs, "from", "<"+s.tx.t.MailFrom+">")
@@ -127,6 +129,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		t.Size, t.SMTPUTF8, t.Body = opts.Size, opts.UTF8, string(opts.Body)
 	}
 	s.tx = &txn{t: t, chain: chain, refusal: s.cc.refusal.Load()}
+	metrics.Transactions.Inc()
 	s.cc.inTxn.Store(true)
 	if s.tx.refusal != nil {
 		// Accepted only to refuse each recipient; the backend is not
@@ -139,7 +142,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	v := chain.Mail(s.ctx(), t)
 	switch v.Action {
 	case filters.Reject, filters.Tempfail:
-		return s.abort("MAIL", v.Reply, v.Reason)
+		return s.abort("MAIL", v.Reply, v.Reason, "filter", v.Filter)
 	case filters.Quarantine:
 		s.tx.hold, s.tx.holdReason = true, v.Reason
 	}
@@ -224,7 +227,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	s.cc.stats.rcpt.Add(1)
 	t := tx.t
 	if tx.refusal != nil {
-		return s.refuse("RCPT", tx.refusal.Reply, tx.refusal.Reason, "to", "<"+to+">")
+		return s.refuse("RCPT", tx.refusal.Reply, tx.refusal.Reason, "filter", tx.refusal.Filter, "to", "<"+to+">")
 	}
 	if len(t.Rcpts) >= s.cc.cfg.MaxRecipients {
 		return s.refuse("RCPT", filters.ReplyTooManyRecipients, "", "to", "<"+to+">")
@@ -236,14 +239,16 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	v := tx.chain.Rcpt(s.ctx(), t, path)
 	switch v.Action {
 	case filters.Reject, filters.Tempfail:
-		return s.refuse("RCPT", v.Reply, v.Reason, "to", "<"+to+">")
+		return s.refuse("RCPT", v.Reply, v.Reason, "filter", v.Filter, "to", "<"+to+">")
 	case filters.Quarantine:
 		tx.hold, tx.holdReason = true, v.Reason
 	}
 	if s.be == nil || !tx.backendOpen {
 		return s.refuse("RCPT", filters.ReplyBackendUnavailable, "backend connection lost", "to", "<"+to+">")
 	}
+	start := time.Now()
 	r, err := s.be.Rcpt(s.ctx(), to)
+	observeBackend("RCPT", start, err)
 	switch {
 	case err != nil:
 		s.dropBackend()
@@ -293,7 +298,8 @@ func (s *session) Data(r io.Reader) error {
 	switch action {
 	case filters.Reject, filters.Tempfail:
 		s.resetBackend()
-		return s.refuse("DATA", out.Verdict.Reply, reason, attrs...)
+		countMessage(refusedOutcome(out.Verdict.Reply), out)
+		return s.refuse("DATA", out.Verdict.Reply, reason, append(attrs, "filter", out.Verdict.Filter)...)
 	case filters.Quarantine:
 		s.resetBackend()
 		return s.quarantine(ctx, out, m, reason, attrs)
@@ -355,6 +361,7 @@ func (s *session) quarantine(ctx context.Context, out filters.Outcome, m *filter
 	if err != nil {
 		return s.refuse("DATA", internal(t.Log, t.QueueID, "quarantine", err), reason, attrs...)
 	}
+	countMessage(metrics.Quarantined, out)
 	t.Log.Info("quarantined", append(attrs, "from", "<"+t.MailFrom+">", "quarantine_id", id, "reason", reason)...)
 	return smtpError(filters.ReplyQuarantined.WithQueueID(t.QueueID))
 }
@@ -365,15 +372,24 @@ func (s *session) relay(ctx context.Context, out filters.Outcome, m *filters.Mes
 		return s.refuse("DATA", filters.ReplyBackendUnavailable, "backend connection lost", attrs...)
 	}
 	r, wait := s.rewritten(out, m)
+	start := time.Now()
 	rep, err := s.be.Data(ctx, r)
+	observeBackend("DATA", start, err)
 	wait()
 	s.tx.backendOpen = false
 	switch {
 	case err != nil:
 		s.dropBackend()
+		countMessage(metrics.Tempfailed, out)
 		return s.refuse("DATA", filters.ReplyBackendUnavailable, err.Error(), attrs...)
 	case rep.Code/100 != 2:
+		countMessage(refusedOutcome(backendReply(rep)), out)
 		return s.refuse("DATA", backendReply(rep), "backend refused the message", append(attrs, "backend_reply", rep.String())...)
+	}
+	if out.Tag {
+		countMessage(metrics.Tagged, out)
+	} else {
+		countMessage(metrics.Relayed, out)
 	}
 	s.cc.stats.relayed.Add(1)
 	t.Log.Info("relayed", append(attrs, "from", "<"+t.MailFrom+">", "to", t.Rcpts, "backend_reply", rep.String())...)

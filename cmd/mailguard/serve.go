@@ -48,6 +48,8 @@ type serveEnv struct {
 	Chain      func() *filters.Chain
 	Quarantine quarantine.Store
 	Log        *slog.Logger
+	// Serving reports whether the SMTP proxy accepts connections.
+	Serving func() bool
 }
 
 var (
@@ -243,7 +245,7 @@ func serve(path string, cfg *rules.Config, log *slog.Logger) int {
 		return exitFailed
 	}
 
-	env := &serveEnv{Config: cfg, Deps: deps, Chain: g.currentChain, Quarantine: store, Log: log}
+	env := &serveEnv{Config: cfg, Deps: deps, Chain: g.currentChain, Quarantine: store, Log: log, Serving: g.proxy.Serving}
 	var running []service
 	for _, mk := range services {
 		s, err := mk(env)
