@@ -13,6 +13,9 @@ import (
 // filtered.
 func TestServeRefusesListenersItLacks(t *testing.T) {
 	for _, key := range []string{"milter", "web", "metrics"} {
+		if hasService(key + ".listen") {
+			continue
+		}
 		t.Run(key, func(t *testing.T) {
 			cfg := filepath.Join(t.TempDir(), "mailguard.yaml")
 			if err := os.WriteFile(cfg, []byte(key+":\n  listen: 127.0.0.1:0\nlisten: 127.0.0.1:0\n"), 0o600); err != nil {
