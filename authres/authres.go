@@ -261,5 +261,6 @@ func (c *Checker) log(t *filters.Transaction, s spfResult, ds []dkimResult, dm d
 	if dm.reason != "" {
 		args = append(args, "dmarc_reason", dm.reason)
 	}
-	t.Log.Info("authentication results", args...)
+	// The message's final line carries the tests; this is the detail.
+	t.Log.Debug("authentication results", args...)
 }

@@ -176,12 +176,13 @@ func (f *Filter) CheckMessage(ctx context.Context, t *filters.Transaction, m *fi
 		t.Set(verdictKey, &verdict{digest: Digest(raw), tokens: tokens})
 	}
 	if !res.Active {
-		log.Info("classifier inactive", "learnt_ham", res.Learnt.Ham, "learnt_spam", res.Learnt.Spam, "needed", cl.Config().MinLearned)
+		log.Debug("classifier inactive", "learnt_ham", res.Learnt.Ham, "learnt_spam", res.Learnt.Spam, "needed", cl.Config().MinLearned)
 		return filters.Scored(TestInactive, 0, fmt.Sprintf("learnt %d ham and %d spam of the %d of each needed", res.Learnt.Ham, res.Learnt.Spam, cl.Config().MinLearned))
 	}
 	name := TestName(res.Prob)
 	metrics.ClassifierResults.WithLabelValues(res.Label.String()).Inc()
-	log.Info("classifier", "test", name, "prob", res.Prob, "label", res.Label.String(), "clues", topClues(res.Clues, 5))
+	// The message's final line carries the BAYES_* test; this is the detail.
+	log.Debug("classifier", "test", name, "prob", res.Prob, "label", res.Label.String(), "clues", topClues(res.Clues, 5))
 	return filters.Scored(name, f.weights[name], fmt.Sprintf("bayes probability %.4f", res.Prob))
 }
 

@@ -225,7 +225,7 @@ func runPhase[F any](ctx context.Context, c *Chain, phase string, log *slog.Logg
 		metrics.FilterDuration.WithLabelValues(f.name, phase).Observe(time.Since(start).Seconds())
 		merged.Scores = append(merged.Scores, v.Scores...)
 		if v.Action > merged.Action {
-			merged.Action, merged.Reply, merged.Reason, merged.Filter = v.Action, v.Reply, v.Reason, f.name
+			merged.Action, merged.Reply, merged.Reason, merged.Filter, merged.Test = v.Action, v.Reply, v.Reason, f.name, v.Test
 		}
 		if v.Action == Reject {
 			// Nothing stronger can follow; later checks would only cost time.

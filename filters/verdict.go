@@ -45,6 +45,8 @@ type Verdict struct {
 	Reason string
 	// Filter names the filter whose verdict this is; the chain sets it.
 	Filter string
+	// Test names the test behind a refusal, for the log ("" for none).
+	Test string
 }
 
 // Pass is "no objection".

@@ -4,28 +4,29 @@ import (
 	"time"
 
 	"mailguard/filters"
+	"mailguard/maillog"
 	"mailguard/metrics"
 )
 
-// refusedOutcome is a refusal's outcome label.
-func refusedOutcome(r filters.Reply) string {
-	if r.Temporary() {
-		return metrics.Tempfailed
-	}
-	return metrics.Rejected
-}
-
-// filterOf takes the deciding filter out of a log line's attributes ("filter"
-// is set when the chain decided); otherwise the gateway itself did.
-func filterOf(args []any) string {
+// decidedBy takes the "filter" and "test" pairs out of a refusal's log
+// attributes; without a filter, the gateway itself decided.
+func decidedBy(args []any) (filter, test string, rest []any) {
+	filter = maillog.Gateway
 	for i := 0; i+1 < len(args); i += 2 {
-		if k, ok := args[i].(string); ok && k == "filter" {
-			if v, ok := args[i+1].(string); ok && v != "" {
-				return v
+		k, _ := args[i].(string)
+		v, isString := args[i+1].(string)
+		switch {
+		case k == "filter" && isString:
+			if v != "" {
+				filter = v
 			}
+		case k == "test" && isString:
+			test = v
+		default:
+			rest = append(rest, args[i], args[i+1])
 		}
 	}
-	return "mailguard"
+	return filter, test, rest
 }
 
 // decidingTest is the test that weighed most in a message's outcome, "" when
@@ -37,9 +38,9 @@ func decidingTest(out filters.Outcome) string {
 	return ""
 }
 
-// countMessage counts a message at the end of DATA.
-func countMessage(outcome string, out filters.Outcome) {
-	metrics.Messages.WithLabelValues(outcome, decidingTest(out)).Inc()
+// accepted describes an accepted message for its log line.
+func accepted(outcome string, out filters.Outcome, m *filters.Message, nrcpt int) maillog.Message {
+	return maillog.Message{Outcome: outcome, Size: m.Size, Nrcpt: nrcpt, Score: out.Score, Tests: out.Tests, Test: decidingTest(out)}
 }
 
 // observeBackend records how long a backend command took, and a failure to

@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailguard/filters"
+	"mailguard/maillog"
 	"mailguard/metrics"
 	"mailguard/relay"
 )
@@ -77,7 +78,8 @@ func (s *session) log() *slog.Logger {
 func (s *session) ctx() context.Context { return s.cc.ctx }
 
 // refuse logs a refusal and returns it as go-smtp's error, the queue id (or
-// the session id before MAIL FROM) at the end of its text.
+// the session id before MAIL FROM) at the end of its text. A "filter" and a
+// "test" among args name who decided (see decidedBy).
 func (s *session) refuse(phase string, r filters.Reply, reason string, args ...any) error {
 	id := s.cc.id
 	if s.tx != nil {
@@ -85,16 +87,14 @@ func (s *session) refuse(phase string, r filters.Reply, reason string, args ...a
 	}
 	r = r.WithQueueID(id)
 	s.cc.stats.refused.Add(1)
-	metrics.Refusals.WithLabelValues(phase, filterOf(args), refusedOutcome(r)).Inc()
-	attrs := []any{"phase", phase, "reply", r.String()}
+	rf := maillog.Refusal{Phase: phase, Reply: r, Reason: reason}
+	rf.Filter, rf.Test, args = decidedBy(args)
+	var attrs []any
 	if s.tx != nil {
 		attrs = append(attrs, "from", "<"+s.tx.t.MailFrom+">")
 	}
 	attrs = append(attrs, "helo", s.sc.Hostname())
-	if reason != "" {
-		attrs = append(attrs, "reason", reason)
-	}
-	s.log().Info("reject", append(attrs, args...)...)
+	maillog.Reject(s.log(), rf, append(attrs, args...)...)
 	return smtpError(r)
 }
 
@@ -142,7 +142,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	v := chain.Mail(s.ctx(), t)
 	switch v.Action {
 	case filters.Reject, filters.Tempfail:
-		return s.abort("MAIL", v.Reply, v.Reason, "filter", v.Filter)
+		return s.abort("MAIL", v.Reply, v.Reason, "filter", v.Filter, "test", v.Test)
 	case filters.Quarantine:
 		s.tx.hold, s.tx.holdReason = true, v.Reason
 	}
@@ -227,7 +227,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	s.cc.stats.rcpt.Add(1)
 	t := tx.t
 	if tx.refusal != nil {
-		return s.refuse("RCPT", tx.refusal.Reply, tx.refusal.Reason, "filter", tx.refusal.Filter, "to", "<"+to+">")
+		return s.refuse("RCPT", tx.refusal.Reply, tx.refusal.Reason, "filter", tx.refusal.Filter, "test", tx.refusal.Test, "to", "<"+to+">")
 	}
 	if len(t.Rcpts) >= s.cc.cfg.MaxRecipients {
 		return s.refuse("RCPT", filters.ReplyTooManyRecipients, "", "to", "<"+to+">")
@@ -239,7 +239,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	v := tx.chain.Rcpt(s.ctx(), t, path)
 	switch v.Action {
 	case filters.Reject, filters.Tempfail:
-		return s.refuse("RCPT", v.Reply, v.Reason, "filter", v.Filter, "to", "<"+to+">")
+		return s.refuse("RCPT", v.Reply, v.Reason, "filter", v.Filter, "test", v.Test, "to", "<"+to+">")
 	case filters.Quarantine:
 		tx.hold, tx.holdReason = true, v.Reason
 	}
@@ -298,8 +298,11 @@ func (s *session) Data(r io.Reader) error {
 	switch action {
 	case filters.Reject, filters.Tempfail:
 		s.resetBackend()
-		countMessage(refusedOutcome(out.Verdict.Reply), out)
-		return s.refuse("DATA", out.Verdict.Reply, reason, append(attrs, "filter", out.Verdict.Filter)...)
+		test := out.Verdict.Test
+		if test == "" {
+			test = decidingTest(out)
+		}
+		return s.refuse("DATA", out.Verdict.Reply, reason, append(attrs, "filter", out.Verdict.Filter, "test", test)...)
 	case filters.Quarantine:
 		s.resetBackend()
 		return s.quarantine(ctx, out, m, reason, attrs)
@@ -361,8 +364,7 @@ func (s *session) quarantine(ctx context.Context, out filters.Outcome, m *filter
 	if err != nil {
 		return s.refuse("DATA", internal(t.Log, t.QueueID, "quarantine", err), reason, attrs...)
 	}
-	countMessage(metrics.Quarantined, out)
-	t.Log.Info("quarantined", append(attrs, "from", "<"+t.MailFrom+">", "quarantine_id", id, "reason", reason)...)
+	maillog.Accepted(t.Log, accepted(metrics.Quarantined, out, m, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "quarantine_id", id, "reason", reason)
 	return smtpError(filters.ReplyQuarantined.WithQueueID(t.QueueID))
 }
 
@@ -380,19 +382,16 @@ func (s *session) relay(ctx context.Context, out filters.Outcome, m *filters.Mes
 	switch {
 	case err != nil:
 		s.dropBackend()
-		countMessage(metrics.Tempfailed, out)
 		return s.refuse("DATA", filters.ReplyBackendUnavailable, err.Error(), attrs...)
 	case rep.Code/100 != 2:
-		countMessage(refusedOutcome(backendReply(rep)), out)
 		return s.refuse("DATA", backendReply(rep), "backend refused the message", append(attrs, "backend_reply", rep.String())...)
 	}
+	outcome := metrics.Relayed
 	if out.Tag {
-		countMessage(metrics.Tagged, out)
-	} else {
-		countMessage(metrics.Relayed, out)
+		outcome = metrics.Tagged
 	}
 	s.cc.stats.relayed.Add(1)
-	t.Log.Info("relayed", append(attrs, "from", "<"+t.MailFrom+">", "to", t.Rcpts, "backend_reply", rep.String())...)
+	maillog.Accepted(t.Log, accepted(outcome, out, m, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "to", t.Rcpts, "backend_reply", rep.String())
 	return smtpError(filters.Reply{Code: 250, Enhanced: "2.0.0", Text: "Ok: queued as " + t.QueueID})
 }
 
