@@ -30,6 +30,7 @@ type Config struct {
 	Milter          Listener         `yaml:"milter"`
 	Web             Listener         `yaml:"web"`
 	Metrics         Listener         `yaml:"metrics"`
+	Log             LogConfig        `yaml:"log"`
 	Store           string           `yaml:"store"`
 	Limits          Limits           `yaml:"limits"`
 	Checks          ChecksConfig     `yaml:"checks"`

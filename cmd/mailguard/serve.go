@@ -92,7 +92,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitUsage
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := newLogger(stderr, cfg.Log)
 	slog.SetDefault(log)
 	return serve(*path, cfg, log)
 }
@@ -417,6 +417,7 @@ func restartKeys(old, cur *rules.Config) []string {
 	check("milter", old.Milter != cur.Milter)
 	check("web", old.Web != cur.Web)
 	check("metrics", old.Metrics != cur.Metrics)
+	check("log", old.Log != cur.Log)
 	return keys
 }
 
