@@ -153,6 +153,7 @@ func TestMetrics(t *testing.T) {
 	for _, name := range []string{
 		"mailguard_connections_open", "mailguard_filter_duration_seconds", "mailguard_dns_cache_requests_total", "mailguard_classifier_duration_seconds",
 		"mailguard_quarantine_oldest_age_seconds", "mailguard_quarantine_bytes", "mailguard_spool_bytes",
+		"mailguard_classifier_tokens", "mailguard_classifier_learnt_messages",
 		"go_goroutines", "process_resident_memory_bytes",
 	} {
 		if _, ok := fams[name]; !ok {

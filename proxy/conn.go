@@ -94,7 +94,9 @@ func (p *Proxy) admit(nc net.Conn) {
 	v := p.chain.Load().Connect(c.ctx, c.fc)
 	if v.Action == filters.Reject || v.Action == filters.Tempfail {
 		c.refusal.Store(&v)
-		c.fc.Log.Info("client refused; replying at RCPT TO", "reply", v.Reply.String(), "reason", v.Reason)
+		// The refusal's line is written at each RCPT TO, as Postfix's
+		// smtpd_delay_reject does.
+		c.fc.Log.Debug("client refused; replying at RCPT TO", "reply", v.Reply.String(), "reason", v.Reason)
 	}
 	c.ready.Store(true)
 	i := 0

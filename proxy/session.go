@@ -110,7 +110,7 @@ func (s *session) heloChecks(chain *filters.Chain) {
 	v := chain.Helo(s.ctx(), fc)
 	if (v.Action == filters.Reject || v.Action == filters.Tempfail) && s.cc.refusal.Load() == nil {
 		s.cc.refusal.Store(&v)
-		fc.Log.Info("client refused at HELO; replying at RCPT TO", "helo", fc.Helo, "reply", v.Reply.String(), "reason", v.Reason)
+		fc.Log.Debug("client refused at HELO; replying at RCPT TO", "helo", fc.Helo, "reply", v.Reply.String(), "reason", v.Reason)
 	}
 }
 

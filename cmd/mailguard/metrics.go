@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"path/filepath"
 
+	"mailguard/classifier/boltstore"
 	"mailguard/metrics"
 )
 
@@ -37,6 +39,11 @@ func newMetricsService(env *serveEnv) (service, error) {
 	}
 	if err := metrics.RegisterStores(list, filepath.Join(cfg.DataDir, "spool")); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	if cfg.Classifier.Enabled && cfg.Store == "" {
+		if err := metrics.RegisterTokenStore(tokenStats(cfg.DataPath(boltstore.FileName))); err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
 	}
 	checks := []metrics.Check{
 		{Name: "smtp listener", Run: func(context.Context) error {
@@ -73,4 +80,26 @@ func dialClose(ctx context.Context, addr string) error {
 		return err
 	}
 	return c.Close()
+}
+
+// tokenStats reads the embedded token store's figures, opening the file
+// read-only for the scrape as the gateway does for each message; a store
+// not written yet reads as empty.
+func tokenStats(path string) func(ctx context.Context) (metrics.TokenStats, error) {
+	return func(ctx context.Context) (metrics.TokenStats, error) {
+		st, err := boltstore.Open(boltstore.Config{Path: path, ReadOnly: true, LockTimeout: boltstore.DefaultSharedLockTimeout})
+		if errors.Is(err, fs.ErrNotExist) {
+			return metrics.TokenStats{}, nil
+		}
+		if err != nil {
+			return metrics.TokenStats{}, err
+		}
+		defer st.Close()
+		n, err := st.Tokens()
+		if err != nil {
+			return metrics.TokenStats{}, err
+		}
+		tot, err := st.Totals(ctx)
+		return metrics.TokenStats{Tokens: n, Spam: tot.Spam, Ham: tot.Ham}, err
+	}
 }
