@@ -24,7 +24,8 @@ const Gateway = "mailguard"
 
 // Refusal is one refused command or message.
 type Refusal struct {
-	// Phase is the SMTP command refused: MAIL, RCPT or DATA.
+	// Phase is the SMTP command refused: MAIL, RCPT or DATA (the milter's
+	// END-OF-MESSAGE).
 	Phase string
 	// Filter names the filter that decided (Gateway when none did), Test
 	// the test behind it ("" when none).
@@ -47,7 +48,7 @@ func Reject(l *slog.Logger, r Refusal, attrs ...any) {
 		outcome = metrics.Tempfailed
 	}
 	metrics.Refusals.WithLabelValues(r.Phase, r.Filter, outcome).Inc()
-	if r.Phase == "DATA" {
+	if r.Phase == "DATA" || r.Phase == "END-OF-MESSAGE" {
 		metrics.Messages.WithLabelValues(outcome, r.Test).Inc()
 	}
 	a := []any{"phase", r.Phase, "filter", r.Filter}
@@ -71,15 +72,22 @@ type Message struct {
 	Tests   []filters.Score
 	// Test is the test that weighed most ("" when none scored).
 	Test string
+	// Verb is the line's msg; "" means relayed or quarantined by Outcome
+	// (the milter says "accepted" and "held at the MTA").
+	Verb string
 }
 
 // Accepted writes an accepted message's line (msg=relayed, with tagged=true
 // when tagged, or msg=quarantined) and counts it; attrs follow.
 func Accepted(l *slog.Logger, m Message, attrs ...any) {
 	metrics.Messages.WithLabelValues(m.Outcome, m.Test).Inc()
-	msg := "relayed"
-	if m.Outcome == metrics.Quarantined {
+	msg := m.Verb
+	switch {
+	case msg != "":
+	case m.Outcome == metrics.Quarantined:
 		msg = "quarantined"
+	default:
+		msg = "relayed"
 	}
 	a := []any{"size", m.Size, "nrcpt", m.Nrcpt, "score", filters.FormatPoints(m.Score), "tests", filters.FormatTests(m.Tests)}
 	if m.Outcome == metrics.Tagged {
