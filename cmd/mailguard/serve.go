@@ -130,6 +130,7 @@ func serveUsage(fs *flag.FlagSet) {
 		{"listen", d.Listen},
 		{"backend", d.Backend},
 		{"backend_forward", d.BackendForward},
+		{"log", d.Log.Format + " at " + d.Log.Level},
 		{"data_dir", d.DataDir},
 		{"store", store},
 		{"max_message_bytes", fmt.Sprint(d.MaxMessageBytes)},
