@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"mailguard/filters"
+	"mailguard/metrics"
 )
 
 // TestInactive is the 0-point test the filter adds while fewer than
@@ -173,8 +174,10 @@ func (f *Filter) CheckMessage(ctx context.Context, t *filters.Transaction, m *fi
 		log.Warn("classifier cannot read the message; no opinion", "err", err)
 		return filters.Pass()
 	}
+	start := time.Now()
 	tokens := Tokenize(raw)
 	res, err := cl.Classify(ctx, tokens)
+	metrics.ClassifierDuration.WithLabelValues().Observe(time.Since(start).Seconds())
 	if err != nil {
 		log.Warn("classifier failed; no opinion", "err", err)
 		return filters.Pass()
@@ -184,12 +187,14 @@ func (f *Filter) CheckMessage(ctx context.Context, t *filters.Transaction, m *fi
 		t.Set(verdictKey, &verdict{digest: Digest(raw), tokens: tokens})
 	}
 	if !res.Active {
-		log.Info("classifier inactive", "learnt_ham", res.Learnt.Ham, "learnt_spam", res.Learnt.Spam, "needed", cl.Config().MinLearned)
+		log.Debug("classifier inactive", "learnt_ham", res.Learnt.Ham, "learnt_spam", res.Learnt.Spam, "needed", cl.Config().MinLearned)
 		return filters.Scored(TestInactive, 0, fmt.Sprintf("learnt %d ham and %d spam of the %d of each needed", res.Learnt.Ham, res.Learnt.Spam, cl.Config().MinLearned))
 	}
 	name := TestName(res.Calibrated)
 	t.Set(evidenceKey, Evidence{Prob: res.Calibrated, Clues: res.Clues[:min(len(res.Clues), maxEvidence)]})
-	log.Info("classifier", "test", name, "calibrated", res.Calibrated, "prob", res.Prob, "label", res.Label.String(), "clues", topClues(res.Clues, 5))
+	metrics.ClassifierResults.WithLabelValues(res.Label.String()).Inc()
+	// The message's final line carries the BAYES_* test; this is the detail.
+	log.Debug("classifier", "test", name, "calibrated", res.Calibrated, "prob", res.Prob, "label", res.Label.String(), "clues", topClues(res.Clues, 5))
 	return filters.Scored(name, f.weights[name], fmt.Sprintf("bayes probability %.4f (calibrated)", res.Calibrated))
 }
 

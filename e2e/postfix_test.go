@@ -28,7 +28,7 @@ func readmeListener() map[string]string {
 
 // postfixBehind starts a recording server, a Postfix delivering to it and
 // mailguard in front of the Postfix. Postfix is the final destination of
-// example.org, whose users are u@ and bob@, and takes messages up to 20000
+// example.org, whose users are u@, v@ and bob@, and takes messages up to 20000
 // octets; listener settings in extra are merged over the README's.
 func postfixBehind(t *testing.T, extra map[string]string, settings map[string]any) (*Gateway, *postfixtest.Postfix, *smtptest.Server) {
 	t.Helper()
@@ -41,7 +41,7 @@ func postfixBehind(t *testing.T, extra map[string]string, settings map[string]an
 		Relay: rec.Addr,
 		Main: map[string]string{
 			"mydestination":        "example.org",
-			"local_recipient_maps": "inline:{u@example.org=x,bob@example.org=x}",
+			"local_recipient_maps": "inline:{u@example.org=x,v@example.org=x,bob@example.org=x}",
 			"message_size_limit":   "20000",
 		},
 		Smtpd: listener,
@@ -217,10 +217,18 @@ func TestPostfixBehindXClient(t *testing.T) {
 	}, map[string]any{"backend_forward": "xclient"})
 	c := g.DialFrom("127.0.0.2")
 	qid := queueIDOf(t, c.Send("a@example.com", []string{"u@example.org"}, testMessage("through postfix by xclient", 100)))
+	// The same client with another HELO name: Postfix hears that one.
+	c.Expect(250, "EHLO second.example.com")
+	c.Expect(250, "MAIL FROM:<a@example.com>")
+	c.Expect(250, "RCPT TO:<u@example.org>")
+	queueIDOf(t, c.Data(testMessage("second by xclient", 100)))
 	c.Close()
-	msgs := rec.Wait(1, 60*time.Second)
-	if len(msgs) != 1 {
-		t.Fatalf("recording server got %d messages, want 1\n%s", len(msgs), pf.Log())
+	msgs := rec.Wait(2, 60*time.Second)
+	if len(msgs) != 2 {
+		t.Fatalf("recording server got %d messages, want 2\n%s", len(msgs), pf.Log())
+	}
+	if want := "Received: from second.example.com (client2.example.com [127.0.0.2])"; !strings.HasPrefix(string(msgs[1].Data), want) {
+		t.Errorf("second message's Received: is not %q:\n%s", want, msgs[1].Data)
 	}
 	data := string(msgs[0].Data)
 	pfRcv := regexp.MustCompile(`^Received: from client\.test \(client2\.example\.com \[127\.0\.0\.2\]\)\r?\n\tby postfix\.test \(Postfix\)`)
@@ -244,5 +252,31 @@ func TestBackendWithoutXForward(t *testing.T) {
 	}
 	if l := g.LogLines(`backend refused the client's identity`); len(l) != 0 {
 		t.Errorf("logged: %q", l)
+	}
+}
+
+// A release from the quarantine has no client behind it: Postfix sees
+// mailguard's own connection, without XFORWARD.
+func TestPostfixBehindReleaseNoXForward(t *testing.T) {
+	g, pf, rec := postfixBehind(t, nil, quarantineSettings)
+	if r := sendGTUBE(t, g, "held then released"); r.Code != 250 {
+		t.Fatalf("GTUBE over the quarantine threshold: %s, want 250", r)
+	}
+	id := quarantineList(t, g)[0].ID
+	out, errOut, code := Run(t, nil, "quarantine", "-config", g.ConfigPath, "release", id)
+	if code != 0 || !strings.Contains(out, "released "+id) {
+		t.Fatalf("release: exit %d: %s %s", code, out, errOut)
+	}
+	if m := rec.Wait(1, 60*time.Second); len(m) != 1 {
+		t.Fatalf("recording server got %d messages after the release, want 1\n%s", len(m), pf.Log())
+	}
+	// The held transaction's backend side was opened with XFORWARD and
+	// reset; the release is a session of its own, without it.
+	line, ok := pf.WaitLog(30*time.Second, "disconnect from localhost[127.0.0.1]", " data=1 ")
+	if !ok {
+		t.Fatalf("no session with DATA in Postfix's log:\n%s", pf.Log())
+	}
+	if strings.Contains(line, "xforward") {
+		t.Errorf("the release said XFORWARD: %s", line)
 	}
 }

@@ -83,8 +83,13 @@ func TestDNSBLRefusesListedClients(t *testing.T) {
 	if !strings.Contains(status, "RCVD_IN_SCORE_TEST") {
 		t.Errorf("X-Spam-Status %q lacks RCVD_IN_SCORE_TEST", status)
 	}
-	if got := g.LogLines(`msg="reject: client listed".*\[127.0.0.2\].*filter=dnsbl zone=bl.test answer=127.0.0.2`); len(got) == 0 {
-		t.Errorf("no log line for the refusal of 127.0.0.2:\n%s", g.Log())
+	// One line for the decision, naming the filter, the test, the reply
+	// and the list's answer.
+	if got := g.LogLines(`msg=reject .*\[127.0.0.2\].* phase=RCPT filter=dnsbl test=RCVD_IN_BL_TEST reply="554 5\.7\.1 .*reason="client 127.0.0.2 listed in bl.test \(127.0.0.2\)"`); len(got) != 1 {
+		t.Errorf("%d decision lines for the refusal of 127.0.0.2, want 1:\n%s", len(got), g.Log())
+	}
+	if got := g.LogLines(`level=INFO.*\[127.0.0.2\].*(listed|reject)`); len(got) != 1 {
+		t.Errorf("the refusal of 127.0.0.2 is told in %d lines, want 1: %q", len(got), got)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"time"
+
+	"mailguard/metrics"
 )
 
 // Filter is any check; it implements one or more of the phase interfaces.
@@ -124,14 +126,14 @@ func (c *Chain) Policy() Policy { return c.policy }
 // Connect runs the connect-phase checks. Scores found before a transaction
 // exists are kept on the connection and added to each transaction.
 func (c *Chain) Connect(ctx context.Context, conn *Conn) Verdict {
-	v := runPhase(ctx, c, conn.Log, c.connect, func(ctx context.Context, f ConnectChecker) Verdict { return f.CheckConnect(ctx, conn) })
+	v := runPhase(ctx, c, "connect", conn.Log, c.connect, func(ctx context.Context, f ConnectChecker) Verdict { return f.CheckConnect(ctx, conn) })
 	conn.addConnScores(v.Scores)
 	return v
 }
 
 // Helo runs the HELO-phase checks.
 func (c *Chain) Helo(ctx context.Context, conn *Conn) Verdict {
-	v := runPhase(ctx, c, conn.Log, c.helo, func(ctx context.Context, f HeloChecker) Verdict { return f.CheckHelo(ctx, conn) })
+	v := runPhase(ctx, c, "helo", conn.Log, c.helo, func(ctx context.Context, f HeloChecker) Verdict { return f.CheckHelo(ctx, conn) })
 	conn.addConnScores(v.Scores)
 	return v
 }
@@ -139,14 +141,14 @@ func (c *Chain) Helo(ctx context.Context, conn *Conn) Verdict {
 // Mail runs the MAIL-phase checks.
 func (c *Chain) Mail(ctx context.Context, t *Transaction) Verdict {
 	t.AddScore(t.Conn.connScores()...)
-	v := runPhase(ctx, c, t.Log, c.mail, func(ctx context.Context, f MailChecker) Verdict { return f.CheckMail(ctx, t) })
+	v := runPhase(ctx, c, "mail", t.Log, c.mail, func(ctx context.Context, f MailChecker) Verdict { return f.CheckMail(ctx, t) })
 	t.AddScore(v.Scores...)
 	return v
 }
 
 // Rcpt runs the RCPT-phase checks for one recipient.
 func (c *Chain) Rcpt(ctx context.Context, t *Transaction, rcpt string) Verdict {
-	v := runPhase(ctx, c, t.Log, c.rcpt, func(ctx context.Context, f RcptChecker) Verdict { return f.CheckRcpt(ctx, t, rcpt) })
+	v := runPhase(ctx, c, "rcpt", t.Log, c.rcpt, func(ctx context.Context, f RcptChecker) Verdict { return f.CheckRcpt(ctx, t, rcpt) })
 	t.AddScore(v.Scores...)
 	return v
 }
@@ -167,7 +169,7 @@ type Outcome struct {
 
 // Data runs the message checks and applies the policy to the total.
 func (c *Chain) Data(ctx context.Context, t *Transaction, m *Message) Outcome {
-	v := runPhase(ctx, c, t.Log, c.message, func(ctx context.Context, f MessageChecker) Verdict { return f.CheckMessage(ctx, t, m) })
+	v := runPhase(ctx, c, "data", t.Log, c.message, func(ctx context.Context, f MessageChecker) Verdict { return f.CheckMessage(ctx, t, m) })
 	t.AddScore(v.Scores...)
 	out := Outcome{Verdict: v, Tests: t.Scores(), Score: t.Total()}
 	allowed := t.AllowListed()
@@ -183,6 +185,8 @@ func (c *Chain) Data(ctx context.Context, t *Transaction, m *Message) Outcome {
 		case Quarantine:
 			out.Verdict = Hold("score over quarantine threshold")
 		}
+		// The total decided, not one filter.
+		out.Verdict.Filter = "score"
 	}
 	out.Headers = append(out.Headers, c.policy.StatusHeaders(out.Score, out.Tests, allowed)...)
 	out.Headers = append(out.Headers, t.AddedHeaders()...)
@@ -210,16 +214,18 @@ func observe(ctx context.Context, t *Transaction, o named[OutcomeObserver], out 
 // runPhase runs checks in order, each under the chain's deadline and with
 // panic recovery, and merges their verdicts: the strongest action wins, ties
 // go to the first; scores of every check are kept.
-func runPhase[F any](ctx context.Context, c *Chain, log *slog.Logger, checks []named[F], call func(context.Context, F) Verdict) Verdict {
+func runPhase[F any](ctx context.Context, c *Chain, phase string, log *slog.Logger, checks []named[F], call func(context.Context, F) Verdict) Verdict {
 	if log == nil {
 		log = c.log
 	}
 	var merged Verdict
 	for _, f := range checks {
+		start := time.Now()
 		v := runOne(ctx, c.timeout, log, f.name, f.check, call)
+		metrics.FilterDuration.WithLabelValues(f.name, phase).Observe(time.Since(start).Seconds())
 		merged.Scores = append(merged.Scores, v.Scores...)
 		if v.Action > merged.Action {
-			merged.Action, merged.Reply, merged.Reason = v.Action, v.Reply, v.Reason
+			merged.Action, merged.Reply, merged.Reason, merged.Filter, merged.Test = v.Action, v.Reply, v.Reason, f.name, v.Test
 		}
 		if v.Action == Reject {
 			// Nothing stronger can follow; later checks would only cost time.

@@ -47,6 +47,10 @@ type Verdict struct {
 	Scores []Score
 	// Reason is for the log only.
 	Reason string
+	// Filter names the filter whose verdict this is; the chain sets it.
+	Filter string
+	// Test names the test behind a refusal, for the log ("" for none).
+	Test string
 }
 
 // Pass is "no objection".

@@ -9,6 +9,8 @@ import (
 	milterlib "github.com/d--j/go-milter"
 
 	"mailguard/filters"
+	"mailguard/maillog"
+	"mailguard/metrics"
 )
 
 // EndOfMessage judges the spooled message and carries the outcome out at
@@ -52,7 +54,11 @@ func (s *session) EndOfMessage(m milterlib.Modifier) (resp *milterlib.Response, 
 	attrs := []any{"size", msg.Size, "nrcpt", len(t.Rcpts), "score", filters.FormatPoints(out.Score), "tests", filters.FormatTests(out.Tests)}
 	switch action {
 	case filters.Reject, filters.Tempfail:
-		return s.reply("END-OF-MESSAGE", out.Verdict.Reply, reason, true, attrs...), nil
+		test := out.Verdict.Test
+		if test == "" {
+			test = decidingTest(out)
+		}
+		return s.reply("END-OF-MESSAGE", out.Verdict.Reply, reason, true, append(attrs, "filter", out.Verdict.Filter, "test", test)...), nil
 	case filters.Quarantine:
 		if s.srv.cfg.QuarantineAction == QuarantineDiscard {
 			return s.quarantine(ctx, out, msg, reason, attrs), nil
@@ -64,7 +70,7 @@ func (s *session) EndOfMessage(m milterlib.Modifier) (resp *milterlib.Response, 
 			return nil, err
 		}
 		s.stats.accepted++
-		t.Log.Info("held at the MTA", append(attrs, "from", "<"+t.MailFrom+">", "to", t.Rcpts, "reason", reason)...)
+		maillog.Accepted(t.Log, accepted(metrics.Quarantined, "held at the MTA", out, msg, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "to", t.Rcpts, "reason", reason)
 		return milterlib.RespAccept, nil
 	}
 	if err := s.modify(m, out); err != nil {
@@ -73,7 +79,11 @@ func (s *session) EndOfMessage(m milterlib.Modifier) (resp *milterlib.Response, 
 		return nil, err
 	}
 	s.stats.accepted++
-	t.Log.Info("accepted", append(attrs, "from", "<"+t.MailFrom+">", "to", t.Rcpts)...)
+	outcome := metrics.Relayed
+	if out.Tag {
+		outcome = metrics.Tagged
+	}
+	maillog.Accepted(t.Log, accepted(outcome, "accepted", out, msg, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "to", t.Rcpts)
 	return milterlib.RespAccept, nil
 }
 
@@ -103,7 +113,7 @@ func (s *session) quarantine(ctx context.Context, out filters.Outcome, msg *filt
 		return s.reply("END-OF-MESSAGE", s.internal("quarantine", err), reason, true, attrs...)
 	}
 	s.stats.accepted++
-	t.Log.Info("quarantined", append(attrs, "from", "<"+t.MailFrom+">", "quarantine_id", id, "reason", reason, "mta_action", "discard")...)
+	maillog.Accepted(t.Log, accepted(metrics.Quarantined, "", out, msg, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "quarantine_id", id, "reason", reason, "mta_action", "discard")
 	return milterlib.RespDiscard
 }
 

@@ -13,6 +13,7 @@ import (
 	milterlib "github.com/d--j/go-milter"
 
 	"mailguard/filters"
+	"mailguard/maillog"
 )
 
 // session is one milter connection, which the MTA uses for one SMTP
@@ -124,7 +125,7 @@ func (s *session) Connect(host, family string, port uint16, addr string, m milte
 	v := s.srv.cfg.Chain().Connect(s.ctx, s.conn)
 	if v.Action == filters.Reject || v.Action == filters.Tempfail {
 		s.refusal = &v
-		s.conn.Log.Info("client refused; replying at RCPT TO", "reply", v.Reply.String(), "reason", v.Reason)
+		s.conn.Log.Debug("client refused; replying at RCPT TO", "reply", v.Reply.String(), "reason", v.Reason)
 	}
 	return milterlib.RespContinue, nil
 }
@@ -162,7 +163,7 @@ func (s *session) Helo(name string, m milterlib.Modifier) (resp *milterlib.Respo
 	v := s.srv.cfg.Chain().Helo(s.ctx, s.conn)
 	if (v.Action == filters.Reject || v.Action == filters.Tempfail) && s.refusal == nil {
 		s.refusal = &v
-		s.conn.Log.Info("client refused at HELO; replying at RCPT TO", "helo", name, "reply", v.Reply.String(), "reason", v.Reason)
+		s.conn.Log.Debug("client refused at HELO; replying at RCPT TO", "helo", name, "reply", v.Reply.String(), "reason", v.Reason)
 	}
 	return milterlib.RespContinue, nil
 }
@@ -200,7 +201,7 @@ func (s *session) MailFrom(from, esmtpArgs string, m milterlib.Modifier) (resp *
 	v := chain.Mail(s.ctx, t)
 	switch v.Action {
 	case filters.Reject, filters.Tempfail:
-		return s.reply("MAIL", v.Reply, v.Reason, true), nil
+		return s.reply("MAIL", v.Reply, v.Reason, true, "filter", v.Filter, "test", v.Test), nil
 	case filters.Quarantine:
 		s.tx.hold, s.tx.holdReason = true, v.Reason
 	}
@@ -235,12 +236,12 @@ func (s *session) RcptTo(rcpt, _ string, m milterlib.Modifier) (resp *milterlib.
 	}
 	s.stats.rcpt++
 	if tx.refusal != nil {
-		return s.reply("RCPT", tx.refusal.Reply, tx.refusal.Reason, false, "to", "<"+rcpt+">"), nil
+		return s.reply("RCPT", tx.refusal.Reply, tx.refusal.Reason, false, "filter", tx.refusal.Filter, "test", tx.refusal.Test, "to", "<"+rcpt+">"), nil
 	}
 	v := tx.chain.Rcpt(s.ctx, tx.t, rcpt)
 	switch v.Action {
 	case filters.Reject, filters.Tempfail:
-		return s.reply("RCPT", v.Reply, v.Reason, false, "to", "<"+rcpt+">"), nil
+		return s.reply("RCPT", v.Reply, v.Reason, false, "filter", v.Filter, "test", v.Test, "to", "<"+rcpt+">"), nil
 	case filters.Quarantine:
 		tx.hold, tx.holdReason = true, v.Reason
 	}
@@ -366,17 +367,16 @@ func (s *session) reply(phase string, r filters.Reply, reason string, end bool, 
 	}
 	r = r.WithQueueID(id)
 	s.stats.refused++
-	attrs := []any{"phase", phase, "reply", r.String()}
+	rf := maillog.Refusal{Phase: phase, Reply: r, Reason: reason}
+	rf.Filter, rf.Test, args = decidedBy(args)
+	var attrs []any
 	if s.tx != nil {
 		attrs = append(attrs, "from", "<"+s.tx.t.MailFrom+">")
 	}
 	if s.conn != nil {
 		attrs = append(attrs, "helo", s.conn.Helo)
 	}
-	if reason != "" {
-		attrs = append(attrs, "reason", reason)
-	}
-	s.log().Info("reject", append(attrs, args...)...)
+	maillog.Reject(s.log(), rf, append(attrs, args...)...)
 	if end {
 		s.endTxn()
 	}

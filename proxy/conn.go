@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailguard/filters"
+	"mailguard/metrics"
 )
 
 // go-smtp creates a session at HELO/EHLO, not when a client connects, so the
@@ -99,7 +100,9 @@ func (p *Proxy) admit(nc net.Conn) {
 	v := p.chain.Load().Connect(c.ctx, c.fc)
 	if v.Action == filters.Reject || v.Action == filters.Tempfail {
 		c.refusal.Store(&v)
-		c.fc.Log.Info("client refused; replying at RCPT TO", "reply", v.Reply.String(), "reason", v.Reason)
+		// The refusal's line is written at each RCPT TO, as Postfix's
+		// smtpd_delay_reject does.
+		c.fc.Log.Debug("client refused; replying at RCPT TO", "reply", v.Reply.String(), "reason", v.Reason)
 	}
 	c.ready.Store(true)
 	i := 0
@@ -134,12 +137,17 @@ func (p *Proxy) enter(c *clientConn) (filters.Reply, bool) {
 	defer p.mu.Unlock()
 	switch {
 	case p.closing:
+		metrics.ConnectionsRefused.WithLabelValues("shutting_down").Inc()
 		return filters.ReplyShuttingDown.WithQueueID(c.id), false
 	case len(p.conns) >= c.cfg.MaxConnections:
+		metrics.ConnectionsRefused.WithLabelValues("max_connections").Inc()
 		return filters.ReplyTooManyConnections.WithQueueID(c.id), false
 	case p.perIP[c.ip] >= c.cfg.MaxConnectionsPerIP:
+		metrics.ConnectionsRefused.WithLabelValues("max_connections_per_ip").Inc()
 		return filters.ReplyTooManyFromClient.WithQueueID(c.id), false
 	}
+	metrics.ConnectionsAccepted.Inc()
+	metrics.ConnectionsOpen.Inc()
 	p.conns[c] = struct{}{}
 	p.perIP[c.ip]++
 	c.gen.conns++
@@ -153,6 +161,7 @@ func (p *Proxy) leave(c *clientConn) {
 		return
 	}
 	delete(p.conns, c)
+	metrics.ConnectionsOpen.Dec()
 	if p.perIP[c.ip]--; p.perIP[c.ip] <= 0 {
 		delete(p.perIP, c.ip)
 	}

@@ -334,6 +334,14 @@ func (p *Proxy) SetChain(c *filters.Chain) {
 // AUTH off.
 func (p *Proxy) SetUsers(u *Users) { p.users.Store(u) }
 
+// Serving reports whether Serve is accepting connections (and Shutdown has
+// not begun).
+func (p *Proxy) Serving() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.serving && !p.closing
+}
+
 // Serve accepts connections on l until Shutdown. It returns nil after
 // Shutdown, or the listener's error.
 func (p *Proxy) Serve(l net.Listener) error {

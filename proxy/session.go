@@ -15,6 +15,8 @@ import (
 
 	"mailguard/envelope"
 	"mailguard/filters"
+	"mailguard/maillog"
+	"mailguard/metrics"
 	"mailguard/relay"
 )
 
@@ -79,7 +81,8 @@ func (s *session) log() *slog.Logger {
 func (s *session) ctx() context.Context { return s.cc.ctx }
 
 // refuse logs a refusal and returns it as go-smtp's error, the queue id (or
-// the session id before MAIL FROM) at the end of its text.
+// the session id before MAIL FROM) at the end of its text. A "filter" and a
+// "test" among args name who decided (see decidedBy).
 func (s *session) refuse(phase string, r filters.Reply, reason string, args ...any) error {
 	id := s.cc.id
 	if s.tx != nil {
@@ -87,15 +90,14 @@ func (s *session) refuse(phase string, r filters.Reply, reason string, args ...a
 	}
 	r = r.WithQueueID(id)
 	s.cc.stats.refused.Add(1)
-	attrs := []any{"phase", phase, "reply", r.String()}
+	rf := maillog.Refusal{Phase: phase, Reply: r, Reason: reason}
+	rf.Filter, rf.Test, args = decidedBy(args)
+	var attrs []any
 	if s.tx != nil {
 		attrs = append(attrs, "from", "<"+s.tx.t.MailFrom+">")
 	}
 	attrs = append(attrs, "helo", s.sc.Hostname())
-	if reason != "" {
-		attrs = append(attrs, "reason", reason)
-	}
-	s.log().Info("reject", append(attrs, args...)...)
+	maillog.Reject(s.log(), rf, append(attrs, args...)...)
 	return smtpError(r)
 }
 
@@ -111,7 +113,7 @@ func (s *session) heloChecks(chain *filters.Chain) {
 	v := chain.Helo(s.ctx(), fc)
 	if (v.Action == filters.Reject || v.Action == filters.Tempfail) && s.cc.refusal.Load() == nil {
 		s.cc.refusal.Store(&v)
-		fc.Log.Info("client refused at HELO; replying at RCPT TO", "helo", fc.Helo, "reply", v.Reply.String(), "reason", v.Reason)
+		fc.Log.Debug("client refused at HELO; replying at RCPT TO", "helo", fc.Helo, "reply", v.Reply.String(), "reason", v.Reason)
 	}
 }
 
@@ -133,6 +135,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	from, aerr := envelope.Canonical(raw, false, t.SMTPUTF8)
 	t.MailFrom = from
 	s.tx = &txn{t: t, chain: chain, refusal: s.cc.refusal.Load()}
+	metrics.Transactions.Inc()
 	s.cc.inTxn.Store(true)
 	if aerr != nil {
 		return s.abort("MAIL", addressReply(aerr, filters.ReplyBadSenderSyntax), aerr.Error(), "raw_from", strconv.Quote(raw))
@@ -148,7 +151,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	v := chain.Mail(s.ctx(), t)
 	switch v.Action {
 	case filters.Reject, filters.Tempfail:
-		return s.abort("MAIL", v.Reply, v.Reason)
+		return s.abort("MAIL", v.Reply, v.Reason, "filter", v.Filter, "test", v.Test)
 	case filters.Quarantine:
 		s.tx.hold, s.tx.holdReason = true, v.Reason
 	}
@@ -246,7 +249,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	s.cc.stats.rcpt.Add(1)
 	t := tx.t
 	if tx.refusal != nil {
-		return s.refuse("RCPT", tx.refusal.Reply, tx.refusal.Reason, "to", "<"+to+">")
+		return s.refuse("RCPT", tx.refusal.Reply, tx.refusal.Reason, "filter", tx.refusal.Filter, "test", tx.refusal.Test, "to", "<"+to+">")
 	}
 	if len(t.Rcpts) >= s.cc.cfg.MaxRecipients {
 		return s.refuse("RCPT", filters.ReplyTooManyRecipients, "", "to", "<"+to+">")
@@ -265,14 +268,16 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	v := tx.chain.Rcpt(s.ctx(), t, path)
 	switch v.Action {
 	case filters.Reject, filters.Tempfail:
-		return s.refuse("RCPT", v.Reply, v.Reason, "to", "<"+to+">")
+		return s.refuse("RCPT", v.Reply, v.Reason, "filter", v.Filter, "test", v.Test, "to", "<"+to+">")
 	case filters.Quarantine:
 		tx.hold, tx.holdReason = true, v.Reason
 	}
 	if s.be == nil || !tx.backendOpen {
 		return s.refuse("RCPT", filters.ReplyBackendUnavailable, "backend connection lost", "to", "<"+to+">")
 	}
+	start := time.Now()
 	r, err := s.be.Rcpt(s.ctx(), to)
+	observeBackend("RCPT", start, err)
 	switch {
 	case err != nil:
 		s.dropBackend()
@@ -333,7 +338,11 @@ func (s *session) Data(r io.Reader) error {
 	switch action {
 	case filters.Reject, filters.Tempfail:
 		s.resetBackend()
-		return s.refuse("DATA", out.Verdict.Reply, reason, attrs...)
+		test := out.Verdict.Test
+		if test == "" {
+			test = decidingTest(out)
+		}
+		return s.refuse("DATA", out.Verdict.Reply, reason, append(attrs, "filter", out.Verdict.Filter, "test", test)...)
 	case filters.Quarantine:
 		s.resetBackend()
 		return s.quarantine(ctx, out, m, reason, attrs)
@@ -395,7 +404,7 @@ func (s *session) quarantine(ctx context.Context, out filters.Outcome, m *filter
 	if err != nil {
 		return s.refuse("DATA", internal(t.Log, t.QueueID, "quarantine", err), reason, attrs...)
 	}
-	t.Log.Info("quarantined", append(attrs, "from", "<"+t.MailFrom+">", "quarantine_id", id, "reason", reason)...)
+	maillog.Accepted(t.Log, accepted(metrics.Quarantined, out, m, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "quarantine_id", id, "reason", reason)
 	return smtpError(filters.ReplyQuarantined.WithQueueID(t.QueueID))
 }
 
@@ -405,7 +414,9 @@ func (s *session) relay(ctx context.Context, out filters.Outcome, m *filters.Mes
 		return s.refuse("DATA", filters.ReplyBackendUnavailable, "backend connection lost", attrs...)
 	}
 	r, wait := s.rewritten(out, m)
+	start := time.Now()
 	rep, err := s.be.Data(ctx, r)
+	observeBackend("DATA", start, err)
 	wait()
 	s.tx.backendOpen = false
 	switch {
@@ -415,8 +426,12 @@ func (s *session) relay(ctx context.Context, out filters.Outcome, m *filters.Mes
 	case rep.Code/100 != 2:
 		return s.refuse("DATA", backendReply(rep), "backend refused the message", append(attrs, "backend_reply", rep.String())...)
 	}
+	outcome := metrics.Relayed
+	if out.Tag {
+		outcome = metrics.Tagged
+	}
 	s.cc.stats.relayed.Add(1)
-	t.Log.Info("relayed", append(attrs, "from", "<"+t.MailFrom+">", "to", t.Rcpts, "backend_reply", rep.String())...)
+	maillog.Accepted(t.Log, accepted(outcome, out, m, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "to", t.Rcpts, "backend_reply", rep.String())
 	return smtpError(filters.Reply{Code: 250, Enhanced: "2.0.0", Text: "Ok: queued as " + t.QueueID})
 }
 

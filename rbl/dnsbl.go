@@ -81,11 +81,14 @@ func (d *DNSBL) CheckRcpt(ctx context.Context, t *filters.Transaction, _ string)
 		}
 		if l.Reject {
 			r := filters.ReplyDNSBL.Format(ip, l.Zone).Because(res.Reason).WithQueueID(t.QueueID)
-			t.Log.Info("reject: client listed", "filter", "dnsbl", "zone", l.Zone, "answer", res.Answer.String(), "reply", r.String())
-			return filters.Refuse(r, fmt.Sprintf("client %s listed in %s (%s)", ip, l.Zone, res.Answer))
+			// The proxy writes the decision's line; this is the detail.
+			t.Log.Debug("client listed", "filter", "dnsbl", "zone", l.Zone, "answer", res.Answer.String(), "reply", r.String())
+			rv := filters.Refuse(r, fmt.Sprintf("client %s listed in %s (%s)", ip, l.Zone, res.Answer))
+			rv.Test = TestName("RCVD_IN_", l.Zone)
+			return rv
 		}
 		test := TestName("RCVD_IN_", l.Zone)
-		t.Log.Info("score: client listed", "filter", "dnsbl", "zone", l.Zone, "answer", res.Answer.String(), "test", test, "points", l.Weight)
+		t.Log.Debug("score: client listed", "filter", "dnsbl", "zone", l.Zone, "answer", res.Answer.String(), "test", test, "points", l.Weight)
 		v.Scores = append(v.Scores, filters.Score{Test: test, Points: l.Weight})
 	}
 	if !scored {

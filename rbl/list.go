@@ -23,11 +23,14 @@ package rbl
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
 
+	"mailguard/metrics"
 	"mailguard/resolver"
 )
 
@@ -130,6 +133,12 @@ type Listing struct {
 // resolver.ReverseName or Query builds it). The TXT reason is fetched for
 // listings on reject lists only, as it appears only in replies.
 func Lookup(ctx context.Context, r resolver.Resolver, l *List, name string, log *slog.Logger) Listing {
+	out := lookup(ctx, r, l, name, log)
+	metrics.DNSListQueries.WithLabelValues(l.Zone, queryResult(out)).Inc()
+	return out
+}
+
+func lookup(ctx context.Context, r resolver.Resolver, l *List, name string, log *slog.Logger) Listing {
 	addrs, err := resolver.LookupIP4(ctx, r, name)
 	if err != nil {
 		return Listing{Err: err}
@@ -168,4 +177,18 @@ func cleanReason(s string) string {
 		}
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// queryResult names a lookup's result for the metrics.
+func queryResult(l Listing) string {
+	var ne net.Error
+	switch {
+	case l.Listed:
+		return metrics.Listed
+	case l.Err == nil:
+		return metrics.Clean
+	case errors.Is(l.Err, context.DeadlineExceeded) || errors.As(l.Err, &ne) && ne.Timeout():
+		return metrics.Timeout
+	}
+	return metrics.Error
 }

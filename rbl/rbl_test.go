@@ -106,7 +106,7 @@ func TestDNSBL(t *testing.T) {
 		log    string // a line the operator must find in the log
 	}{
 		{"listed with reason", []List{reject}, session{ip: "192.0.2.10"},
-			"554 5.7.1 Service unavailable; Client host [192.0.2.10] blocked using bl.test; spam source  250 fake; see https://bl.test/q?ip=192.0.2.10; queue id 4XyZq1", nil, "reject: client listed"},
+			"554 5.7.1 Service unavailable; Client host [192.0.2.10] blocked using bl.test; spam source  250 fake; see https://bl.test/q?ip=192.0.2.10; queue id 4XyZq1", nil, "client listed"},
 		{"listed without reason", []List{reject}, session{ip: "192.0.2.17"},
 			"554 5.7.1 Service unavailable; Client host [192.0.2.17] blocked using bl.test; queue id 4XyZq1", nil, ""},
 		{"RFC 5782 test entry", []List{reject}, session{ip: "127.0.0.2"},

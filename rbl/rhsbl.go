@@ -99,11 +99,13 @@ func (h *RHSBL) CheckRcpt(ctx context.Context, t *filters.Transaction, _ string)
 				// Postfix's words: "Service unavailable; Sender address
 				// [example.com] blocked using dbl.example.org".
 				r := filters.ReplyRHSBL.Format(it.class+" ["+it.domain+"]", l.Zone).Because(res.Reason).WithQueueID(t.QueueID)
-				t.Log.Info("reject: domain listed", "filter", "rhsbl", "zone", l.Zone, it.what, it.domain, "answer", res.Answer.String(), "reply", r.String())
-				return filters.Refuse(r, fmt.Sprintf("%s %s listed in %s (%s)", it.what, it.domain, l.Zone, res.Answer))
+				t.Log.Debug("domain listed", "filter", "rhsbl", "zone", l.Zone, it.what, it.domain, "answer", res.Answer.String(), "reply", r.String())
+				rv := filters.Refuse(r, fmt.Sprintf("%s %s listed in %s (%s)", it.what, it.domain, l.Zone, res.Answer))
+				rv.Test = TestName(it.prefix, l.Zone)
+				return rv
 			}
 			test := TestName(it.prefix, l.Zone)
-			t.Log.Info("score: domain listed", "filter", "rhsbl", "zone", l.Zone, it.what, it.domain, "answer", res.Answer.String(), "test", test, "points", l.Weight)
+			t.Log.Debug("score: domain listed", "filter", "rhsbl", "zone", l.Zone, it.what, it.domain, "answer", res.Answer.String(), "test", test, "points", l.Weight)
 			v.Scores = append(v.Scores, filters.Score{Test: test, Points: l.Weight})
 		}
 	}

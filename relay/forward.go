@@ -172,13 +172,19 @@ type forwardState struct {
 	xclient *Origin
 }
 
+// ErrOriginChanged is Forward's answer when a connection handed to a client
+// with XCLIENT is asked to carry a different origin (a new HELO, a login):
+// the caller takes a new connection.
+var ErrOriginChanged = errors.New("backend connection belongs to another client identity")
+
 // Impersonating reports whether the connection was handed to a client
 // with XCLIENT: it must not carry another client's mail.
 func (cl *Client) Impersonating() bool { return cl.fwd.xclient != nil }
 
 // Forward tells the backend who the client of the next transaction is,
 // before its MAIL FROM, as mode says: XFORWARD for every transaction,
-// XCLIENT once per connection (again when HELO or the login changed).
+// XCLIENT once per connection (ErrOriginChanged when the connection was
+// handed to a different origin).
 // Nothing is sent when mode is off or the backend does not offer the
 // command; only attributes the backend announced are sent.
 //
@@ -206,8 +212,14 @@ func (cl *Client) Forward(ctx context.Context, mode ForwardMode, o Origin) (filt
 		}
 		return last, nil
 	case ForwardXClient:
-		if cl.fwd.xclient != nil && *cl.fwd.xclient == o {
-			return filters.Reply{}, nil
+		o.QueueID = "" // XCLIENT has no attribute for it
+		if cl.fwd.xclient != nil {
+			if *cl.fwd.xclient == o {
+				return filters.Reply{}, nil
+			}
+			// Postfix no longer offers XCLIENT to the client it now
+			// thinks it talks to.
+			return filters.Reply{}, ErrOriginChanged
 		}
 		ok, offered := cl.c.Extension("XCLIENT")
 		if !ok {

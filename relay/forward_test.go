@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
@@ -218,6 +219,12 @@ func TestForwardXClientPostfix(t *testing.T) {
 	}
 	// The same client's next transaction does not say XCLIENT again.
 	sendWith(t, c, ForwardXClient, origin())
+	// A changed HELO needs a connection of its own.
+	o := origin()
+	o.Helo = "again.sender.test"
+	if _, err := c.Forward(context.Background(), ForwardXClient, o); !errors.Is(err, ErrOriginChanged) {
+		t.Errorf("XCLIENT for another HELO on the same connection: %v, want ErrOriginChanged", err)
+	}
 	msgs := rec.Wait(2, 30*time.Second)
 	if len(msgs) != 2 {
 		t.Fatalf("recording server got %d messages, want 2\n%s", len(msgs), pf.Log())

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+
+	"mailguard/metrics"
 )
 
 // Bounds on how long answers are kept. The floor spares the DNS lists'
@@ -70,8 +72,10 @@ func (c *cache) Lookup(ctx context.Context, name string, qtype uint16) (Result, 
 	}
 	k := cacheKey{strings.ToLower(name), qtype}
 	if r, err, ok := c.get(k); ok {
+		metrics.DNSCache.WithLabelValues("hit").Inc()
 		return r, err
 	}
+	metrics.DNSCache.WithLabelValues("miss").Inc()
 	c.mu.Lock()
 	cl, ok := c.flight[k]
 	if !ok {

@@ -30,6 +30,7 @@ type Config struct {
 	Milter          MilterConfig      `yaml:"milter"`
 	Web             WebConfig         `yaml:"web"`
 	Metrics         Listener          `yaml:"metrics"`
+	Log             LogConfig         `yaml:"log"`
 	Store           string            `yaml:"store"`
 	Limits          Limits            `yaml:"limits"`
 	Checks          ChecksConfig      `yaml:"checks"`

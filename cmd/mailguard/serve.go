@@ -48,6 +48,8 @@ type serveEnv struct {
 	Chain      func() *filters.Chain
 	Quarantine quarantine.Store
 	Log        *slog.Logger
+	// Serving reports whether the SMTP proxy accepts connections.
+	Serving func() bool
 }
 
 var (
@@ -84,7 +86,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		printConfigError(stderr, "serve", err)
 		return exitUsage
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := newLogger(stderr, cfg.Log)
 	slog.SetDefault(log)
 	if data, err := os.ReadFile(*path); err == nil && rules.Blank(data) {
 		// Allowed, but as often a mistake as a wish: say so.
@@ -109,6 +111,7 @@ func serveUsage(fs *flag.FlagSet) {
 		{"listen", d.Listen},
 		{"backend", d.Backend},
 		{"backend_forward", d.BackendForward},
+		{"log", d.Log.Format + " at " + d.Log.Level},
 		{"data_dir", d.DataDir},
 		{"store", store},
 		{"max_message_bytes", fmt.Sprint(d.MaxMessageBytes)},
@@ -224,7 +227,7 @@ func serve(path string, cfg *rules.Config, log *slog.Logger) int {
 		return exitFailed
 	}
 
-	env := &serveEnv{Config: cfg, Deps: deps, Chain: g.currentChain, Quarantine: store, Log: log}
+	env := &serveEnv{Config: cfg, Deps: deps, Chain: g.currentChain, Quarantine: store, Log: log, Serving: g.proxy.Serving}
 	var running []service
 	for _, mk := range services {
 		s, err := mk(env)
@@ -419,6 +422,7 @@ func restartKeys(old, cur *rules.Config) []string {
 	check("milter", old.Milter != cur.Milter)
 	check("web", old.Web != cur.Web)
 	check("metrics", old.Metrics != cur.Metrics)
+	check("log", old.Log != cur.Log)
 	return keys
 }
 

@@ -230,18 +230,32 @@ func start(dir string, opts Options) (*Postfix, error) {
 	if err := os.WriteFile(filepath.Join(dir, "main.cf"), mb.Bytes(), 0o644); err != nil {
 		return nil, err
 	}
-	listener := p.Addr + " inet n - n - - smtpd"
-	for _, k := range slices.Sorted(maps.Keys(opts.Smtpd)) {
-		listener += "\n  -o " + k + "=" + opts.Smtpd[k]
-	}
-	master := append([]string{listener}, services...)
-	master = append(master, opts.Master...)
-	if err := os.WriteFile(filepath.Join(dir, "master.cf"), []byte(strings.Join(master, "\n")+"\n"), 0o644); err != nil {
-		return nil, err
-	}
-	// start creates the queue's subdirectories with their owners and modes
-	// (post-install create-missing).
-	if out, err := p.run("postfix", "start"); err != nil {
+	// The port was free a moment ago; another test may take it before the
+	// master binds it, so a start that finds it taken tries another.
+	for attempt := 1; ; attempt++ {
+		listener := p.Addr + " inet n - n - - smtpd"
+		for _, k := range slices.Sorted(maps.Keys(opts.Smtpd)) {
+			listener += "\n  -o " + k + "=" + opts.Smtpd[k]
+		}
+		master := append([]string{listener}, services...)
+		master = append(master, opts.Master...)
+		if err := os.WriteFile(filepath.Join(dir, "master.cf"), []byte(strings.Join(master, "\n")+"\n"), 0o644); err != nil {
+			return nil, err
+		}
+		// start creates the queue's subdirectories with their owners and
+		// modes (post-install create-missing).
+		out, err := p.run("postfix", "start")
+		if err == nil {
+			break
+		}
+		if attempt < 3 && strings.Contains(p.Log()+string(out), "Address already in use") {
+			port, perr := freePort()
+			if perr != nil {
+				return p, fmt.Errorf("free port: %w", perr)
+			}
+			p.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+			continue
+		}
 		return p, fmt.Errorf("postfix start: %v: %s\n%s", err, out, p.Log())
 	}
 	if err := p.waitListening(30 * time.Second); err != nil {
