@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	milterlib "github.com/d--j/go-milter"
@@ -99,6 +100,8 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // sessions still cleaning up
+	// open counts the sessions between their start and their Cleanup.
+	open atomic.Int64
 }
 
 // The macros the gateway asks the MTA for, by stage (MTAs that cannot be
@@ -113,6 +116,11 @@ var macroRequests = []struct {
 	{milterlib.StageRcpt, []milterlib.MacroName{milterlib.MacroQueueId}},
 	{milterlib.StageEOM, []milterlib.MacroName{milterlib.MacroQueueId}},
 }
+
+// logOnce sends the library's warnings (a peer that broke the protocol) to
+// the structured log of the first Server; the library keeps them in a
+// package variable.
+var logOnce sync.Once
 
 // actions are the message changes the gateway may ask for.
 const actions = milterlib.OptAddHeader | milterlib.OptChangeHeader | milterlib.OptQuarantine
@@ -149,6 +157,12 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("milter: spool directory: %w", err)
 		}
 	}
+	logOnce.Do(func() {
+		log := cfg.Log
+		milterlib.LogWarning = func(format string, v ...any) {
+			log.Warn("milter protocol: " + fmt.Sprintf(format, v...))
+		}
+	})
 	s := &Server{cfg: cfg}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	opts := []milterlib.Option{
@@ -221,7 +235,7 @@ func Listen(addr string, mode os.FileMode) (net.Listener, error) {
 // Serve answers the MTA's milter connections on l until Shutdown. It
 // returns nil after Shutdown, or the listener's error.
 func (s *Server) Serve(l net.Listener) error {
-	err := s.lib.Serve(l)
+	err := s.lib.Serve(framedListener{l})
 	if err == nil || errors.Is(err, milterlib.ErrServerClosed) || s.ctx.Err() != nil {
 		return nil
 	}
