@@ -14,6 +14,9 @@ import (
 func TestServeRefusesListenersItLacks(t *testing.T) {
 	for _, key := range []string{"milter", "web", "metrics"} {
 		t.Run(key, func(t *testing.T) {
+			if hasService(key + ".listen") {
+				t.Skipf("this version runs %s.listen", key)
+			}
 			cfg := filepath.Join(t.TempDir(), "mailguard.yaml")
 			if err := os.WriteFile(cfg, []byte(key+":\n  listen: 127.0.0.1:0\nlisten: 127.0.0.1:0\n"), 0o600); err != nil {
 				t.Fatal(err)
