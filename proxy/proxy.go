@@ -30,6 +30,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailguard/filters"
+	"mailguard/relay"
 	"mailguard/resolver"
 )
 
@@ -80,6 +81,9 @@ type Config struct {
 	// BackendTimeout bounds connecting to the backend and each of its
 	// replies (default 2 minutes).
 	BackendTimeout time.Duration
+	// BackendForward says how the backend learns who the client was
+	// (default relay.ForwardXForward: XFORWARD when the backend offers it).
+	BackendForward relay.ForwardMode
 	// TLS enables STARTTLS; nil is off.
 	TLS *tls.Config
 	// Users enables AUTH PLAIN and LOGIN under TLS; nil is off.
@@ -186,6 +190,9 @@ func prepare(cfg Config) (Config, error) {
 	setDefault(&cfg.DataBlockTimeout, DefaultDataBlockTimeout)
 	setDefault(&cfg.DataTimeout, DefaultDataTimeout)
 	setDefault(&cfg.BackendTimeout, DefaultBackendTimeout)
+	if cfg.BackendForward == "" {
+		cfg.BackendForward = relay.ForwardXForward
+	}
 	setDefault(&cfg.DNSTimeout, defaultDNSTimeout)
 	setDefault(&cfg.SpoolMemory, defaultSpoolMemory)
 	if cfg.Log == nil {

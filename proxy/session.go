@@ -147,7 +147,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		return s.abort("MAIL", filters.ReplyBackendUnavailable, err.Error())
 	}
 	mo := relay.MailOptions{Size: t.Size, SMTPUTF8: t.SMTPUTF8, EightBit: t.Body == "8BITMIME"}
-	r, err := s.be.Mail(s.ctx(), from, mo)
+	r, err := s.backendMail(t, from, mo)
 	if s.bePooled && (err != nil || r.Code == 421) {
 		// The backend closed the idle connection meanwhile; the others
 		// in the pool are likely as old, so dial afresh.
@@ -155,7 +155,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		if err = s.dialBackend(); err != nil {
 			return s.abort("MAIL", filters.ReplyBackendUnavailable, err.Error())
 		}
-		r, err = s.be.Mail(s.ctx(), from, mo)
+		r, err = s.backendMail(t, from, mo)
 	}
 	s.bePooled = false
 	switch {

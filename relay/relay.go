@@ -70,6 +70,8 @@ type Client struct {
 	// timeout, a message whose source failed mid-way); every later call
 	// fails fast.
 	broken error
+	// fwd is what was told of the client (forward.go).
+	fwd forwardState
 }
 
 // Dial connects to the backend, reads its greeting and says EHLO (falling

@@ -10,6 +10,7 @@ type Config struct {
 	Hostname        string           `yaml:"hostname"`
 	Listen          string           `yaml:"listen"`
 	Backend         string           `yaml:"backend"`
+	BackendForward  string           `yaml:"backend_forward"`
 	DataDir         string           `yaml:"data_dir"`
 	MaxMessageBytes int64            `yaml:"max_message_bytes"`
 	MaxRecipients   int              `yaml:"max_recipients"`
