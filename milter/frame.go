@@ -29,7 +29,7 @@ func (l framedListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &framedConn{Conn: c}, nil
+	return &framedConn{Conn: c, ack: quickAck(c)}, nil
 }
 
 // framedConn passes on the bytes of checked packets only.
@@ -37,6 +37,7 @@ type framedConn struct {
 	net.Conn
 	pending []byte
 	err     error
+	ack     func()
 }
 
 func (c *framedConn) Read(p []byte) (int, error) {
@@ -60,6 +61,9 @@ func (c *framedConn) Read(p []byte) (int, error) {
 // read deadline the library set applies to these reads.
 func (c *framedConn) next() ([]byte, error) {
 	var hdr [4]byte
+	if c.ack != nil {
+		c.ack()
+	}
 	if _, err := io.ReadFull(c.Conn, hdr[:]); err != nil {
 		return nil, err
 	}
@@ -69,6 +73,9 @@ func (c *framedConn) next() ([]byte, error) {
 	}
 	pkt := make([]byte, 4+n)
 	copy(pkt, hdr[:])
+	if c.ack != nil {
+		c.ack()
+	}
 	if _, err := io.ReadFull(c.Conn, pkt[4:]); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF

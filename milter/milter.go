@@ -184,7 +184,10 @@ func New(cfg Config) (*Server, error) {
 // the actions the MTA offers of those it wants (an MTA without header
 // changes still gets every refusal), asks for header values with their
 // leading space (so the spooled message is the one that arrived, for DKIM),
-// and declines the DATA and unknown-command events it has no use for.
+// declines the DATA and unknown-command events it has no use for, and
+// answers only the events where it may refuse (MAIL, RCPT, end of
+// message): a connect or HELO refusal waits for RCPT TO anyway, and a
+// reply to every header field and body chunk would cost a round trip each.
 func negotiate(mtaVersion, _ uint32, mtaActions, want milterlib.OptAction, mtaProtocol, _ milterlib.OptProtocol, offered milterlib.DataSize) (uint32, milterlib.OptAction, milterlib.OptProtocol, milterlib.DataSize, error) {
 	if mtaVersion < 2 {
 		return 0, 0, 0, 0, fmt.Errorf("milter: MTA speaks protocol version %d; 2 or later is needed", mtaVersion)
@@ -194,7 +197,9 @@ func negotiate(mtaVersion, _ uint32, mtaActions, want milterlib.OptAction, mtaPr
 	if mtaActions&milterlib.OptSetMacros != 0 {
 		acts |= milterlib.OptSetMacros
 	}
-	proto := mtaProtocol & (milterlib.OptHeaderLeadingSpace | milterlib.OptNoUnknown | milterlib.OptNoData)
+	proto := mtaProtocol & (milterlib.OptHeaderLeadingSpace | milterlib.OptNoUnknown | milterlib.OptNoData |
+		milterlib.OptNoConnReply | milterlib.OptNoHeloReply | milterlib.OptNoHeaderReply | milterlib.OptNoEOHReply |
+		milterlib.OptNoBodyReply | milterlib.OptNoDataReply | milterlib.OptNoUnknownReply)
 	return version, acts, proto, offered, nil
 }
 
