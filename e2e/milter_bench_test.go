@@ -126,4 +126,3 @@ func startServe(b *testing.B, settings map[string]any) {
 	}
 	b.Fatalf("mailguard did not start its milter:\n%s", strings.Join(seen, "\n"))
 }
-
