@@ -45,17 +45,23 @@ func milterZone(t *testing.T) string {
 	return listsZone(t)
 }
 
-// TestMilterBehindPostfix: a private Postfix calls `mailguard serve` as its
-// milter; what a client of the Postfix hears and what the Postfix delivers
-// are the proxy mode's verdicts.
-func TestMilterBehindPostfix(t *testing.T) {
+// postfixWithMilter starts a recording server, `mailguard serve` with its
+// milter (milter settings merged over the listen address) and the DNS
+// lists, and a private Postfix delivering to the recording server and
+// calling the milter as docs/milter.md configures it.
+func postfixWithMilter(t *testing.T, milter map[string]any) (*Gateway, *postfixtest.Postfix, *smtptest.Server) {
+	t.Helper()
 	if ok, why := postfixtest.Available(); !ok {
 		t.Skipf("postfixtest: %s", why)
 	}
 	rec := smtptest.Start(t, smtptest.Options{})
 	milterAddr := "127.0.0.1:" + strconv.Itoa(freeLoopbackPort(t))
+	ms := map[string]any{"listen": milterAddr}
+	for k, v := range milter {
+		ms[k] = v
+	}
 	g := Start(t, Options{Backend: rec, Zone: milterZone(t), Settings: map[string]any{
-		"milter": map[string]any{"listen": milterAddr},
+		"milter": ms,
 		"dnsbl": []any{
 			map[string]any{"zone": "bl.test", "action": "reject"},
 			map[string]any{"zone": "score.test", "action": "score", "weight": 12},
@@ -65,6 +71,14 @@ func TestMilterBehindPostfix(t *testing.T) {
 		t.Fatalf("the milter is not listening:\n%s", g.Log())
 	}
 	pf := postfixtest.Start(t, postfixtest.Options{Relay: rec.Addr, Main: milterMain(milterAddr)})
+	return g, pf, rec
+}
+
+// TestMilterBehindPostfix: a private Postfix calls `mailguard serve` as its
+// milter; what a client of the Postfix hears and what the Postfix delivers
+// are the proxy mode's verdicts.
+func TestMilterBehindPostfix(t *testing.T) {
+	g, pf, rec := postfixWithMilter(t, nil)
 	dial := func(source string) *smtptest.Client {
 		c := smtptest.Dial(t, pf.Addr, smtptest.DialOptions{Source: source})
 		c.Expect(250, "EHLO client.test")
@@ -172,4 +186,29 @@ func TestMilterBehindPostfix(t *testing.T) {
 			t.Errorf("with mailguard stopped Postfix answered %v; want a 4xx (milter_default_action = tempfail)", append(replies, last))
 		}
 	})
+}
+
+// TestMilterHoldAtPostfix: with quarantine_action: hold a quarantined
+// message is accepted into Postfix's hold queue, with the verdict fields,
+// and mailguard keeps no copy.
+func TestMilterHoldAtPostfix(t *testing.T) {
+	g, pf, rec := postfixWithMilter(t, map[string]any{"quarantine_action": "hold"})
+	c := smtptest.Dial(t, pf.Addr, smtptest.DialOptions{Source: "127.0.0.8"})
+	c.Expect(250, "EHLO client.test")
+	if r := c.Send("a@example.com", []string{"u@example.org"}, authMsg("", "Hello from a scored client\r\n")); r.Code != 250 {
+		t.Fatalf("held message: %s; want 250", r)
+	}
+	c.Close()
+	if _, ok := pf.WaitLog(30*time.Second, "milter-hold", "milter triggers HOLD action"); !ok {
+		t.Fatalf("Postfix did not put the message on hold:\n%s", pf.Log())
+	}
+	if n, err := pf.Queued(); err != nil || n != 1 {
+		t.Errorf("Postfix's queue holds %d messages (%v); want the held one", n, err)
+	}
+	if l := quarantineList(t, g); len(l) != 0 {
+		t.Errorf("mailguard's quarantine holds %+v; want nothing (Postfix holds it)", l)
+	}
+	if n := rec.Count(); n != 0 {
+		t.Errorf("the backend got %d messages; want none", n)
+	}
 }
