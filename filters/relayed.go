@@ -15,9 +15,13 @@ import (
 // rewrite the stream, asks the MTA for the same changes field by field; the
 // quarantine stores this form.
 
-// maxFieldBuffer bounds how much of one header field is held to decide
-// whether to strip it; a longer field is passed on unless its name alone
-// condemns it.
+//
+// The rules hold whatever a field's size: a field is held while it is
+// judged, up to maxFieldBuffer; one longer than that is judged there, on
+// its name and the start of its value, and is then dropped or passed on
+// whole. Memory stays bounded either way.
+
+// maxFieldBuffer bounds how much of one header field is held to judge it.
 const maxFieldBuffer = 64 << 10
 
 // cleanValue keeps a value from breaking the header it is written into.
@@ -105,95 +109,149 @@ func WriteMessage(w io.Writer, top string, added []Field, strip func(name, value
 // line starting with white space continues the field before it; a line
 // that is neither is passed on untouched.
 func filterHeader(w *bufio.Writer, br *bufio.Reader, strip func(name, value string) bool) error {
-	var (
-		field    []byte // the current field's bytes, while it is held
-		name     string
-		valueAt  int
-		inField  bool
-		drop     bool // the name alone condemns it
-		spilling bool // too long to hold: passed on as it comes
-	)
-	finish := func() {
-		if inField && !drop && !spilling {
-			value := Unfold(field[valueAt:])
-			if strip == nil || !strip(name, value) {
-				w.Write(field)
-			}
-		}
-		field, inField, drop, spilling = field[:0], false, false, false
-	}
-	add := func(piece []byte) {
-		switch {
-		case drop:
-		case spilling:
-			w.Write(piece)
-		case len(field)+len(piece) > maxFieldBuffer:
-			w.Write(field)
-			w.Write(piece)
-			spilling = true
-		default:
-			field = append(field, piece...)
-		}
-	}
+	f := headerFilter{w: w, strip: strip}
+	midLine := false // the previous piece did not end its line
 	for {
 		piece, err := br.ReadSlice('\n')
-		if len(piece) == 0 && err != nil {
-			finish()
-			if err == io.EOF {
-				return nil
-			}
-			return err
-		}
-		whole := err == nil || err == io.EOF
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) && err != io.EOF {
 			return err
 		}
-		switch {
-		case isBlankLine(piece) && whole:
-			finish()
-			w.Write(piece)
-			return nil
-		case piece[0] == ' ' || piece[0] == '\t':
-			if inField {
-				add(piece)
-			} else {
+		if len(piece) > 0 {
+			whole := err == nil
+			switch {
+			case midLine:
+				f.more(piece, whole)
+			case whole && isBlankLine(piece):
+				f.finish()
 				w.Write(piece)
+				return nil
+			case piece[0] == ' ' || piece[0] == '\t':
+				f.more(piece, whole)
+			default:
+				f.finish()
+				f.start(piece, whole)
 			}
-		default:
-			finish()
-			colon := bytes.IndexByte(piece, ':')
-			if colon > 0 && ValidFieldName(piece[:colon]) {
-				inField = true
-				name = string(bytes.TrimRight(piece[:colon], " \t"))
-				valueAt = colon + 1
-				drop = IsVerdictField(name)
-				add(piece)
-			} else {
-				w.Write(piece)
-			}
-		}
-		// The rest of an over-long line belongs to whatever its start
-		// belonged to.
-		for !whole {
-			piece, err = br.ReadSlice('\n')
-			whole = err == nil || err == io.EOF
-			if err != nil && !errors.Is(err, bufio.ErrBufferFull) && err != io.EOF {
-				return err
-			}
-			if inField {
-				add(piece)
-			} else {
-				w.Write(piece)
-			}
-			if err == io.EOF {
-				break
-			}
+			midLine = !whole
 		}
 		if err == io.EOF {
-			finish()
+			f.finish()
 			return nil
 		}
 	}
+}
+
+// fieldState is where filterHeader is in the current field.
+type fieldState int
+
+const (
+	outside  fieldState = iota // no field: before the first, or after a line that is none
+	holding                    // held until judged
+	passing                    // judged: kept, written as it comes
+	dropping                   // judged: left out
+)
+
+// headerFilter is filterHeader's state.
+type headerFilter struct {
+	w     *bufio.Writer
+	strip func(name, value string) bool
+
+	state   fieldState
+	field   []byte // the held bytes
+	named   bool   // the colon ending the name was found
+	name    string
+	valueAt int
+}
+
+// start begins a line that is not a continuation: a field, or a line
+// that is none (kept as it is).
+func (f *headerFilter) start(piece []byte, whole bool) {
+	f.state, f.named, f.field = holding, false, append(f.field[:0], piece...)
+	f.findName(whole)
+	f.bound()
+}
+
+// more is the rest of a line, or a continuation line.
+func (f *headerFilter) more(piece []byte, whole bool) {
+	switch f.state {
+	case outside, passing:
+		f.w.Write(piece)
+	case holding:
+		f.field = append(f.field, piece...)
+		if !f.named {
+			f.findName(whole)
+		}
+		f.bound()
+	}
+}
+
+// findName looks for the colon in the field's first line, whose end
+// (whole) without one makes the line no field at all.
+func (f *headerFilter) findName(whole bool) {
+	colon := bytes.IndexByte(f.field, ':')
+	if colon < 0 {
+		if whole {
+			f.w.Write(f.field)
+			f.state = outside
+		}
+		return
+	}
+	if colon == 0 || !ValidFieldName(f.field[:colon]) {
+		f.w.Write(f.field)
+		f.state = outside
+		return
+	}
+	f.named, f.valueAt = true, colon+1
+	f.name = string(bytes.TrimRight(f.field[:colon], " \t"))
+	if IsVerdictField(f.name) {
+		f.state = dropping
+	}
+}
+
+// bound judges a held field that outgrew the buffer on what is held: its
+// name (or, with no colon yet, the start of its first line, which is a
+// name only when it is followed by nothing but white space) and the start
+// of its value.
+func (f *headerFilter) bound() {
+	if f.state != holding || len(f.field) <= maxFieldBuffer {
+		return
+	}
+	name, value := f.name, ""
+	if f.named {
+		value = Unfold(f.field[f.valueAt:])
+	} else {
+		name = string(bytes.TrimRight(f.field, " \t\r\n"))
+		if !ValidFieldName([]byte(name)) {
+			f.w.Write(f.field)
+			f.state = outside
+			return
+		}
+	}
+	if f.drops(name, value) {
+		f.state = dropping
+		return
+	}
+	f.w.Write(f.field)
+	f.state = passing
+}
+
+// finish ends the current field, judging it if it is still held.
+func (f *headerFilter) finish() {
+	if f.state == holding {
+		if !f.named {
+			// A last line without its line end and without a colon.
+			f.w.Write(f.field)
+		} else if !f.drops(f.name, Unfold(f.field[f.valueAt:])) {
+			f.w.Write(f.field)
+		}
+	}
+	f.state, f.named, f.field = outside, false, f.field[:0]
+	if cap(f.field) > 2*maxFieldBuffer {
+		f.field = nil
+	}
+}
+
+func (f *headerFilter) drops(name, value string) bool {
+	return IsVerdictField(name) || f.strip != nil && f.strip(name, value)
 }
 
 func isBlankLine(b []byte) bool {

@@ -175,7 +175,10 @@ func (t *Transaction) AddedHeaders() []Field {
 }
 
 // StripHeaders asks the front end to remove the arriving header fields for
-// which match returns true (name is as received; value is unfolded).
+// which match returns true (name is as received; value is unfolded). The
+// rule must hold whatever a field's size, and a front end holds only so
+// much of a field (64 KiB): for a longer field, value is its start, so
+// match must decide from the name and the start of the value.
 func (t *Transaction) StripHeaders(match func(name, value string) bool) {
 	t.mu.Lock()
 	t.strip = append(t.strip, match)
