@@ -32,6 +32,7 @@ type harness struct {
 	store quarantine.Store
 	dns   *dnstest.Server
 	logs  *logBuffer
+	spool string
 }
 
 // baseConfig is the gateway's configuration in the tests: example.org is
@@ -111,7 +112,7 @@ func startHarness(t testing.TB, extraYAML string, edit func(*Config)) *harness {
 			t.Logf("gateway log:\n%s", logs.String())
 		}
 	})
-	return &harness{srv: srv, addr: l.Addr().String(), store: store, dns: dns, logs: logs}
+	return &harness{srv: srv, addr: l.Addr().String(), store: store, dns: dns, logs: logs, spool: mc.SpoolDir}
 }
 
 // logBuffer collects the gateway's log lines.

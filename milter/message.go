@@ -127,7 +127,7 @@ func (s *session) internal(what string, err error) filters.Reply {
 // deletions, each at its index among the fields of its name (counted as
 // they arrived, so from the last one back, whatever the MTA does with the
 // indexes of deleted fields), then the chain's fields at the top, below
-// the MTA's own Received: field.
+// the MTA's own Received: field, where the proxy puts them too.
 func (s *session) modify(m milterlib.Modifier, out filters.Outcome) error {
 	t := s.tx.t
 	if m.Actions()&milterlib.OptChangeHeader != 0 {
@@ -157,10 +157,10 @@ func (s *session) modify(m milterlib.Modifier, out filters.Outcome) error {
 		t.Log.Warn("the MTA does not allow added headers; the verdict is not written into the message")
 		return nil
 	}
-	at := 0
-	if len(s.tx.fields) > 0 && strings.EqualFold(s.tx.fields[0].name, "Received") {
-		at = 1
-	}
+	// Position 1 is below the MTA's own Received: field, which heads the
+	// message: Postfix counts it though it does not show it to milters
+	// (found with Postfix 3.7), Sendmail shows it as the first field.
+	at := 1
 	for i, f := range out.Headers {
 		value := s.fieldValue(f)
 		var err error

@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	milterlib "github.com/d--j/go-milter"
@@ -99,6 +100,8 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // sessions still cleaning up
+	// open counts the sessions between their start and their Cleanup.
+	open atomic.Int64
 }
 
 // The macros the gateway asks the MTA for, by stage (MTAs that cannot be
@@ -113,6 +116,11 @@ var macroRequests = []struct {
 	{milterlib.StageRcpt, []milterlib.MacroName{milterlib.MacroQueueId}},
 	{milterlib.StageEOM, []milterlib.MacroName{milterlib.MacroQueueId}},
 }
+
+// logOnce sends the library's warnings (a peer that broke the protocol) to
+// the structured log of the first Server; the library keeps them in a
+// package variable.
+var logOnce sync.Once
 
 // actions are the message changes the gateway may ask for.
 const actions = milterlib.OptAddHeader | milterlib.OptChangeHeader | milterlib.OptQuarantine
@@ -149,6 +157,12 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("milter: spool directory: %w", err)
 		}
 	}
+	logOnce.Do(func() {
+		log := cfg.Log
+		milterlib.LogWarning = func(format string, v ...any) {
+			log.Warn("milter protocol: " + fmt.Sprintf(format, v...))
+		}
+	})
 	s := &Server{cfg: cfg}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	opts := []milterlib.Option{
@@ -170,7 +184,10 @@ func New(cfg Config) (*Server, error) {
 // the actions the MTA offers of those it wants (an MTA without header
 // changes still gets every refusal), asks for header values with their
 // leading space (so the spooled message is the one that arrived, for DKIM),
-// and declines the DATA and unknown-command events it has no use for.
+// declines the DATA and unknown-command events it has no use for, and
+// answers only the events where it may refuse (MAIL, RCPT, end of
+// message): a connect or HELO refusal waits for RCPT TO anyway, and a
+// reply to every header field and body chunk would cost a round trip each.
 func negotiate(mtaVersion, _ uint32, mtaActions, want milterlib.OptAction, mtaProtocol, _ milterlib.OptProtocol, offered milterlib.DataSize) (uint32, milterlib.OptAction, milterlib.OptProtocol, milterlib.DataSize, error) {
 	if mtaVersion < 2 {
 		return 0, 0, 0, 0, fmt.Errorf("milter: MTA speaks protocol version %d; 2 or later is needed", mtaVersion)
@@ -180,7 +197,9 @@ func negotiate(mtaVersion, _ uint32, mtaActions, want milterlib.OptAction, mtaPr
 	if mtaActions&milterlib.OptSetMacros != 0 {
 		acts |= milterlib.OptSetMacros
 	}
-	proto := mtaProtocol & (milterlib.OptHeaderLeadingSpace | milterlib.OptNoUnknown | milterlib.OptNoData)
+	proto := mtaProtocol & (milterlib.OptHeaderLeadingSpace | milterlib.OptNoUnknown | milterlib.OptNoData |
+		milterlib.OptNoConnReply | milterlib.OptNoHeloReply | milterlib.OptNoHeaderReply | milterlib.OptNoEOHReply |
+		milterlib.OptNoBodyReply | milterlib.OptNoDataReply | milterlib.OptNoUnknownReply)
 	return version, acts, proto, offered, nil
 }
 
@@ -221,7 +240,7 @@ func Listen(addr string, mode os.FileMode) (net.Listener, error) {
 // Serve answers the MTA's milter connections on l until Shutdown. It
 // returns nil after Shutdown, or the listener's error.
 func (s *Server) Serve(l net.Listener) error {
-	err := s.lib.Serve(l)
+	err := s.lib.Serve(framedListener{l})
 	if err == nil || errors.Is(err, milterlib.ErrServerClosed) || s.ctx.Err() != nil {
 		return nil
 	}

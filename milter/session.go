@@ -61,6 +61,7 @@ type field struct{ name, value string }
 
 func (s *Server) newSession(leadingSpace bool) *session {
 	s.wg.Add(1)
+	s.open.Add(1)
 	return &session{srv: s, leadingSpace: leadingSpace}
 }
 
@@ -330,6 +331,7 @@ func (s *session) Unknown(string, milterlib.Modifier) (*milterlib.Response, erro
 // went silent, or the gateway is stopping).
 func (s *session) Cleanup(milterlib.Modifier) {
 	defer s.srv.wg.Done()
+	defer s.srv.open.Add(-1)
 	s.endConnection()
 }
 
