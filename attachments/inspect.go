@@ -44,7 +44,7 @@ const (
 )
 
 // Classes lists every class.
-var Classes = []Class{Executable, DoubleExtension, Mismatch, Encrypted, Unscannable, Limits}
+var Classes = []Class{DoubleExtension, Executable, Mismatch, Encrypted, Unscannable, Limits}
 
 // Finding is one dangerous file.
 type Finding struct {
