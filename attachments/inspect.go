@@ -323,7 +323,7 @@ func (in *inspector) tar(file string, data []byte, depth int) {
 			in.find(Unscannable, file, "is a damaged tar archive ("+errText(err)+")")
 			return
 		}
-		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
+		if h.Typeflag != tar.TypeReg {
 			continue
 		}
 		in.file(file+"/"+h.Name, []string{h.Name}, "", tr, depth+1)
