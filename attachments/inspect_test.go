@@ -136,6 +136,8 @@ func TestArchives(t *testing.T) {
 			"executable orders.zip/b.tgz/b.tar/c.zip/d.pif is an executable file (.pif)"}, ""},
 		{"damaged zip", append(zipOf(t, file{name: "a.txt", data: []byte("x")})[:40], make([]byte, 40)...), []string{
 			"unscannable orders.zip is a damaged zip archive (zip: not a valid zip file)"}, ""},
+		{"large zip, through a temporary file", zipOf(t, file{name: "noise.bin", data: noise(3 << 20)}, file{name: "z/last.vbe", data: []byte("x")}), []string{
+			"executable orders.zip/z/last.vbe is an executable file (.vbe)"}, ""},
 		{"clean", zipOf(t, file{name: "a.pdf", data: []byte("%PDF-1.4\n")}, file{name: "b.docx", data: []byte("x")}), nil, ""},
 	}
 	for _, tt := range tests {
