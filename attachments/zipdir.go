@@ -49,14 +49,15 @@ const memArchive = 1 << 20
 // up to memArchive, a temporary file (removed by done) beyond.
 func materialize(r io.Reader) (ra io.ReaderAt, size int64, done func(), err error) {
 	done = func() {}
-	buf := make([]byte, memArchive+1)
-	n, err := io.ReadFull(r, buf)
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		return bytes.NewReader(buf[:n]), int64(n), done, nil
-	}
+	var mem bytes.Buffer
+	n, err := mem.ReadFrom(io.LimitReader(r, memArchive+1))
 	if err != nil {
 		return nil, 0, done, err
 	}
+	if n <= memArchive {
+		return bytes.NewReader(mem.Bytes()), n, done, nil
+	}
+	buf := mem.Bytes()
 	f, err := os.CreateTemp("", "mailguard-archive-*")
 	if err != nil {
 		return nil, 0, done, fmt.Errorf("temporary file: %w", err)
@@ -69,5 +70,5 @@ func materialize(r io.Reader) (ra io.ReaderAt, size int64, done func(), err erro
 	if err != nil {
 		return nil, 0, done, err
 	}
-	return f, int64(n) + m, done, nil
+	return f, n + m, done, nil
 }
