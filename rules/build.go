@@ -94,13 +94,10 @@ func BuildChain(cfg *Config, d *Deps) (*filters.Chain, error) {
 		}
 		fs = append(fs, f...)
 	}
-	return filters.NewChain(filters.ChainConfig{
-		Filters: fs,
-		Policy: filters.Policy{
-			Tag:        cfg.Thresholds.Tag,
-			Quarantine: cfg.Thresholds.Quarantine,
-			Reject:     cfg.Thresholds.Reject,
-		},
-		Log: d.Log,
-	}), nil
+	return filters.NewChain(filters.ChainConfig{Filters: fs, Policy: policy(cfg), Log: d.Log}), nil
+}
+
+// policy is the thresholds' score policy.
+func policy(cfg *Config) filters.Policy {
+	return filters.Policy{Tag: cfg.Thresholds.Tag, Quarantine: cfg.Thresholds.Quarantine, Reject: cfg.Thresholds.Reject}
 }

@@ -10,6 +10,7 @@ type Config struct {
 	Hostname        string            `yaml:"hostname"`
 	Listen          string            `yaml:"listen"`
 	Backend         string            `yaml:"backend"`
+	BackendForward  string            `yaml:"backend_forward"`
 	DataDir         string            `yaml:"data_dir"`
 	MaxMessageBytes int64             `yaml:"max_message_bytes"`
 	MaxRecipients   int               `yaml:"max_recipients"`
@@ -26,8 +27,8 @@ type Config struct {
 	SenderVerify    bool              `yaml:"sender_verify"`
 	SenderCallout   bool              `yaml:"sender_callout"`
 	Thresholds      Thresholds        `yaml:"thresholds"`
-	Milter          Listener          `yaml:"milter"`
-	Web             Listener          `yaml:"web"`
+	Milter          MilterConfig      `yaml:"milter"`
+	Web             WebConfig         `yaml:"web"`
 	Metrics         Listener          `yaml:"metrics"`
 	Store           string            `yaml:"store"`
 	Limits          Limits            `yaml:"limits"`
@@ -39,6 +40,7 @@ type Config struct {
 	URIBLMaxLookups int               `yaml:"uribl_max_lookups"`
 	Attachments     AttachmentsConfig `yaml:"attachments"`
 	Antivirus       AntivirusConfig   `yaml:"antivirus"`
+	Quarantine      QuarantineConfig  `yaml:"quarantine"`
 }
 
 // TLSConfig enables STARTTLS when both files are set.
