@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"archive/tar"
 	"archive/zip"
 	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"os"
 	"strings"
@@ -87,7 +89,36 @@ func attachmentMsg(name, ctype string, body []byte) []byte {
 	return []byte("From: a@example.com\r\nTo: u@example.org\r\nSubject: documents\r\nDate: Fri, 27 Nov 2026 04:00:00 +0000\r\nMessage-ID: <3@example.com>\r\n" +
 		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n" +
 		"--b\r\nContent-Type: " + ctype + "; name=\"" + name + "\"\r\nContent-Disposition: attachment; filename=\"" + name + "\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
-		base64.StdEncoding.EncodeToString(body) + "\r\n--b--\r\n")
+		wrap76(base64.StdEncoding.EncodeToString(body)) + "\r\n--b--\r\n")
+}
+
+// wrap76 breaks base64 text into lines of 76 (RFC 2045 section 6.8).
+func wrap76(s string) string {
+	var b strings.Builder
+	for len(s) > 76 {
+		b.WriteString(s[:76] + "\r\n")
+		s = s[76:]
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+// tarGzBomb is a tar.gz holding n zero bytes, then a program.
+func tarGzBomb(t *testing.T, n int64) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gz, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	tw := tar.NewWriter(gz)
+	tw.WriteHeader(&tar.Header{Name: "zeros.bin", Mode: 0o644, Size: n, Typeflag: tar.TypeReg})
+	zero := make([]byte, 1<<20)
+	for left := n; left > 0; left -= int64(len(zero)) {
+		tw.Write(zero[:min(left, int64(len(zero)))])
+	}
+	tw.WriteHeader(&tar.Header{Name: "run.exe", Mode: 0o755, Size: 2, Typeflag: tar.TypeReg})
+	tw.Write([]byte("MZ"))
+	tw.Close()
+	gz.Close()
+	return buf.Bytes()
 }
 
 func zipWith(t *testing.T, name string, data []byte) []byte {
@@ -130,6 +161,18 @@ func TestAttachments(t *testing.T) {
 	}
 	if got := g.LogLines(`msg="reject: attachment".*filter=attachments class=executable file="\\"orders.zip/orders/invoice.js\\""`); len(got) == 0 {
 		t.Errorf("no log line naming the file:\n%s", g.Log())
+	}
+	// A tar.gz bomb: 80 MB of zeros in 80 kB, then a program. The walk
+	// stops at max_expanded_bytes (64 MiB) and the message is held.
+	r := c.Send("a@example.com", []string{"u@example.org"}, attachmentMsg("backup.tar.gz", "application/gzip", tarGzBomb(t, 80<<20)))
+	if r.Code != 250 || !strings.HasPrefix(r.Text, "Ok: held for review; queue id ") {
+		t.Errorf("tar.gz bomb: %s; want 250 held for review", r)
+	}
+	if got := g.LogLines(`msg="quarantine: attachment".*class=limits file="\\"backup.tar.gz/backup.tar\\"" why="expands to more than 67108864 bytes"`); len(got) == 0 {
+		t.Errorf("no log line for the bomb:\n%s", g.Log())
+	}
+	if n := g.Backend.Count(); n != 0 {
+		t.Errorf("backend got %d messages", n)
 	}
 	status, _ := relayedSpamHeaders(t, g, c, attachmentMsg("report.pdf", "application/pdf", []byte("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")))
 	if strings.Contains(status, "ATTACH_") {
