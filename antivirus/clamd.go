@@ -39,7 +39,7 @@ func NewClient(addr string, timeout time.Duration) (*Client, error) {
 	c := &Client{network: "tcp", addr: addr, timeout: timeout}
 	if p, ok := strings.CutPrefix(addr, "unix:"); ok {
 		if p == "" {
-			return nil, fmt.Errorf("clamd %q: no socket path after unix:", addr)
+			return nil, fmt.Errorf("clamd %q: the socket path after unix: is missing", addr)
 		}
 		c.network, c.addr = "unix", p
 	} else if _, _, err := net.SplitHostPort(addr); err != nil {

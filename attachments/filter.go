@@ -11,7 +11,6 @@ package attachments
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 
@@ -61,9 +60,7 @@ type Config struct {
 	// dot (DefaultExtensions when nil).
 	Extensions []string
 	Limits     WalkLimits
-	// MaxBytes bounds how much of the message is read (default 32 MiB).
-	MaxBytes int64
-	Log      *slog.Logger
+	Log        *slog.Logger
 }
 
 // Filter is the attachment policy, run at the end of DATA.
@@ -78,9 +75,6 @@ func New(cfg Config) *Filter {
 		cfg.Extensions[i] = strings.ToLower(strings.TrimPrefix(e, "."))
 	}
 	cfg.Limits.defaults()
-	if cfg.MaxBytes <= 0 {
-		cfg.MaxBytes = 32 << 20
-	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -99,18 +93,11 @@ func (f *Filter) CheckMessage(ctx context.Context, t *filters.Transaction, m *fi
 	if log == nil {
 		log = f.cfg.Log
 	}
-	rc, err := m.Open()
+	rep, err := InspectMessage(ctx, m, f.cfg.Limits, f.cfg.Extensions)
 	if err != nil {
-		log.Warn("attachments cannot read the message; no opinion", "filter", "attachments", "err", err)
-		return filters.Pass()
+		// What was seen before the failure still counts.
+		log.Warn("attachments cannot read the whole message", "filter", "attachments", "err", err)
 	}
-	raw, err := io.ReadAll(io.LimitReader(rc, f.cfg.MaxBytes))
-	rc.Close()
-	if err != nil {
-		log.Warn("attachments cannot read the message; no opinion", "filter", "attachments", "err", err)
-		return filters.Pass()
-	}
-	rep := Inspect(raw, f.cfg.Limits, f.cfg.Extensions)
 	return f.judge(t, log, rep)
 }
 

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"compress/gzip"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -15,7 +16,7 @@ import (
 
 	"github.com/gabriel-vasile/mimetype"
 
-	"mailguard/classifier"
+	"mailguard/filters"
 )
 
 // Class is a kind of dangerous attachment; each has its own action.
@@ -44,7 +45,7 @@ const (
 )
 
 // Classes lists every class.
-var Classes = []Class{Executable, DoubleExtension, Mismatch, Encrypted, Unscannable, Limits}
+var Classes = []Class{DoubleExtension, Executable, Mismatch, Encrypted, Unscannable, Limits}
 
 // Finding is one dangerous file.
 type Finding struct {
@@ -111,25 +112,24 @@ const sniffLen = 3072
 // in the archives they are, and reports the files that fall in a class.
 // Executable extensions are given lower case without the dot.
 func Inspect(raw []byte, lim WalkLimits, executable []string) *Report {
+	m := filters.NewMessage(raw)
+	rep, _ := InspectMessage(context.Background(), m, lim, executable)
+	return rep
+}
+
+// InspectMessage is Inspect on a received message, read as a stream; the
+// error is a failure to read it (the report then holds what was seen).
+func InspectMessage(ctx context.Context, m *filters.Message, lim WalkLimits, executable []string) (*Report, error) {
 	lim.defaults()
 	in := &inspector{lim: lim, exec: set(executable...), rep: &Report{}}
-	res := classifier.Walk(raw, classifier.WalkLimits{MaxParts: lim.MaxParts, MaxDepth: 16}, func(p *classifier.Part) {
-		if in.stopped {
-			return
-		}
-		if p.Filename == "" && (strings.HasPrefix(p.Type, "text/") || len(p.Body) == 0) {
-			return // the message's text
-		}
-		name := p.Filename
-		if name == "" {
-			name = "(unnamed " + p.Type + " part)"
-		}
-		in.file(name, p.Names, p.Type, bytes.NewReader(p.Body), 0)
-	})
-	if res.Truncated != "" && !in.stopped {
-		in.find(Limits, "(message)", fmt.Sprintf("has more MIME parts or nesting than the %s limit allows", res.Truncated))
+	body, err := m.OpenBody()
+	if err != nil {
+		return in.rep, err
 	}
-	return in.rep
+	defer body.Close()
+	cr := &ctxReader{ctx: ctx, r: body}
+	in.walkMIME(m.Header, cr)
+	return in.rep, cr.err
 }
 
 type inspector struct {
@@ -137,6 +137,7 @@ type inspector struct {
 	exec    map[string]bool
 	rep     *Report
 	stopped bool
+	parts   int
 }
 
 func (in *inspector) find(c Class, file, why string) {
@@ -241,23 +242,14 @@ func (in *inspector) file(file string, names []string, declared string, r io.Rea
 		in.limit(file, fmt.Sprintf("nests archives deeper than %d", in.lim.MaxDepth))
 		return
 	}
-	rest, err := io.ReadAll(r)
-	data := append(head, rest...)
-	if errors.Is(err, errBudget) {
-		in.limit(file, fmt.Sprintf("expands to more than %d bytes", in.lim.MaxExpandedBytes))
-		return
-	}
-	if err != nil {
-		in.find(Unscannable, file, "is "+arch+" that cannot be read ("+errText(err)+")")
-		return
-	}
+	whole := io.MultiReader(bytes.NewReader(head), r)
 	switch arch {
 	case "a zip archive":
-		in.zip(file, data, depth)
+		in.zip(file, whole, depth)
 	case "a tar archive":
-		in.tar(file, data, depth)
+		in.tar(file, whole, depth)
 	case "a gzip file", "a bzip2 file":
-		in.compressed(file, names, arch, data, depth)
+		in.compressed(file, names, arch, whole, depth)
 	}
 }
 
@@ -270,15 +262,26 @@ func errText(err error) string {
 	return s
 }
 
-// zip walks a zip archive's members. The central directory's entry count
-// is checked before archive/zip reads it, since the reader keeps every
-// entry in memory.
-func (in *inspector) zip(file string, data []byte, depth int) {
-	if n, ok := zipEntries(data); ok && n > in.lim.MaxFiles-in.rep.Files {
+// zip walks a zip archive's members. The archive is read whole first, as
+// zip keeps its directory at the end: in memory when small, else in a
+// temporary file. The directory's entry count is checked before
+// archive/zip reads it, since the reader keeps every entry in memory.
+func (in *inspector) zip(file string, r io.Reader, depth int) {
+	ra, size, done, err := materialize(r)
+	defer done()
+	if errors.Is(err, errBudget) {
+		in.limit(file, fmt.Sprintf("expands to more than %d bytes", in.lim.MaxExpandedBytes))
+		return
+	}
+	if err != nil {
+		in.find(Unscannable, file, "is a zip archive that cannot be read ("+errText(err)+")")
+		return
+	}
+	if n, ok := zipEntriesAt(ra, size); ok && n > in.lim.MaxFiles-in.rep.Files {
 		in.limit(file, fmt.Sprintf("holds more than %d files", in.lim.MaxFiles))
 		return
 	}
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	zr, err := zip.NewReader(ra, size)
 	if err != nil {
 		in.find(Unscannable, file, "is a damaged zip archive ("+errText(err)+")")
 		return
@@ -312,18 +315,22 @@ func (in *inspector) zip(file string, data []byte, depth int) {
 	}
 }
 
-func (in *inspector) tar(file string, data []byte, depth int) {
-	tr := tar.NewReader(bytes.NewReader(data))
+func (in *inspector) tar(file string, r io.Reader, depth int) {
+	tr := tar.NewReader(r)
 	for !in.stopped {
 		h, err := tr.Next()
 		if err == io.EOF {
+			return
+		}
+		if errors.Is(err, errBudget) {
+			in.limit(file, fmt.Sprintf("expands to more than %d bytes", in.lim.MaxExpandedBytes))
 			return
 		}
 		if err != nil {
 			in.find(Unscannable, file, "is a damaged tar archive ("+errText(err)+")")
 			return
 		}
-		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
+		if h.Typeflag != tar.TypeReg {
 			continue
 		}
 		in.file(file+"/"+h.Name, []string{h.Name}, "", tr, depth+1)
@@ -333,7 +340,7 @@ func (in *inspector) tar(file string, data []byte, depth int) {
 // compressed unpacks a gzip or bzip2 file and looks at what it holds under
 // the name the compressor recorded, else its own name without .gz/.bz2
 // (.tgz and .tbz2 hold a .tar).
-func (in *inspector) compressed(file string, names []string, arch string, data []byte, depth int) {
+func (in *inspector) compressed(file string, names []string, arch string, data io.Reader, depth int) {
 	var r io.Reader
 	inner := ""
 	if len(names) > 0 {
@@ -347,7 +354,7 @@ func (in *inspector) compressed(file string, names []string, arch string, data [
 		inner = inner[:strings.LastIndexByte(inner, '.')]
 	}
 	if arch == "a gzip file" {
-		zr, err := gzip.NewReader(bytes.NewReader(data))
+		zr, err := gzip.NewReader(data)
 		if err != nil {
 			in.find(Unscannable, file, "is a damaged gzip file ("+errText(err)+")")
 			return
@@ -357,7 +364,7 @@ func (in *inspector) compressed(file string, names []string, arch string, data [
 		}
 		r = zr
 	} else {
-		r = bzip2.NewReader(bytes.NewReader(data))
+		r = bzip2.NewReader(data)
 	}
 	var innerNames []string
 	if inner != "" {
@@ -446,4 +453,24 @@ func isPE(b []byte) bool {
 		return bytes.Equal(b[off:off+4], []byte("PE\x00\x00"))
 	}
 	return bytes.Contains(b, []byte("program cannot be run")) || bytes.Contains(b, []byte("program must be run"))
+}
+
+// ctxReader ends the walk of a large message when the check's deadline
+// passes, and remembers why.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+	err error
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		c.err = err
+		return 0, err
+	}
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF && c.err == nil {
+		c.err = err
+	}
+	return n, err
 }

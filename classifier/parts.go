@@ -171,7 +171,7 @@ func FileParam(v, key string) string {
 		}
 	}
 	if hasExt {
-		return decodeExtValue(ext, true)
+		return decodeExtValue(ext)
 	}
 	if len(conts) > 0 {
 		// Section 3: the first section carries the charset; encoded
@@ -205,12 +205,10 @@ func FileParam(v, key string) string {
 }
 
 // decodeExtValue decodes charset'language'%XX%XX (RFC 2231 section 4).
-func decodeExtValue(v string, withCharset bool) string {
+func decodeExtValue(v string) string {
 	charset := ""
-	if withCharset {
-		if parts := strings.SplitN(v, "'", 3); len(parts) == 3 {
-			charset, v = parts[0], parts[2]
-		}
+	if parts := strings.SplitN(v, "'", 3); len(parts) == 3 {
+		charset, v = parts[0], parts[2]
 	}
 	return cleanName(toUTF8(percentDecode(v), charset))
 }

@@ -40,8 +40,7 @@ func init() {
 				MaxFiles:         a.MaxFiles,
 				MaxExpandedBytes: a.MaxExpandedBytes,
 			},
-			MaxBytes: cfg.MaxMessageBytes,
-			Log:      d.Log,
+			Log: d.Log,
 		})}, nil
 	})
 }

@@ -169,7 +169,9 @@ func (x *extractor) text(s string, depth int) {
 // [dot] (dot) for a dot, [:] for a colon. Writers of phishing use it to get
 // past link scanners and still have readers copy the link.
 func deobfuscate(s string) string {
-	if !strings.ContainsAny(s, "[({xX") {
+	if !strings.Contains(s, "xxp") && !strings.Contains(s, "XXP") && !strings.Contains(s, "xXp") && !strings.Contains(s, "hXXp") &&
+		!strings.Contains(s, ".]") && !strings.Contains(s, ".)") && !strings.Contains(s, ".}") &&
+		!strings.Contains(s, "dot") && !strings.Contains(s, "DOT") && !strings.Contains(s, ":]") {
 		return s
 	}
 	return defang.Replace(s)
@@ -265,25 +267,32 @@ func parseIPv4(s string) (netip.Addr, bool) {
 // in URLs, after www., in e-mail addresses and standing alone.
 func (x *extractor) bare(s string) {
 	start := -1
+	dot := false
 	for i := 0; i <= len(s); {
 		r, size := rune(0), 1
 		if i < len(s) {
-			r, size = utf8.DecodeRuneInString(s[i:])
+			if c := s[i]; c < utf8.RuneSelf {
+				r = rune(c)
+			} else {
+				r, size = utf8.DecodeRuneInString(s[i:])
+			}
 		}
 		if i < len(s) && hostRune(r) {
 			if start < 0 {
-				start = i
+				start, dot = i, false
+			}
+			if r == '.' || r == '。' || r == '．' || r == '｡' {
+				dot = true
 			}
 			i += size
 			continue
 		}
 		if start >= 0 {
-			run := s[start:i]
 			// "%2Fexample.com" is an escaped URL, which the redirector
 			// scan reads unescaped.
 			escaped := start > 0 && s[start-1] == '%'
-			if !escaped && strings.ContainsAny(run, ".。．｡") {
-				x.addHost(run)
+			if dot && !escaped {
+				x.addHost(s[start:i])
 			}
 			start = -1
 		}

@@ -42,7 +42,7 @@ type List struct {
 const DefaultMaxLookups = 20
 
 // DefaultMaxBytes is how much of a message is read by default.
-const DefaultMaxBytes = 8 << 20
+const DefaultMaxBytes = 2 << 20
 
 // Config configures the filter.
 type Config struct {
