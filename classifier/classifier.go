@@ -141,7 +141,20 @@ func (c *Classifier) Classify(ctx context.Context, tokens []string) (Result, err
 	for i, cl := range clues {
 		probs[i] = cl.Prob
 	}
-	res.LogOdds = rankOdds(fisher(probs))
+	l, logQS, logQH := fisher(probs)
+	if math.Abs(l) < tieBand {
+		// In the tie band the pairs do not vote: see tieBand.
+		var words []float64
+		for _, cl := range clues {
+			if !strings.HasPrefix(cl.Token, pairPrefix) {
+				words = append(words, cl.Prob)
+			}
+		}
+		if len(words) > 0 && len(words) < len(probs) {
+			_, logQS, logQH = fisher(words)
+		}
+	}
+	res.LogOdds = rankOdds(l, logQS, logQH)
 	res.Prob = probability(res.LogOdds)
 	if len(clues) > 0 {
 		// No clue at all is no evidence, not a message ranked at 0.
