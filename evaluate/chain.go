@@ -42,6 +42,9 @@ type Actions struct {
 	HeldOrRejectedPct float64 `json:"quarantined_or_rejected_pct"`
 	// RefusedPct: refused as malformed.
 	RefusedPct float64 `json:"refused_malformed_pct"`
+	// JudgedTaggedOrWorsePct: tagged, quarantined or rejected on score, of
+	// the messages not refused as malformed (those the score decided).
+	JudgedTaggedOrWorsePct float64 `json:"judged_tagged_or_worse_pct"`
 }
 
 // Judged is one message's outcome, for the lists of a ChainReport.
@@ -163,6 +166,7 @@ func CrossValidateChain(ctx context.Context, cfg ChainConfig, policy filters.Pol
 		a.TaggedOrWorsePct = pct(a.Tagged+a.Quarantined+a.Rejected, a.Messages)
 		a.HeldOrRejectedPct = pct(a.Quarantined+a.Rejected, a.Messages)
 		a.RefusedPct = pct(refused, a.Messages)
+		a.JudgedTaggedOrWorsePct = pct(a.Tagged+a.Quarantined+a.Rejected, a.Messages-refused)
 	}
 	sort.SliceStable(r.HamFlagged, func(i, j int) bool { return r.HamFlagged[i].Score > r.HamFlagged[j].Score })
 	sort.SliceStable(r.SpamRelayed, func(i, j int) bool { return r.SpamRelayed[i].Score < r.SpamRelayed[j].Score })

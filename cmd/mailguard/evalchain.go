@@ -76,8 +76,8 @@ func printChainReport(w io.Writer, r *evaluate.ChainReport) {
 		}
 		fmt.Fprintf(w, "%-6s %9d %9d %12d %9d %9d\n", c.name, c.a.Relayed, c.a.Tagged, c.a.Quarantined, c.a.Rejected, refused)
 	}
-	fmt.Fprintf(w, "spam         %.2f%% tagged or worse, %.2f%% quarantined or rejected on score\n", r.Spam.TaggedOrWorsePct, r.Spam.HeldOrRejectedPct)
-	fmt.Fprintf(w, "ham          %.3f%% tagged or worse, %.3f%% quarantined or rejected on score\n", r.Ham.TaggedOrWorsePct, r.Ham.HeldOrRejectedPct)
+	fmt.Fprintf(w, "spam         %.2f%% tagged or worse (%.2f%% of those not refused), %.2f%% quarantined or rejected on score\n", r.Spam.TaggedOrWorsePct, r.Spam.JudgedTaggedOrWorsePct, r.Spam.HeldOrRejectedPct)
+	fmt.Fprintf(w, "ham          %.3f%% tagged or worse (%.3f%% of those not refused), %.3f%% quarantined or rejected on score\n", r.Ham.TaggedOrWorsePct, r.Ham.JudgedTaggedOrWorsePct, r.Ham.HeldOrRejectedPct)
 	for _, c := range []struct {
 		name string
 		a    evaluate.Actions
@@ -97,6 +97,6 @@ func printChainReport(w io.Writer, r *evaluate.ChainReport) {
 		fmt.Fprintf(w, "refused      %s as malformed (550 5.6.0): %s (%.2f%%)\n", c.name, strings.Join(parts, ", "), c.a.RefusedPct)
 	}
 	for _, j := range r.HamFlagged {
-		fmt.Fprintf(w, "ham %-8s %s score=%.1f tests=%s\n", j.Action, j.Name, j.Score, j.Tests)
+		fmt.Fprintf(w, "ham %-8s %s score=%s tests=%s\n", j.Action, j.Name, filters.FormatPoints(j.Score), j.Tests)
 	}
 }
