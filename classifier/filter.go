@@ -49,6 +49,15 @@ func DefaultWeights() map[string]float64 {
 	}
 }
 
+// Bands returns the names of the BAYES_* tests, most spammy first.
+func Bands() []string {
+	names := make([]string, len(bands))
+	for i, b := range bands {
+		names[i] = b.name
+	}
+	return names
+}
+
 // TestName returns the BAYES_* test a calibrated spam probability falls
 // under.
 func TestName(prob float64) string {
