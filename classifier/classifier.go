@@ -146,7 +146,7 @@ func (c *Classifier) Classify(ctx context.Context, tokens []string) (Result, err
 		// In the tie band the pairs do not vote: see tieBand.
 		var words []float64
 		for _, cl := range clues {
-			if !strings.HasPrefix(cl.Token, pairPrefix) {
+			if !IsPair(cl.Token) {
 				words = append(words, cl.Prob)
 			}
 		}

@@ -312,6 +312,9 @@ func (t *tokenizer) word(prefix, w string) {
 // pairPrefix opens the token of a pair of neighbouring words.
 const pairPrefix = "bi:"
 
+// IsPair reports whether a token is a pair of neighbouring words.
+func IsPair(token string) bool { return strings.HasPrefix(token, pairPrefix) }
+
 // isPlainWord reports whether w is ASCII letters and digits only.
 func isPlainWord(w string) bool {
 	for i := 0; i < len(w); i++ {
