@@ -251,7 +251,7 @@ func TestEvalChain(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	extra := map[string]string{
 		// A duplicate Subject: refused as malformed whatever it scores.
-		filepath.Join(spamDir, "dup.eml"): strings.Replace(message(rng, true, "dup"), "Subject:", "Subject: again\nSubject:", 1),
+		filepath.Join(spamDir, "dup.eml"):   strings.Replace(message(rng, true, "dup"), "Subject:", "Subject: again\nSubject:", 1),
 		filepath.Join(spamDir, "gtube.eml"): strings.Replace(message(rng, true, "gtube"), "\n\n", "\n\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\n", 1),
 		// Mail of 2002, stored with its mbox line: it arrived the day it
 		// was written, so DATE_IN_PAST must not fire, and the mbox line is
