@@ -8,7 +8,7 @@ package classifier
 // wrong on that corpus.
 func DefaultCalibration() Calibration {
 	return Calibration{
-		{-3561.71, 0.0001241},
+		{-2655.66, 0.0001241},
 		{-1.29411, 0.0555556},
 		{-0.194318, 0.227941},
 		{-0.000748329, 0.849206},
