@@ -48,13 +48,12 @@ func withoutEnvelopeLine(raw []byte) []byte {
 // arrival returns the date of the topmost Received field (after its ";",
 // RFC 5322 section 3.6.7), else the Date field's, else now.
 func arrival(h filters.Header) time.Time {
-	for _, v := range h.Values("Received") {
+	if v := h.Get("Received"); v != "" {
 		if i := strings.LastIndexByte(v, ';'); i >= 0 {
 			if t, err := mail.ParseDate(strings.TrimSpace(v[i+1:])); err == nil {
 				return t
 			}
 		}
-		break
 	}
 	if t, err := mail.ParseDate(h.Get("Date")); err == nil {
 		return t
