@@ -342,8 +342,8 @@ func TestMalformedKind(t *testing.T) {
 	mc := c.(MessageChecker)
 	for msg, want := range map[string]string{
 		"From: a@example.org\nSubject: x\nSubject: y\n\nbody\n": "duplicate_header",
-		"Subject: x\n\nbody\n":                                   "missing_from",
-		"From: a@example.org\nSubject: x\n\nbody\n":              "",
+		"Subject: x\n\nbody\n":                      "missing_from",
+		"From: a@example.org\nSubject: x\n\nbody\n": "",
 	} {
 		v := mc.CheckMessage(context.Background(), NewTransaction(&Conn{}, "Q"), NewMessage([]byte(msg)))
 		if got := MalformedKind(v); got != want {

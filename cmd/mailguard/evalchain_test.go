@@ -31,8 +31,8 @@ func TestArrival(t *testing.T) {
 func TestWithoutEnvelopeLine(t *testing.T) {
 	for in, want := range map[string]string{
 		"From a@b Fri Aug 23 10:00:00 2002\nFrom: a@b\n\nx\n": "From: a@b\n\nx\n",
-		"From: a@b\n\nx\n":                                   "From: a@b\n\nx\n",
-		"From a@b":                                            "",
+		"From: a@b\n\nx\n": "From: a@b\n\nx\n",
+		"From a@b":         "",
 	} {
 		if got := string(withoutEnvelopeLine([]byte(in))); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)
