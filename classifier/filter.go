@@ -198,8 +198,34 @@ func (f *Filter) CheckMessage(ctx context.Context, t *filters.Transaction, m *fi
 		return filters.Scored(TestInactive, 0, fmt.Sprintf("learnt %d ham and %d spam of the %d of each needed", res.Learnt.Ham, res.Learnt.Spam, cl.Config().MinLearned))
 	}
 	name := TestName(res.Calibrated)
+	t.Set(evidenceKey, Evidence{Prob: res.Calibrated, Clues: res.Clues[:min(len(res.Clues), maxEvidence)]})
 	log.Info("classifier", "test", name, "calibrated", res.Calibrated, "prob", res.Prob, "label", res.Label.String(), "clues", topClues(res.Clues, 5))
 	return filters.Scored(name, f.weights[name], fmt.Sprintf("bayes probability %.4f (calibrated)", res.Calibrated))
+}
+
+// evidenceKey holds the Evidence of a message's verdict, for the
+// quarantine to show a reviewer.
+const evidenceKey = "classifier:evidence"
+
+// maxEvidence is how many clues Evidence keeps.
+const maxEvidence = 30
+
+// Evidence is what decided the classifier's opinion on a message: its spam
+// probability (0 to 1) and the most extreme clues, most extreme first.
+type Evidence struct {
+	Prob  float64
+	Clues []Clue
+}
+
+// EvidenceOf returns the evidence the classifier left in t, if it gave an
+// opinion on t's message.
+func EvidenceOf(t *filters.Transaction) (Evidence, bool) {
+	v, ok := t.Get(evidenceKey)
+	if !ok {
+		return Evidence{}, false
+	}
+	e, ok := v.(Evidence)
+	return e, ok
 }
 
 func topClues(cl []Clue, n int) string {

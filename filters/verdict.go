@@ -30,8 +30,12 @@ func (a Action) String() string {
 // Score is points added to a transaction under a test name, shown in
 // X-Spam-Status as NAME=POINTS.
 type Score struct {
-	Test   string
-	Points float64
+	Test   string  `json:"test"`
+	Points float64 `json:"points"`
+	// Detail says what the test found when that helps the reader (the
+	// listed domain of a URIBL test); X-Spam-Status shows it after the
+	// tests as details=NAME[DETAIL].
+	Detail string `json:"detail,omitempty"`
 }
 
 // Verdict is a check's answer.

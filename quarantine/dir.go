@@ -61,8 +61,19 @@ func (d *Dir) cleanup() {
 	have := map[string]bool{}
 	for _, e := range ents {
 		if id, ok := strings.CutSuffix(e.Name(), metaExt); ok {
+			if up := CanonicalID(id); up != id && ValidID(id) {
+				// Earlier versions named entries in lower case: rename
+				// them (message first) so every id is found one way.
+				if os.Rename(filepath.Join(d.dir, id+msgExt), filepath.Join(d.dir, up+msgExt)) == nil &&
+					os.Rename(filepath.Join(d.dir, id+metaExt), filepath.Join(d.dir, up+metaExt)) == nil {
+					id = up
+				}
+			}
 			have[id] = true
 		}
+	}
+	if ents, err = os.ReadDir(d.dir); err != nil {
+		return
 	}
 	for _, e := range ents {
 		name := e.Name()
@@ -79,9 +90,17 @@ func (d *Dir) cleanup() {
 
 // Put implements Store.
 func (d *Dir) Put(ctx context.Context, e Entry, msg io.Reader) (Entry, error) {
-	id, err := newID()
-	if err != nil {
-		return Entry{}, fmt.Errorf("quarantine: new id: %w", err)
+	id := CanonicalID(e.ID)
+	if id == "" {
+		var err error
+		if id, err = newID(); err != nil {
+			return Entry{}, fmt.Errorf("quarantine: new id: %w", err)
+		}
+	} else if !ValidID(id) {
+		return Entry{}, fmt.Errorf("quarantine: id %q: want 1 to %d letters and digits", e.ID, maxIDLen)
+	}
+	if _, err := os.Lstat(filepath.Join(d.dir, id+metaExt)); err == nil {
+		return Entry{}, fmt.Errorf("quarantine %s: %w", id, ErrExists)
 	}
 	e.ID = id
 	if e.Time.IsZero() {
@@ -89,7 +108,7 @@ func (d *Dir) Put(ctx context.Context, e Entry, msg io.Reader) (Entry, error) {
 	}
 	sn := &sniffer{r: msg}
 	msgPath := filepath.Join(d.dir, id+msgExt)
-	if err := d.writeFile(msgPath, func(w io.Writer) error {
+	if err := d.writeNew(msgPath, func(w io.Writer) error {
 		_, err := io.Copy(w, ctxReader{ctx, sn})
 		return err
 	}); err != nil {
@@ -108,7 +127,7 @@ func (d *Dir) Put(ctx context.Context, e Entry, msg io.Reader) (Entry, error) {
 		os.Remove(msgPath)
 		return Entry{}, fmt.Errorf("quarantine: %w", err)
 	}
-	if err := d.writeFile(filepath.Join(d.dir, id+metaExt), func(w io.Writer) error {
+	if err := d.writeNew(filepath.Join(d.dir, id+metaExt), func(w io.Writer) error {
 		_, err := w.Write(append(meta, '\n'))
 		return err
 	}); err != nil {
@@ -124,9 +143,28 @@ func (d *Dir) Put(ctx context.Context, e Entry, msg io.Reader) (Entry, error) {
 	return e, nil
 }
 
+// writeNew is writeFile for a path that must not exist yet: the temporary
+// file is linked, not renamed, into place, so two writers of one id (two
+// processes, or a queue id seen again) cannot replace each other's file.
+func (d *Dir) writeNew(path string, write func(io.Writer) error) error {
+	return d.write(path, write, func(tmp, path string) error {
+		if err := os.Link(tmp, path); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("%s: %w", filepath.Base(path), ErrExists)
+			}
+			return err
+		}
+		return os.Remove(tmp)
+	})
+}
+
 // writeFile writes a file under a temporary name, syncs it and renames it
 // to path.
 func (d *Dir) writeFile(path string, write func(io.Writer) error) error {
+	return d.write(path, write, os.Rename)
+}
+
+func (d *Dir) write(path string, write func(io.Writer) error, place func(tmp, path string) error) error {
 	f, err := os.CreateTemp(d.dir, tmpPre+"*")
 	if err != nil {
 		return err
@@ -140,7 +178,7 @@ func (d *Dir) writeFile(path string, write func(io.Writer) error) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, path)
+		err = place(tmp, path)
 	}
 	if err != nil {
 		os.Remove(tmp)
@@ -165,6 +203,7 @@ func syncDir(dir string) error {
 
 // Get implements Store.
 func (d *Dir) Get(ctx context.Context, id string) (Entry, io.ReadCloser, error) {
+	id = CanonicalID(id)
 	e, err := d.entry(id)
 	if err != nil {
 		return Entry{}, nil, err
@@ -180,6 +219,7 @@ func (d *Dir) Get(ctx context.Context, id string) (Entry, io.ReadCloser, error) 
 }
 
 func (d *Dir) entry(id string) (Entry, error) {
+	id = CanonicalID(id)
 	if !ValidID(id) {
 		return Entry{}, fmt.Errorf("quarantine %q: %w", id, ErrNotFound)
 	}
@@ -194,7 +234,59 @@ func (d *Dir) entry(id string) (Entry, error) {
 	if err := json.Unmarshal(b, &e); err != nil {
 		return Entry{}, fmt.Errorf("quarantine %s: %w", id, err)
 	}
+	e.ID = id
 	return e, nil
+}
+
+// Update implements Store.
+func (d *Dir) Update(ctx context.Context, e Entry) error {
+	id := CanonicalID(e.ID)
+	if _, err := d.entry(id); err != nil {
+		return err
+	}
+	e.ID = id
+	meta, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return fmt.Errorf("quarantine %s: %w", id, err)
+	}
+	if err := d.writeFile(filepath.Join(d.dir, id+metaExt), func(w io.Writer) error {
+		_, err := w.Write(append(meta, '\n'))
+		return err
+	}); err != nil {
+		return fmt.Errorf("quarantine %s: update entry: %w", id, err)
+	}
+	if err := syncDir(d.dir); err != nil {
+		return fmt.Errorf("quarantine %s: %w", id, err)
+	}
+	return nil
+}
+
+// Lock takes id's delivery lock, so two processes (the gateway and the
+// operator's command) never deliver one release at the same time; it
+// fails with ErrLocked while another holds it. A lock left by a crash is
+// taken over after staleTmp.
+func (d *Dir) Lock(id string) (unlock func(), err error) {
+	id = CanonicalID(id)
+	if !ValidID(id) {
+		return nil, fmt.Errorf("quarantine %q: %w", id, ErrNotFound)
+	}
+	path := filepath.Join(d.dir, tmpPre+"lock-"+id)
+	for range 2 {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			f.Close()
+			return func() { os.Remove(path) }, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("quarantine %s: lock: %w", id, err)
+		}
+		if info, serr := os.Stat(path); serr == nil && time.Since(info.ModTime()) > staleTmp {
+			os.Remove(path)
+			continue
+		}
+		break
+	}
+	return nil, fmt.Errorf("quarantine %s: %w", id, ErrLocked)
 }
 
 // List implements Store.
@@ -206,7 +298,7 @@ func (d *Dir) List(ctx context.Context) ([]Entry, error) {
 	var out []Entry
 	for _, de := range ents {
 		id, ok := strings.CutSuffix(de.Name(), metaExt)
-		if !ok || !ValidID(id) {
+		if !ok || !ValidID(id) || id != CanonicalID(id) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -232,6 +324,7 @@ func (d *Dir) List(ctx context.Context) ([]Entry, error) {
 
 // Delete implements Store.
 func (d *Dir) Delete(ctx context.Context, id string) error {
+	id = CanonicalID(id)
 	if !ValidID(id) {
 		return fmt.Errorf("quarantine %q: %w", id, ErrNotFound)
 	}

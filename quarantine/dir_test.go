@@ -137,7 +137,7 @@ func TestHoldRecordsTransaction(t *testing.T) {
 	if b.String() != msg {
 		t.Errorf("stored %q", b.String())
 	}
-	if e.QueueID != "Q1" || e.ClientIP != "192.0.2.9" || e.Helo != "h.example.com" || e.MailFrom != "s@example.com" ||
+	if e.ID != "Q1" || e.QueueID != "Q1" || e.ClientIP != "192.0.2.9" || e.Helo != "h.example.com" || e.MailFrom != "s@example.com" ||
 		len(e.Rcpts) != 2 || e.Score != 11 || len(e.Tests) != 1 || e.Reason != "score over quarantine threshold" || e.Subject != "hi" {
 		t.Errorf("entry %+v", e)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 
+	"mailguard/classifier"
 	"mailguard/filters"
 )
 
@@ -11,11 +12,15 @@ import (
 // Quarantine outcome. Hold returns only after the Store's Put did, that is
 // once the message is durable; an error there makes the front end answer
 // 451 4.3.0 rather than 250.
+//
+// The entry is stored under the transaction's queue id, so the id the
+// client was told and the log shows finds it; a queue id that is not a
+// valid id (or none) gets a random one.
 type Holder struct {
 	Store Store
 }
 
-// Hold implements filters.Holder.
+// Hold implements filters.Holder. It returns the entry's id.
 func (h Holder) Hold(ctx context.Context, t *filters.Transaction, out filters.Outcome, msg io.Reader) (string, error) {
 	e := Entry{
 		QueueID:  t.QueueID,
@@ -26,8 +31,18 @@ func (h Holder) Hold(ctx context.Context, t *filters.Transaction, out filters.Ou
 		Tests:    out.Tests,
 		Reason:   out.Verdict.Reason,
 	}
+	if ValidID(t.QueueID) {
+		e.ID = CanonicalID(t.QueueID)
+	}
 	if t.Conn.ClientIP.IsValid() {
 		e.ClientIP = t.Conn.ClientIP.String()
+	}
+	if ev, ok := classifier.EvidenceOf(t); ok {
+		b := &Bayes{Prob: ev.Prob, Clues: make([]Clue, len(ev.Clues))}
+		for i, c := range ev.Clues {
+			b.Clues[i] = Clue{Token: c.Token, Prob: c.Prob}
+		}
+		e.Bayes = b
 	}
 	// The front end logs the outcome, with the id or the error.
 	e, err := h.Store.Put(ctx, e, msg)

@@ -3,6 +3,12 @@ package quarantine
 import (
 	"bytes"
 	"io"
+	"mime"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message/charset"
+	"golang.org/x/text/encoding/charmap"
 
 	"mailguard/filters"
 )
@@ -32,6 +38,33 @@ func (s *sniffer) Read(p []byte) (int, error) {
 func (s *sniffer) fill(e *Entry) {
 	e.Size = s.n
 	h, _ := filters.ParseHeader(bytes.NewReader(s.head.Bytes()))
-	e.From = h.Get("From")
-	e.Subject = h.Get("Subject")
+	e.From = DecodeHeader(h.Get("From"))
+	e.Subject = DecodeHeader(h.Get("Subject"))
+}
+
+var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
+
+// DecodeHeader returns a header field's value as UTF-8 text for display:
+// RFC 2047 encoded words decoded (an unknown charset leaves its word as
+// it is), raw 8-bit bytes that are not UTF-8 read as Windows-1252 (what
+// mail clients guess for them), control characters made spaces and
+// folding undone.
+func DecodeHeader(v string) string {
+	if !utf8.ValidString(v) {
+		if d, err := charmap.Windows1252.NewDecoder().String(v); err == nil {
+			v = d
+		} else {
+			v = strings.ToValidUTF8(v, "\uFFFD")
+		}
+	}
+	if d, err := wordDecoder.DecodeHeader(v); err == nil {
+		v = d
+	}
+	v = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, v)
+	return strings.Join(strings.Fields(v), " ")
 }

@@ -485,7 +485,7 @@ func TestListeners(t *testing.T) {
 		{name: "metrics bad", yaml: "metrics:\n  listen: '127.0.0.1:99999'\n", want: []string{`2: metrics.listen: "127.0.0.1:99999" has port 99999, not 0-65535`}},
 		{name: "clash", yaml: "listen: 127.0.0.1:2525\nweb:\n  listen: 127.0.0.1:2525\n", want: []string{`3: web.listen: "127.0.0.1:2525" is also listen`}},
 		{name: "clash wildcard", yaml: "milter:\n  listen: 127.0.0.1:9000\nmetrics:\n  listen: 0.0.0.0:9000\n", want: []string{`4: metrics.listen: "0.0.0.0:9000" is also milter.listen`}},
-		{name: "scalar", yaml: "web: 127.0.0.1:8080\n", want: []string{`1: web: must be a mapping with the keys listen, got "127.0.0.1:8080"`}},
+		{name: "scalar", yaml: "web: 127.0.0.1:8080\n", want: []string{`1: web: must be a mapping with the keys listen, users_file, tls, secure_cookies, got "127.0.0.1:8080"`}},
 	})
 }
 

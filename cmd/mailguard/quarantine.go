@@ -7,18 +7,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"mime"
+	"log/slog"
 	"os"
 	"os/signal"
+	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 
-	"mailguard/classifier"
 	"mailguard/filters"
 	"mailguard/quarantine"
-	"mailguard/relay"
 	"mailguard/rules"
 )
 
@@ -29,11 +28,16 @@ func init() {
 const quarantineUsage = `usage: mailguard quarantine [-config FILE] COMMAND
 
 commands:
-  list [-json]         the held messages, oldest first: id, date, sender, recipients, score, subject
-  show ID              the envelope, the tests that fired, then the message as held
-  release ID           relays the message to the backend with its envelope; deleted on the backend's 250
-  delete ID            removes the message
-  learn ID spam|ham    learns the message as spam or ham (it stays held)
+  list [-json]                the held messages, oldest first: queue id, date, sender, recipients, score, subject
+  show ID                     the envelope, the tests that fired, the Bayes clues, then the message as held
+  release [-learn] [-by NAME] ID
+                              delivers the message to its original recipients through the backend, its
+                              X-Spam-Flag removed and X-Spam-Status "No, ... released by NAME"; -learn also
+                              learns it as ham; a temporary failure is retried by the running gateway
+  delete [-learn] ID          removes the message; -learn first learns it as spam
+  learn ID spam|ham           learns the message as spam or ham (it stays held)
+
+ID is the queue id the sender was told (any case).
 `
 
 // quarantineCmd is one run of the command: the configuration and the store.
@@ -63,9 +67,16 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 	sub := fs.Arg(0)
 	// Flags may also follow the command: quarantine list -config FILE.
 	sfs, spath := newFlags("quarantine " + sub)
-	asJSON := false
-	if sub == "list" {
+	var asJSON, learn bool
+	by := reviewerName()
+	switch sub {
+	case "list":
 		sfs.BoolVar(&asJSON, "json", false, "print the entries as a JSON array")
+	case "release":
+		sfs.BoolVar(&learn, "learn", false, "also learn the message as ham (not spam)")
+		sfs.StringVar(&by, "by", by, "the reviewer `NAME` written in X-Spam-Status")
+	case "delete":
+		sfs.BoolVar(&learn, "learn", false, "first learn the message as spam")
 	}
 	if code, ok := parseCommand(sfs, fs.Args()[1:], stdout); !ok {
 		return code
@@ -98,9 +109,11 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 	}
 	st, err := quarantine.Open(quarantine.Config{DataDir: cfg.DataDir, Store: cfg.Store, MustExist: true})
 	if errors.Is(err, os.ErrNotExist) {
-		// Nothing was ever held here: an empty quarantine, and nothing
-		// created by looking at it.
-		st, err = emptyQuarantine{}, nil
+		// Nothing was ever held here, or data_dir names the wrong place:
+		// an empty table would hide the second.
+		fmt.Fprintf(stderr, "mailguard quarantine %s: no quarantine at %s (data_dir %q): nothing was ever held there, or data_dir is not the gateway's\n",
+			sub, cfg.DataPath(quarantine.DirName), cfg.DataDir)
+		return exitFailed
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "mailguard quarantine: %v\n", err)
@@ -110,17 +123,31 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 	q := &quarantineCmd{cfg: cfg, store: st, stdout: stdout, stderr: stderr}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	var id string
+	if len(rest) > 0 {
+		id = quarantine.CanonicalID(rest[0])
+	}
 	switch sub {
 	case "list":
 		err = q.list(ctx, asJSON)
 	case "show":
-		err = q.show(ctx, rest[0])
+		err = q.show(ctx, id)
 	case "release":
-		err = q.release(ctx, rest[0])
+		if learn {
+			err = q.learn(ctx, id, false)
+		}
+		if err == nil {
+			err = q.release(ctx, id, by)
+		}
 	case "delete":
-		err = q.delete(ctx, rest[0])
+		if learn {
+			err = q.learn(ctx, id, true)
+		}
+		if err == nil {
+			err = q.delete(ctx, id)
+		}
 	case "learn":
-		err = q.learn(ctx, rest[0], rest[1] == "spam")
+		err = q.learn(ctx, id, rest[1] == "spam")
 	}
 	if err != nil {
 		if errors.Is(err, quarantine.ErrNotFound) {
@@ -133,10 +160,23 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// reviewerName is who releases from the shell: the login name.
+func reviewerName() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "operator"
+}
+
 func (q *quarantineCmd) list(ctx context.Context, asJSON bool) error {
 	entries, err := q.store.List(ctx)
 	if err != nil {
 		return err
+	}
+	for i := range entries {
+		// Entries of earlier versions kept the raw header text.
+		entries[i].Subject = quarantine.DecodeHeader(entries[i].Subject)
+		entries[i].From = quarantine.DecodeHeader(entries[i].From)
 	}
 	if asJSON {
 		if entries == nil {
@@ -147,7 +187,7 @@ func (q *quarantineCmd) list(ctx context.Context, asJSON bool) error {
 		return enc.Encode(entries)
 	}
 	tw := tabwriter.NewWriter(q.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tDATE\tFROM\tRCPTS\tSCORE\tSUBJECT")
+	fmt.Fprintln(tw, "QUEUE ID\tDATE\tFROM\tRCPTS\tSCORE\tSUBJECT")
 	for _, e := range entries {
 		rcpts := ""
 		if len(e.Rcpts) > 0 {
@@ -157,7 +197,7 @@ func (q *quarantineCmd) list(ctx context.Context, asJSON bool) error {
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Time.UTC().Format("2006-01-02 15:04"),
-			clip(sender(e.MailFrom), 40), clip(rcpts, 40), filters.FormatPoints(e.Score), clip(decodeHeader(e.Subject), 60))
+			clip(sender(e.MailFrom), 40), clip(rcpts, 40), filters.FormatPoints(e.Score), clip(state(e)+e.Subject, 60))
 	}
 	return tw.Flush()
 }
@@ -169,9 +209,8 @@ func (q *quarantineCmd) show(ctx context.Context, id string) error {
 	}
 	defer rc.Close()
 	w := q.stdout
-	fmt.Fprintf(w, "ID:        %s\n", e.ID)
+	fmt.Fprintf(w, "Queue ID:  %s\n", e.ID)
 	fmt.Fprintf(w, "Held:      %s\n", e.Time.UTC().Format(time.RFC3339))
-	fmt.Fprintf(w, "Queue ID:  %s\n", e.QueueID)
 	fmt.Fprintf(w, "Client:    %s (HELO %s)\n", e.ClientIP, e.Helo)
 	fmt.Fprintf(w, "Sender:    %s\n", sender(e.MailFrom))
 	fmt.Fprintf(w, "Rcpts:     %s\n", strings.Join(e.Rcpts, ", "))
@@ -181,78 +220,65 @@ func (q *quarantineCmd) show(ctx context.Context, id string) error {
 		fmt.Fprintf(w, "Reason:    %s\n", e.Reason)
 	}
 	fmt.Fprintf(w, "Size:      %d\n", e.Size)
+	if e.Bayes != nil {
+		var clues []string
+		for _, c := range e.Bayes.Clues[:min(len(e.Bayes.Clues), 10)] {
+			clues = append(clues, fmt.Sprintf("%q %.3f", c.Token, c.Prob))
+		}
+		fmt.Fprintf(w, "Bayes:     %.4f; %s\n", e.Bayes.Prob, strings.Join(clues, ", "))
+	}
+	if r := e.Release; r != nil {
+		fmt.Fprintf(w, "Released:  by %s at %s; pending %s; next attempt %s; last error: %s\n", r.By, r.At.UTC().Format(time.RFC3339),
+			strings.Join(r.Pending, ", "), r.NextAttempt.UTC().Format(time.RFC3339), r.LastError)
+	}
 	fmt.Fprintln(w)
 	_, err = io.Copy(w, rc)
 	return err
 }
 
-// release relays the held message to the backend with the envelope it
-// arrived with, and deletes it once the backend has taken it (250).
-// Recipients the backend refuses permanently are reported and skipped; a
-// temporary refusal keeps the message held for a later release.
-func (q *quarantineCmd) release(ctx context.Context, id string) error {
-	e, rc, err := q.store.Get(ctx, id)
+// release delivers the held message to its original recipients through
+// the backend, rewritten as released by reviewer. A temporary failure
+// leaves it marked for the running gateway to retry.
+func (q *quarantineCmd) release(ctx context.Context, id, reviewer string) error {
+	r := newReleaser(q.cfg, q.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e, err := r.Release(ctx, id, reviewer)
 	if err != nil {
 		return err
 	}
-	defer rc.Close()
-	cl, err := relay.Dial(ctx, relay.Config{
-		Addr:     q.cfg.Backend,
-		Hostname: q.cfg.Hostname,
-		Timeout:  q.cfg.Limits.BackendTimeout,
-	})
-	if err != nil {
-		return fmt.Errorf("%s kept: %w", id, err)
+	rel := e.Release
+	for _, x := range rel.Refused {
+		fmt.Fprintf(q.stderr, "mailguard quarantine release: the backend refused %s\n", x)
 	}
-	defer cl.Close()
-	utf8Env := !isASCII(e.MailFrom)
-	for _, r := range e.Rcpts {
-		utf8Env = utf8Env || !isASCII(r)
+	if len(rel.Delivered) > 0 {
+		fmt.Fprintf(q.stdout, "released %s to %s for %s\n", e.ID, q.cfg.Backend, strings.Join(rel.Delivered, ", "))
 	}
-	rep, err := cl.Mail(ctx, e.MailFrom, relay.MailOptions{Size: e.Size, SMTPUTF8: utf8Env})
-	if err != nil {
-		return fmt.Errorf("%s kept: %w", id, err)
-	}
-	if rep.Code/100 != 2 {
-		return fmt.Errorf("%s kept: the backend refused the sender <%s>: %s", id, e.MailFrom, rep)
-	}
-	var accepted, refused []string
-	for _, r := range e.Rcpts {
-		rep, err := cl.Rcpt(ctx, r)
-		if err != nil {
-			return fmt.Errorf("%s kept: %w", id, err)
-		}
-		switch {
-		case rep.Code/100 == 2:
-			accepted = append(accepted, r)
-		case rep.Temporary():
-			cl.Reset(ctx)
-			return fmt.Errorf("%s kept: the backend deferred <%s>: %s; try again later", id, r, rep)
-		default:
-			refused = append(refused, r)
-			fmt.Fprintf(q.stderr, "mailguard quarantine release: the backend refused <%s>: %s\n", r, rep)
-		}
-	}
-	if len(accepted) == 0 {
-		cl.Reset(ctx)
-		return fmt.Errorf("%s kept: the backend refused every recipient", id)
-	}
-	rep, err = cl.Data(ctx, rc)
-	if err != nil {
-		return fmt.Errorf("%s kept: %w", id, err)
-	}
-	if rep.Code/100 != 2 {
-		return fmt.Errorf("%s kept: the backend refused the message: %s", id, rep)
-	}
-	fmt.Fprintf(q.stdout, "released %s to %s for %s: %s\n", id, q.cfg.Backend, strings.Join(accepted, ", "), rep)
-	if err := q.store.Delete(ctx, id); err != nil {
-		// Delivered but still held: a second release would deliver twice.
-		return fmt.Errorf("released, but not deleted from the quarantine (do not release it again): %w", err)
-	}
-	if len(refused) > 0 {
-		fmt.Fprintf(q.stderr, "mailguard quarantine release: %s was not delivered to %s\n", id, strings.Join(refused, ", "))
+	if len(rel.Pending) > 0 {
+		fmt.Fprintf(q.stdout, "%s: delivery to %s deferred (%s); the gateway retries until %s\n", e.ID,
+			strings.Join(rel.Pending, ", "), rel.LastError, e.Time.Add(q.cfg.Quarantine.Retention).UTC().Format(time.RFC3339))
 	}
 	return nil
+}
+
+// newReleaser is the Releaser the configuration describes.
+func newReleaser(cfg *rules.Config, st quarantine.Store, log *slog.Logger) *quarantine.Releaser {
+	qc := cfg.Quarantine
+	return &quarantine.Releaser{
+		Store:      st,
+		Deliver:    quarantine.Backend{Addr: cfg.Backend, Hostname: cfg.Hostname, Timeout: cfg.Limits.BackendTimeout},
+		Retention:  qc.Retention,
+		MaxBytes:   qc.MaxBytes,
+		RetryFirst: qc.RetryFirst,
+		RetryMax:   qc.RetryMax,
+		Log:        log,
+	}
+}
+
+// state marks a released entry still being delivered in the list.
+func state(e quarantine.Entry) string {
+	if e.Release != nil {
+		return "[releasing] "
+	}
+	return ""
 }
 
 func (q *quarantineCmd) delete(ctx context.Context, id string) error {
@@ -266,27 +292,22 @@ func (q *quarantineCmd) delete(ctx context.Context, id string) error {
 // learn teaches the classifier the held message as spam or ham, through
 // the same token store train writes.
 func (q *quarantineCmd) learn(ctx context.Context, id string, spam bool) error {
+	// An unknown id is reported before the token store is opened.
 	_, rc, err := q.store.Get(ctx, id)
 	if err != nil {
 		return err
 	}
-	// The tokenizer reads a bounded prefix; max_message_bytes bounds the
-	// held message anyway.
-	raw, err := io.ReadAll(io.LimitReader(rc, q.cfg.MaxMessageBytes+1))
 	rc.Close()
-	if err != nil {
-		return fmt.Errorf("read %s: %w", id, err)
-	}
 	st, err := openTokenStore(q.cfg, false)
 	if err != nil {
 		return err
 	}
-	n, err := st.Learn(ctx, classifier.Doc{Digest: classifier.Digest(raw), Spam: spam, Tokens: classifier.Tokenize(raw)})
+	n, err := quarantine.Learn(ctx, q.store, st, id, spam, q.cfg.Classifier.MaxBytes)
 	if cerr := st.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("learn %s: %w", id, err)
+		return err
 	}
 	class := "ham"
 	if spam {
@@ -307,16 +328,6 @@ func sender(s string) string {
 	return s
 }
 
-// decodeHeader decodes RFC 2047 encoded words for display; undecodable
-// text is shown as it is.
-func decodeHeader(s string) string {
-	d, err := new(mime.WordDecoder).DecodeHeader(s)
-	if err != nil {
-		return s
-	}
-	return d
-}
-
 // clip shortens s to n characters for a table column, and keeps control
 // characters out of the terminal.
 func clip(s string, n int) string {
@@ -332,27 +343,3 @@ func clip(s string, n int) string {
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
 }
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
-// emptyQuarantine stands for a quarantine that was never created.
-type emptyQuarantine struct{}
-
-func (emptyQuarantine) Put(context.Context, quarantine.Entry, io.Reader) (quarantine.Entry, error) {
-	return quarantine.Entry{}, errors.New("the quarantine does not exist")
-}
-func (emptyQuarantine) Get(_ context.Context, id string) (quarantine.Entry, io.ReadCloser, error) {
-	return quarantine.Entry{}, nil, fmt.Errorf("quarantine %s: %w", id, quarantine.ErrNotFound)
-}
-func (emptyQuarantine) List(context.Context) ([]quarantine.Entry, error) { return nil, nil }
-func (emptyQuarantine) Delete(_ context.Context, id string) error {
-	return fmt.Errorf("quarantine %s: %w", id, quarantine.ErrNotFound)
-}
-func (emptyQuarantine) Close() error { return nil }

@@ -27,6 +27,96 @@ func Run(t *testing.T, open func(t *testing.T) quarantine.Store) {
 	t.Run("FailedWrite", func(t *testing.T) { testFailedWrite(t, open(t)) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, open(t)) })
 	t.Run("Large", func(t *testing.T) { testLarge(t, open(t)) })
+	t.Run("GivenID", func(t *testing.T) { testGivenID(t, open(t)) })
+	t.Run("Update", func(t *testing.T) { testUpdate(t, open(t)) })
+	t.Run("Subjects", func(t *testing.T) { testSubjects(t, open(t)) })
+}
+
+// An entry put under the queue id the client was told is found by it in
+// any case, and a second Put of that id is refused without touching the
+// first.
+func testGivenID(t *testing.T, s quarantine.Store) {
+	defer s.Close()
+	e := put(t, s, quarantine.Entry{ID: "dcf036d5cbda", QueueID: "DCF036D5CBDA"}, sample)
+	if e.ID != "DCF036D5CBDA" {
+		t.Fatalf("Put under a given id stored it as %q", e.ID)
+	}
+	for _, id := range []string{"DCF036D5CBDA", "dcf036d5cbda", "DcF036d5CbDa"} {
+		got, rc, err := s.Get(context.Background(), id)
+		if err != nil {
+			t.Errorf("Get(%q): %v", id, err)
+			continue
+		}
+		rc.Close()
+		if got.ID != "DCF036D5CBDA" {
+			t.Errorf("Get(%q) returned id %q", id, got.ID)
+		}
+	}
+	if _, err := s.Put(context.Background(), quarantine.Entry{ID: "DCF036D5CBDA"}, bytes.NewReader([]byte("Subject: other\r\n\r\nx\r\n"))); !errors.Is(err, quarantine.ErrExists) {
+		t.Errorf("second Put of one id: %v, want ErrExists", err)
+	}
+	got, rc, err := s.Get(context.Background(), "dcf036d5cbda")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(b) != sample || got.Subject != "cheap wätches" {
+		t.Errorf("the first entry changed: %q %q", got.Subject, b)
+	}
+	for _, bad := range []string{"../x", "a b", "x/y", "0123456789012345678901234567890123"} {
+		if _, err := s.Put(context.Background(), quarantine.Entry{ID: bad}, bytes.NewReader([]byte(sample))); err == nil {
+			t.Errorf("Put under id %q succeeded", bad)
+		}
+	}
+	if err := s.Delete(context.Background(), "dcf036d5cbda"); err != nil {
+		t.Errorf("Delete in lower case: %v", err)
+	}
+}
+
+// Update replaces the entry, not the message.
+func testUpdate(t *testing.T, s quarantine.Store) {
+	defer s.Close()
+	e := put(t, s, quarantine.Entry{Rcpts: []string{"a@example.org"}}, sample)
+	e.Release = &quarantine.Release{By: "alice", Pending: []string{"a@example.org"}, Attempts: 2}
+	if err := s.Update(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	got, rc, err := s.Get(context.Background(), e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	if got.Release == nil || got.Release.By != "alice" || got.Release.Attempts != 2 || string(b) != sample {
+		t.Errorf("after Update: %+v %q", got.Release, b)
+	}
+	if err := s.Update(context.Background(), quarantine.Entry{ID: "ABC123"}); !errors.Is(err, quarantine.ErrNotFound) {
+		t.Errorf("Update of an unknown id: %v, want ErrNotFound", err)
+	}
+}
+
+// Subjects are stored as UTF-8 text whatever the message used: encoded
+// words of several charsets, raw UTF-8 and raw 8-bit Latin-1.
+func testSubjects(t *testing.T, s quarantine.Store) {
+	defer s.Close()
+	for _, c := range []struct{ raw, want string }{
+		{"=?utf-8?q?w=C3=A4tches?=", "wätches"},
+		{"=?ISO-8859-1?B?U2No9m4=?= und =?iso-8859-1?q?gr=FCn?=", "Schön und grün"},
+		{"=?koi8-r?b?8NLJ18XU?=", "Привет"},
+		{"=?utf-8?b?5L2g5aW9?=\r\n =?utf-8?b?5LiW55WM?=", "你好世界"},
+		{"caf\xc3\xa9 direct", "café direct"},
+		{"caf\xe9 latin-1", "café latin-1"},
+		{"=?x-unknown?q?abc?= plain", "=?x-unknown?q?abc?= plain"},
+	} {
+		e := put(t, s, quarantine.Entry{}, "From: =?utf-8?q?J=C3=B6rg?= <j@example.com>\r\nSubject: "+c.raw+"\r\n\r\nbody\r\n")
+		if e.Subject != c.want {
+			t.Errorf("subject %q stored as %q, want %q", c.raw, e.Subject, c.want)
+		}
+		if e.From != "Jörg <j@example.com>" {
+			t.Errorf("from stored as %q", e.From)
+		}
+	}
 }
 
 const sample = "Received: from client\r\n" +
@@ -64,7 +154,7 @@ func testPutGet(t *testing.T, s quarantine.Store) {
 	if stored.Time.IsZero() || stored.Size != int64(len(sample)) {
 		t.Errorf("Put: time %v size %d, want set and %d", stored.Time, stored.Size, len(sample))
 	}
-	if stored.From != "Alice <alice@example.com>" || stored.Subject != "cheap =?utf-8?q?w=C3=A4tches?=" {
+	if stored.From != "Alice <alice@example.com>" || stored.Subject != "cheap wätches" {
 		t.Errorf("Put: from %q subject %q", stored.From, stored.Subject)
 	}
 	e, rc, err := s.Get(context.Background(), stored.ID)

@@ -1,0 +1,80 @@
+package rules
+
+import (
+	"time"
+
+	"mailguard/quarantine"
+	"mailguard/web"
+)
+
+// QuarantineConfig is the "quarantine" section: how long held mail is kept
+// and how releases are retried.
+type QuarantineConfig struct {
+	// Retention is how long a held message is kept; a release still
+	// undelivered then is given up.
+	Retention time.Duration `yaml:"retention"`
+	// MaxBytes caps the held messages' total size; over it the oldest
+	// are removed.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// RetryFirst is the wait after a release's first temporary failure,
+	// doubled after each up to RetryMax.
+	RetryFirst time.Duration `yaml:"retry_first"`
+	RetryMax   time.Duration `yaml:"retry_max"`
+}
+
+// WebConfig is the "web" section: the quarantine review UI.
+type WebConfig struct {
+	// Listen is host:port; empty: off.
+	Listen string `yaml:"listen"`
+	// UsersFile has a login a line: user:bcrypt-hash (a reviewer), or
+	// user:bcrypt-hash:addr,@domain (a recipient seeing only their mail).
+	UsersFile string `yaml:"users_file"`
+	// TLS serves HTTPS when both are set; cookies are then Secure.
+	TLS TLSConfig `yaml:"tls"`
+	// SecureCookies marks cookies Secure without TLS here, for a
+	// TLS-terminating proxy in front.
+	SecureCookies bool `yaml:"secure_cookies"`
+}
+
+func init() {
+	registerDefaults(func(c *Config) {
+		c.Quarantine = QuarantineConfig{
+			Retention:  quarantine.DefaultRetention,
+			MaxBytes:   quarantine.DefaultMaxBytes,
+			RetryFirst: quarantine.DefaultRetryFirst,
+			RetryMax:   quarantine.DefaultRetryMax,
+		}
+	})
+	registerValidator(validateQuarantine)
+}
+
+func validateQuarantine(c *Config, v *validator) {
+	q := c.Quarantine
+	if q.Retention < time.Hour {
+		v.Errorf("quarantine.retention", "must be at least 1h, got %v", q.Retention)
+	}
+	if q.MaxBytes < c.MaxMessageBytes {
+		v.Errorf("quarantine.max_bytes", "must hold at least one message of max_message_bytes (%d), got %d", c.MaxMessageBytes, q.MaxBytes)
+	}
+	checkDuration(v, "quarantine.retry_first", q.RetryFirst, 24*time.Hour)
+	checkDuration(v, "quarantine.retry_max", q.RetryMax, 7*24*time.Hour)
+	if q.RetryMax < q.RetryFirst {
+		v.Errorf("quarantine.retry_max", "must be at least retry_first (%v), got %v", q.RetryFirst, q.RetryMax)
+	}
+	w := c.Web
+	if w.Listen == "" {
+		return
+	}
+	// An empty users_file is refused when the UI starts (nobody could
+	// log in); a named one must parse.
+	if w.UsersFile != "" {
+		if data, err := readListFile(w.UsersFile); err != nil {
+			v.Errorf("web.users_file", "%v", err)
+		} else if _, err := web.ParseUsers(data); err != nil {
+			v.Errorf("web.users_file", "%s: %v", w.UsersFile, err)
+		}
+	}
+	if (w.TLS.Cert == "") != (w.TLS.Key == "") {
+		v.Errorf("web.tls", "set both cert and key, or neither")
+	}
+}
