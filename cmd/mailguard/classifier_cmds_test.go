@@ -260,6 +260,10 @@ func TestEvalChain(t *testing.T) {
 			"Received: from mx.example.org by mail.example.org; Fri, 23 Aug 2002 10:00:00 +0000\n" +
 			strings.Replace(message(rng, false, "old"), "Fri, 27 Nov 2026 04:00:00 +0000", "Fri, 23 Aug 2002 09:59:00 +0000", 1),
 	}
+	// An executable attachment: the attachment policy refuses it, which
+	// is not a refusal on score.
+	exe := strings.Replace(message(rng, false, "exe"), "\n\n", "\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsee attached\n--b\nContent-Type: application/octet-stream; name=setup.exe\nContent-Transfer-Encoding: base64\n\nTVqQAAMAAAAEAAAA\n--b--\n", 1)
+	extra[filepath.Join(hamDir, "exe.eml")] = exe
 	for p, m := range extra {
 		if err := os.WriteFile(p, []byte(m), 0o644); err != nil {
 			t.Fatal(err)
@@ -272,6 +276,7 @@ func TestEvalChain(t *testing.T) {
 	type actions struct {
 		Messages, Relayed, Tagged, Quarantined, Rejected int
 		Refused                                          map[string]int `json:"refused_malformed"`
+		ByCheck                                          map[string]int `json:"by_check"`
 	}
 	var r struct {
 		Spam, Ham actions
@@ -280,14 +285,14 @@ func TestEvalChain(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("eval -chain -json: %v\n%s", err, out)
 	}
-	if r.Spam.Messages != 302 || r.Ham.Messages != 301 {
-		t.Fatalf("counted %d spam, %d ham; want 302, 301", r.Spam.Messages, r.Ham.Messages)
+	if r.Spam.Messages != 302 || r.Ham.Messages != 302 {
+		t.Fatalf("counted %d spam, %d ham; want 302, 302", r.Spam.Messages, r.Ham.Messages)
 	}
 	if r.Spam.Refused["duplicate_header"] != 1 || r.Spam.Rejected != 1 || r.Spam.Quarantined != 300 {
 		t.Errorf("spam: %+v; want 1 refused as duplicate_header, GTUBE rejected, the rest quarantined", r.Spam)
 	}
-	if r.Ham.Relayed != 301 || len(r.Ham.Refused) != 0 {
-		t.Errorf("ham: %+v; want all relayed", r.Ham)
+	if r.Ham.Relayed != 301 || len(r.Ham.Refused) != 0 || r.Ham.Rejected != 0 || r.Ham.ByCheck["attachment rejected"] != 1 {
+		t.Errorf("ham: %+v; want all relayed but the executable, refused by the attachment policy", r.Ham)
 	}
 	if n := r.Tests["DATE_IN_PAST"]; n.Ham != 0 {
 		t.Errorf("DATE_IN_PAST fired on %d ham: dates must be judged against the message's arrival", n.Ham)
