@@ -29,11 +29,18 @@ func charsetFamily(cs string) string {
 	return ""
 }
 
+// scriptSample is how many bytes of a text part textScript looks at.
+const scriptSample = 4096
+
 // textScript names the script most of the letters of s are in: "ascii"
 // (no letter beyond ASCII), "latin" (some accented Latin), "latin8"
 // (mostly accented Latin: a text in another script read with a Latin
 // charset), "cyrillic", "greek", "cjk" or "other"; "" without letters.
 func textScript(s string) string {
+	if len(s) > scriptSample {
+		// The start tells the script; a cut rune only counts as other.
+		s = s[:scriptSample]
+	}
 	var ascii, latin, cyr, greek, cjk, other int
 	for _, r := range s {
 		switch {
