@@ -65,6 +65,13 @@ func (t *tokenizer) entity(h header, body []byte, depth int) {
 		t.entity(inner, ib, depth+1)
 	case strings.HasPrefix(mt, "text/"):
 		t.text(decodeTransfer(body, cte), params["charset"], mt == "text/html")
+	case strings.HasPrefix(mt, "image/"):
+		t.imageParts++
+		n := len(body)
+		if cte == "base64" {
+			n = n * 3 / 4
+		}
+		t.imageBytes = max(t.imageBytes, n)
 	}
 }
 
@@ -79,6 +86,13 @@ func (t *tokenizer) text(b []byte, charset string, html bool) {
 	}
 	t.textLeft -= len(b)
 	s := toUTF8(b, charset)
+	// A charset that does not fit the text's script: on the SpamAssassin
+	// corpus (1-ROCA)% fell on the whole corpus (0.0160 to 0.0159) and on
+	// two of three fixed splits (0.0063 to 0.0060, 0.0206 to 0.0204),
+	// equal on the third.
+	if tok := scriptToken(charset, s); tok != "" {
+		t.add(tok)
+	}
 	if !html && looksHTML(s) {
 		html = true
 	}

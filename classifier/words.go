@@ -295,7 +295,7 @@ func (t *tokenizer) word(prefix, w string) {
 			// skip-pairs (OSB-like) and subject pairs did not help.
 			w := b[len(prefix):]
 			if len(t.prev) > 0 {
-				bg := append(append(append(t.bigram[:0], "bi:"...), t.prev...), ' ')
+				bg := append(append(append(t.bigram[:0], pairPrefix...), t.prev...), ' ')
 				bg = append(bg, w...)
 				t.addBytes(bg)
 				t.bigram = bg
@@ -308,6 +308,12 @@ func (t *tokenizer) word(prefix, w string) {
 		t.prev = t.prev[:0]
 	}
 }
+
+// pairPrefix opens the token of a pair of neighbouring words.
+const pairPrefix = "bi:"
+
+// IsPair reports whether a token is a pair of neighbouring words.
+func IsPair(token string) bool { return strings.HasPrefix(token, pairPrefix) }
 
 // isPlainWord reports whether w is ASCII letters and digits only.
 func isPlainWord(w string) bool {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
+	"strings"
 
 	"mailguard/classifier"
 	"mailguard/filters"
@@ -26,8 +27,9 @@ type ChainConfig struct {
 // Actions counts what the chain did with the messages of one class.
 // Relayed and Tagged were relayed (Tagged with X-Spam-Flag: YES),
 // Quarantined and Rejected on their score; Refused were refused as
-// malformed (550 5.6.0), by the kind's configuration key. Percentages are
-// of Messages.
+// malformed (550 5.6.0), by the kind's configuration key; ByCheck were
+// refused or held by a check's own policy (the attachment policy), by the
+// check and action. Percentages are of Messages.
 type Actions struct {
 	Messages    int            `json:"messages"`
 	Relayed     int            `json:"relayed"`
@@ -36,12 +38,17 @@ type Actions struct {
 	Rejected    int            `json:"rejected"`
 	Tempfailed  int            `json:"tempfailed,omitempty"`
 	Refused     map[string]int `json:"refused_malformed"`
+	ByCheck     map[string]int `json:"by_check,omitempty"`
 	// TaggedOrWorsePct: tagged, quarantined or rejected on score.
 	TaggedOrWorsePct float64 `json:"tagged_or_worse_pct"`
 	// HeldOrRejectedPct: quarantined or rejected on score.
 	HeldOrRejectedPct float64 `json:"quarantined_or_rejected_pct"`
 	// RefusedPct: refused as malformed.
 	RefusedPct float64 `json:"refused_malformed_pct"`
+	// JudgedTaggedOrWorsePct: tagged, quarantined or rejected on score, of
+	// the messages neither refused as malformed nor refused or held by a
+	// check's own policy (those the score decided).
+	JudgedTaggedOrWorsePct float64 `json:"judged_tagged_or_worse_pct"`
 }
 
 // Judged is one message's outcome, for the lists of a ChainReport.
@@ -109,7 +116,7 @@ func CrossValidateChain(ctx context.Context, cfg ChainConfig, policy filters.Pol
 		}
 	}
 	r := &ChainReport{Folds: cfg.Folds, Tag: policy.Tag, Quarantine: policy.Quarantine, Reject: policy.Reject,
-		Spam: Actions{Refused: map[string]int{}}, Ham: Actions{Refused: map[string]int{}}, Tests: map[string]TestCount{}}
+		Spam: Actions{Refused: map[string]int{}, ByCheck: map[string]int{}}, Ham: Actions{Refused: map[string]int{}, ByCheck: map[string]int{}}, Tests: map[string]TestCount{}}
 	for i, s := range samples {
 		out := outs[i]
 		a := &r.Ham
@@ -117,7 +124,7 @@ func CrossValidateChain(ctx context.Context, cfg ChainConfig, policy filters.Pol
 			a = &r.Spam
 		}
 		a.Messages++
-		action := actionOf(out)
+		action := actionOf(out, policy)
 		switch action {
 		case "relayed":
 			a.Relayed++
@@ -130,8 +137,12 @@ func CrossValidateChain(ctx context.Context, cfg ChainConfig, policy filters.Pol
 		case "tempfailed":
 			a.Tempfailed++
 		default:
-			a.Refused[action]++
-			action = "refused: " + action
+			if strings.Contains(action, " ") {
+				a.ByCheck[action]++
+			} else {
+				a.Refused[action]++
+				action = "refused: " + action
+			}
 		}
 		seen := map[string]bool{}
 		for _, t := range out.Tests {
@@ -156,13 +167,17 @@ func CrossValidateChain(ctx context.Context, cfg ChainConfig, policy filters.Pol
 		}
 	}
 	for _, a := range []*Actions{&r.Spam, &r.Ham} {
-		refused := 0
+		malformed, byCheck := 0, 0
 		for _, n := range a.Refused {
-			refused += n
+			malformed += n
+		}
+		for _, n := range a.ByCheck {
+			byCheck += n
 		}
 		a.TaggedOrWorsePct = pct(a.Tagged+a.Quarantined+a.Rejected, a.Messages)
 		a.HeldOrRejectedPct = pct(a.Quarantined+a.Rejected, a.Messages)
-		a.RefusedPct = pct(refused, a.Messages)
+		a.RefusedPct = pct(malformed, a.Messages)
+		a.JudgedTaggedOrWorsePct = pct(a.Tagged+a.Quarantined+a.Rejected, a.Messages-malformed-byCheck)
 	}
 	sort.SliceStable(r.HamFlagged, func(i, j int) bool { return r.HamFlagged[i].Score > r.HamFlagged[j].Score })
 	sort.SliceStable(r.SpamRelayed, func(i, j int) bool { return r.SpamRelayed[i].Score < r.SpamRelayed[j].Score })
@@ -176,17 +191,26 @@ func CrossValidateChain(ctx context.Context, cfg ChainConfig, policy filters.Pol
 }
 
 // actionOf names what the gateway does with a message: relayed, tagged,
-// quarantined, rejected (on score), tempfailed, or the malformed kind it
-// is refused for.
-func actionOf(out filters.Outcome) string {
+// quarantined or rejected (on score), tempfailed, the malformed kind it is
+// refused for, or, when a check's own policy refused or held it, the
+// check's word and the action ("attachment rejected").
+func actionOf(out filters.Outcome, policy filters.Policy) string {
 	if k := filters.MalformedKind(out.Verdict); k != "" {
 		return k
 	}
+	onScore := policy.Decide(out.Score).Action >= out.Verdict.Action
+	check, _, _ := strings.Cut(out.Verdict.Reason, " ")
 	switch out.Verdict.Action {
 	case filters.Reject:
-		return "rejected"
+		if onScore {
+			return "rejected"
+		}
+		return check + " rejected"
 	case filters.Quarantine:
-		return "quarantined"
+		if onScore {
+			return "quarantined"
+		}
+		return check + " quarantined"
 	case filters.Tempfail:
 		return "tempfailed"
 	}

@@ -68,14 +68,20 @@ type Report struct {
 	ClassifyMsgsPerSec float64 `json:"classify_msgs_per_s"`
 	// Scores are every message's log-odds, for the ROC curve; Names name
 	// them, index for index.
-	Scores []Score   `json:"-"`
-	Names  []string  `json:"-"`
+	Scores []Score  `json:"-"`
+	Names  []string `json:"-"`
 	// Results are every message's held-out classifier result.
 	Results []classifier.Result `json:"-"`
 	// WorstHam and WorstSpam are the messages in the most misordered
 	// pairs (see WorstContributors).
 	WorstHam  []Contributor `json:"worst_ham"`
 	WorstSpam []Contributor `json:"worst_spam"`
+	// Reliability is the reliability table of the configured calibration
+	// on the held-out results; FittedCalibration is the calibration these
+	// held-out results themselves give (classifier.FitCalibration), for
+	// classifier.calibration.
+	Reliability       []BandRow              `json:"reliability"`
+	FittedCalibration classifier.Calibration `json:"fitted_calibration"`
 }
 
 // worstShown is how many of the worst contributors a report lists.
@@ -165,6 +171,13 @@ func CrossValidate(ctx context.Context, cfg Config, samples []Sample) (*Report, 
 	r.RecallAt01Pct = RecallAtFPR(r.Scores, 0.001)
 	r.RecallAt1Pct = RecallAtFPR(r.Scores, 0.01)
 	r.WorstHam, r.WorstSpam = WorstContributors(r.Scores, r.Names, worstShown)
+	odds := make([]float64, len(samples))
+	spam := make([]bool, len(samples))
+	for i, s := range samples {
+		odds[i], spam[i] = results[i].LogOdds, s.Spam
+	}
+	r.Reliability = Reliability(results, spam)
+	r.FittedCalibration = classifier.FitCalibration(odds, spam)
 	if n := len(samples); n > 0 {
 		perMsg := cfg.TokenizeTime.Seconds() / float64(n)
 		if learnt > 0 {

@@ -334,3 +334,23 @@ func TestForgedReceivedNeedsFullName(t *testing.T) {
 		t.Error(`"by localhost" counted as forged when the gateway is named localhost`)
 	}
 }
+
+// MalformedKind names the configuration key of the fault a refusal is
+// for, and nothing for other verdicts.
+func TestMalformedKind(t *testing.T) {
+	c := NewMessageChecks(ChecksConfig{})
+	mc := c.(MessageChecker)
+	for msg, want := range map[string]string{
+		"From: a@example.org\nSubject: x\nSubject: y\n\nbody\n": "duplicate_header",
+		"Subject: x\n\nbody\n":                      "missing_from",
+		"From: a@example.org\nSubject: x\n\nbody\n": "",
+	} {
+		v := mc.CheckMessage(context.Background(), NewTransaction(&Conn{}, "Q"), NewMessage([]byte(msg)))
+		if got := MalformedKind(v); got != want {
+			t.Errorf("%q: kind %q, want %q (verdict %+v)", msg, got, want, v)
+		}
+	}
+	if got := MalformedKind(Refuse(ReplySpam.Format("x"), "score")); got != "" {
+		t.Errorf("a spam refusal: kind %q", got)
+	}
+}

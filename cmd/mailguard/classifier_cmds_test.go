@@ -212,6 +212,14 @@ func TestTrainClassify(t *testing.T) {
 		if c.Label != want[i] || !c.Active || len(c.Tokens) == 0 {
 			t.Errorf("JSON %d: %+v", i, c)
 		}
+		// The band the gateway would score, read off the calibrated
+		// probability, and the clues counted by side.
+		if wantBand := map[string]string{"spam": "BAYES_999", "ham": "BAYES_00"}[want[i]]; c.Band != wantBand || c.Calibrated <= 0 || c.Calibrated >= 1 {
+			t.Errorf("JSON %d: band %q, calibrated %v; want %s, strictly between 0 and 1", i, c.Band, c.Calibrated, wantBand)
+		}
+		if e := c.Evidence; e.Spam+e.Ham != len(c.Tokens) || e.SpamPairs > e.Spam || e.HamPairs > e.Ham || (want[i] == "spam") != (e.Spam > e.Ham) {
+			t.Errorf("JSON %d: evidence %+v for %d clues of a %s", i, e, len(c.Tokens), want[i])
+		}
 		for _, tok := range c.Tokens {
 			if tok.Token == "" || tok.Prob <= 0 || tok.Prob >= 1 {
 				t.Errorf("clue %+v", tok)
@@ -229,6 +237,69 @@ func TestTrainClassify(t *testing.T) {
 	out, _, _ = runCmd("train", "-config", cfg, "-spam", single)
 	if !strings.Contains(out, "504 spam and 0 ham messages") {
 		t.Errorf("after moving all ham to spam: %s", out)
+	}
+}
+
+// eval -chain counts what the gateway would do with each held-out message:
+// the classifier's near-certain spam is quarantined on its own, ham is
+// relayed, GTUBE is rejected on score, a malformed message is refused and
+// counted under its kind, and old mail is judged against its own arrival.
+func TestEvalChain(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir)
+	spamDir, hamDir := corpus(t, dir, 300, 3)
+	rng := rand.New(rand.NewPCG(9, 9))
+	extra := map[string]string{
+		// A duplicate Subject: refused as malformed whatever it scores.
+		filepath.Join(spamDir, "dup.eml"):   strings.Replace(message(rng, true, "dup"), "Subject:", "Subject: again\nSubject:", 1),
+		filepath.Join(spamDir, "gtube.eml"): strings.Replace(message(rng, true, "gtube"), "\n\n", "\n\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\n", 1),
+		// Mail of 2002, stored with its mbox line: it arrived the day it
+		// was written, so DATE_IN_PAST must not fire, and the mbox line is
+		// no malformed header.
+		filepath.Join(hamDir, "old.eml"): "From someone@example.org  Fri Aug 23 10:00:00 2002\n" +
+			"Received: from mx.example.org by mail.example.org; Fri, 23 Aug 2002 10:00:00 +0000\n" +
+			strings.Replace(message(rng, false, "old"), "Fri, 27 Nov 2026 04:00:00 +0000", "Fri, 23 Aug 2002 09:59:00 +0000", 1),
+	}
+	// An executable attachment: the attachment policy refuses it, which
+	// is not a refusal on score.
+	exe := strings.Replace(message(rng, false, "exe"), "\n\n", "\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsee attached\n--b\nContent-Type: application/octet-stream; name=setup.exe\nContent-Transfer-Encoding: base64\n\nTVqQAAMAAAAEAAAA\n--b--\n", 1)
+	extra[filepath.Join(hamDir, "exe.eml")] = exe
+	for p, m := range extra {
+		if err := os.WriteFile(p, []byte(m), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, errOut, code := runCmd("eval", "-config", cfg, "-spam", spamDir, "-ham", hamDir, "-folds", "5", "-chain", "-json")
+	if code != exitOK {
+		t.Fatalf("eval -chain: exit %d: %s", code, errOut)
+	}
+	type actions struct {
+		Messages, Relayed, Tagged, Quarantined, Rejected int
+		Refused                                          map[string]int `json:"refused_malformed"`
+		ByCheck                                          map[string]int `json:"by_check"`
+	}
+	var r struct {
+		Spam, Ham actions
+		Tests     map[string]struct{ Spam, Ham int }
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("eval -chain -json: %v\n%s", err, out)
+	}
+	if r.Spam.Messages != 302 || r.Ham.Messages != 302 {
+		t.Fatalf("counted %d spam, %d ham; want 302, 302", r.Spam.Messages, r.Ham.Messages)
+	}
+	if r.Spam.Refused["duplicate_header"] != 1 || r.Spam.Rejected != 1 || r.Spam.Quarantined != 300 {
+		t.Errorf("spam: %+v; want 1 refused as duplicate_header, GTUBE rejected, the rest quarantined", r.Spam)
+	}
+	if r.Ham.Relayed != 301 || len(r.Ham.Refused) != 0 || r.Ham.Rejected != 0 || r.Ham.ByCheck["attachment rejected"] != 1 {
+		t.Errorf("ham: %+v; want all relayed but the executable, refused by the attachment policy", r.Ham)
+	}
+	if n := r.Tests["DATE_IN_PAST"]; n.Ham != 0 {
+		t.Errorf("DATE_IN_PAST fired on %d ham: dates must be judged against the message's arrival", n.Ham)
+	}
+	out, _, code = runCmd("eval", "-config", cfg, "-spam", spamDir, "-ham", hamDir, "-folds", "3", "-chain")
+	if code != exitOK || !strings.Contains(out, "quarantined") || !strings.Contains(out, "duplicate_header 1") {
+		t.Errorf("eval -chain text: exit %d\n%s", code, out)
 	}
 }
 

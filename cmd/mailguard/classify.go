@@ -74,10 +74,46 @@ type classified struct {
 	Label   string  `json:"label"`
 	Prob    float64 `json:"prob"`
 	LogOdds float64 `json:"log_odds"`
+	// Band is the BAYES_* test the gateway would score, read off
+	// Calibrated, the calibrated probability; "" while inactive.
+	Band       string  `json:"band"`
+	Calibrated float64 `json:"calibrated_prob"`
 	// Active is false while too few messages are learnt for an opinion.
-	Active bool   `json:"active"`
-	Tokens []clue `json:"tokens"`
-	Error  string `json:"error,omitempty"`
+	Active bool `json:"active"`
+	// Evidence counts the clues by side; Tokens are the clues themselves,
+	// most extreme first.
+	Evidence evidence `json:"evidence"`
+	Tokens   []clue   `json:"tokens"`
+	Error    string   `json:"error,omitempty"`
+}
+
+// evidence sums up the clues: how many point each way, and how many of
+// those are word pairs.
+type evidence struct {
+	Spam      int `json:"spam_clues"`
+	Ham       int `json:"ham_clues"`
+	SpamPairs int `json:"spam_pairs"`
+	HamPairs  int `json:"ham_pairs"`
+}
+
+func countEvidence(cl []classifier.Clue) evidence {
+	var e evidence
+	for _, c := range cl {
+		pair := classifier.IsPair(c.Token)
+		switch {
+		case c.Prob > 0.5 && pair:
+			e.Spam++
+			e.SpamPairs++
+		case c.Prob > 0.5:
+			e.Spam++
+		case pair:
+			e.Ham++
+			e.HamPairs++
+		default:
+			e.Ham++
+		}
+	}
+	return e
 }
 
 type clue struct {
@@ -87,7 +123,7 @@ type clue struct {
 
 func runClassify(args []string, stdout, stderr io.Writer) int {
 	fs, path := commandFlags("classify", "mailguard classify [-config FILE] [-json] FILE...", "Prints a line a message: FILE<TAB>spam|ham|unsure<TAB>PROBABILITY, the probability\nthat it is spam at full precision. Where a float64 cannot hold the probability apart\nfrom 1, 0 or 0.5, it is moved by less than 1e-13 so that sorting on it ranks messages\nas the exact log-odds do (-json prints those as log_odds too). Within 0.00025 of 0.5,\nwhere Fisher's combination cannot tell, ties are broken by weighing the spam evidence\nagainst the ham evidence.\nA FILE may be a folder (searched recursively) or an mbox file (its messages are\nFILE#1, FILE#2, ...). The token store is only read.", stderr)
-	asJSON := fs.Bool("json", false, "print a JSON object a message, with the tokens that decided and their spam probabilities")
+	asJSON := fs.Bool("json", false, "print a JSON object a message: label, probability and log-odds, the BAYES_* band and the calibrated probability it is read off, the clues counted by side and the tokens that decided with their spam probabilities")
 	if code, ok := parseCommand(fs, args, stdout); !ok {
 		return code
 	}
@@ -131,7 +167,7 @@ func runClassify(args []string, stdout, stderr io.Writer) int {
 				failed++
 				fmt.Fprintf(stderr, "mailguard classify: %s: %v\n", name, err)
 				if *asJSON {
-					return enc.Encode(classified{File: name, Label: classifier.Unsure.String(), Prob: 0.5, Tokens: []clue{}, Error: err.Error()})
+					return enc.Encode(classified{File: name, Label: classifier.Unsure.String(), Prob: 0.5, Calibrated: 0.5, Tokens: []clue{}, Error: err.Error()})
 				}
 				return nil
 			}
@@ -140,7 +176,12 @@ func runClassify(args []string, stdout, stderr io.Writer) int {
 				for i, c := range s.res.Clues {
 					cl[i] = clue{c.Token, c.Prob}
 				}
-				return enc.Encode(classified{File: name, Label: s.res.Label.String(), Prob: s.res.Prob, LogOdds: s.res.LogOdds, Active: s.res.Active, Tokens: cl})
+				band := ""
+				if s.res.Active {
+					band = classifier.TestName(s.res.Calibrated)
+				}
+				return enc.Encode(classified{File: name, Label: s.res.Label.String(), Prob: s.res.Prob, LogOdds: s.res.LogOdds,
+					Band: band, Calibrated: s.res.Calibrated, Active: s.res.Active, Evidence: countEvidence(s.res.Clues), Tokens: cl})
 			}
 			_, err = fmt.Fprintf(out, "%s\t%s\t%s\n", name, s.res.Label, strconv.FormatFloat(s.res.Prob, 'g', -1, 64))
 			return err

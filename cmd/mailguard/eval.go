@@ -121,6 +121,10 @@ func printReport(w io.Writer, r *evaluate.Report) {
 	fmt.Fprintf(w, "unsure            %.3f%% (%d: %.3f%% of spam, %.3f%% of ham)\n", r.UnsurePct, r.Unsure, r.UnsureSpamPct, r.UnsureHamPct)
 	fmt.Fprintf(w, "(1-ROCA)%%         %.4f\n", r.OneMinusROCAPct)
 	fmt.Fprintf(w, "spam recall       %.2f%% at <= 0.1%% false positives, %.2f%% at <= 1%%\n", r.RecallAt01Pct, r.RecallAt1Pct)
+	fmt.Fprintf(w, "reliability       band: spam/ham, calibrated probability promised -> spam share found\n")
+	for _, b := range r.Reliability {
+		fmt.Fprintf(w, "  %-10s %5d/%-5d %8.4f%% -> %8.4f%%\n", b.Band, b.Spam, b.Ham, 100*b.MeanProb, b.SpamSharePct)
+	}
 	fmt.Fprintf(w, "speed             train %.0f messages/s, classify %.0f messages/s\n", r.TrainMsgsPerSec, r.ClassifyMsgsPerSec)
 }
 

@@ -26,7 +26,10 @@ func chainJudge(cfg *rules.Config) func(ctx context.Context, cl *classifier.Clas
 	return func(ctx context.Context, cl *classifier.Classifier, s evaluate.Sample) (filters.Outcome, error) {
 		m := filters.NewMessage(withoutEnvelopeLine(s.Raw))
 		at := arrival(m.Header)
-		chain := rules.OfflineChain(cfg, cl, func() time.Time { return at })
+		chain, err := rules.OfflineChain(cfg, cl, func() time.Time { return at })
+		if err != nil {
+			return filters.Outcome{}, err
+		}
 		tx := filters.NewTransaction(&filters.Conn{Log: quiet}, "EVAL")
 		return chain.Data(ctx, tx, m), nil
 	}
@@ -48,13 +51,12 @@ func withoutEnvelopeLine(raw []byte) []byte {
 // arrival returns the date of the topmost Received field (after its ";",
 // RFC 5322 section 3.6.7), else the Date field's, else now.
 func arrival(h filters.Header) time.Time {
-	for _, v := range h.Values("Received") {
+	if v := h.Get("Received"); v != "" {
 		if i := strings.LastIndexByte(v, ';'); i >= 0 {
 			if t, err := mail.ParseDate(strings.TrimSpace(v[i+1:])); err == nil {
 				return t
 			}
 		}
-		break
 	}
 	if t, err := mail.ParseDate(h.Get("Date")); err == nil {
 		return t
@@ -74,29 +76,39 @@ func printChainReport(w io.Writer, r *evaluate.ChainReport) {
 		for _, n := range c.a.Refused {
 			refused += n
 		}
+		for _, n := range c.a.ByCheck {
+			refused += n
+		}
 		fmt.Fprintf(w, "%-6s %9d %9d %12d %9d %9d\n", c.name, c.a.Relayed, c.a.Tagged, c.a.Quarantined, c.a.Rejected, refused)
 	}
-	fmt.Fprintf(w, "spam         %.2f%% tagged or worse, %.2f%% quarantined or rejected on score\n", r.Spam.TaggedOrWorsePct, r.Spam.HeldOrRejectedPct)
-	fmt.Fprintf(w, "ham          %.3f%% tagged or worse, %.3f%% quarantined or rejected on score\n", r.Ham.TaggedOrWorsePct, r.Ham.HeldOrRejectedPct)
+	fmt.Fprintf(w, "spam         %.2f%% tagged or worse (%.2f%% of those the score decided), %.2f%% quarantined or rejected on score\n", r.Spam.TaggedOrWorsePct, r.Spam.JudgedTaggedOrWorsePct, r.Spam.HeldOrRejectedPct)
+	fmt.Fprintf(w, "ham          %.3f%% tagged or worse (%.3f%% of those the score decided), %.3f%% quarantined or rejected on score\n", r.Ham.TaggedOrWorsePct, r.Ham.JudgedTaggedOrWorsePct, r.Ham.HeldOrRejectedPct)
 	for _, c := range []struct {
 		name string
 		a    evaluate.Actions
 	}{{"spam", r.Spam}, {"ham", r.Ham}} {
-		if len(c.a.Refused) == 0 {
-			continue
+		if len(c.a.Refused) > 0 {
+			fmt.Fprintf(w, "refused      %s as malformed (550 5.6.0): %s (%.2f%%)\n", c.name, counts(c.a.Refused), c.a.RefusedPct)
 		}
-		kinds := make([]string, 0, len(c.a.Refused))
-		for k := range c.a.Refused {
-			kinds = append(kinds, k)
+		if len(c.a.ByCheck) > 0 {
+			fmt.Fprintf(w, "by a check   %s: %s\n", c.name, counts(c.a.ByCheck))
 		}
-		sort.Strings(kinds)
-		parts := make([]string, len(kinds))
-		for i, k := range kinds {
-			parts[i] = fmt.Sprintf("%s %d", k, c.a.Refused[k])
-		}
-		fmt.Fprintf(w, "refused      %s as malformed (550 5.6.0): %s (%.2f%%)\n", c.name, strings.Join(parts, ", "), c.a.RefusedPct)
 	}
 	for _, j := range r.HamFlagged {
-		fmt.Fprintf(w, "ham %-8s %s score=%.1f tests=%s\n", j.Action, j.Name, j.Score, j.Tests)
+		fmt.Fprintf(w, "ham %-8s %s score=%s tests=%s\n", j.Action, j.Name, filters.FormatPoints(j.Score), j.Tests)
 	}
+}
+
+// counts renders a count map as "key n, key n", keys sorted.
+func counts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
 }
