@@ -204,6 +204,7 @@ func (r *Releaser) Release(ctx context.Context, id, reviewer string) (Entry, err
 		return Entry{}, err
 	}
 	r.log().Info("quarantine release", "queue_id", e.ID, "by", reviewer, "rcpts", strings.Join(e.Rcpts, ","))
+	Note(r.Store, Event{Time: e.Release.At, ID: e.ID, Kind: EventReleased, Score: e.Score, By: reviewer})
 	return r.attempt(ctx, e)
 }
 
@@ -335,6 +336,7 @@ func (r *Releaser) Expire(ctx context.Context) (int, error) {
 		}
 		total -= e.Size
 		n++
+		Note(r.Store, Event{Time: r.now().UTC(), ID: e.ID, Kind: EventExpired, Score: e.Score})
 		why := "retention"
 		if e.Time.After(cutoff) {
 			why = "max_bytes"

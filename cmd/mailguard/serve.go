@@ -57,7 +57,6 @@ var (
 // registerService adds a listener's constructor; key is its configuration
 // key ("milter.listen").
 //
-//lint:ignore U1000 the milter, web and metrics listeners register here from their own files
 func registerService(key string, f func(env *serveEnv) (service, error)) {
 	services = append(services, f)
 	serviceKeys[key] = true
