@@ -135,7 +135,23 @@ func TestWebReview(t *testing.T) {
 	g := Start(t, Options{Settings: map[string]any{
 		"thresholds": map[string]any{"tag": 5, "quarantine": 10, "reject": 5000},
 		"web":        map[string]any{"listen": "127.0.0.1:0", "users_file": users},
+		"classifier": map[string]any{"min_learned": 2},
 	}})
+	// A little training, so the classifier has an opinion to show.
+	for class, words := range map[string]string{
+		"spam": "cheap watches replica discount offer winner casino pills",
+		"ham":  "quarterly report figures meeting agenda minutes budget review",
+	} {
+		cdir := filepath.Join(dir, class)
+		os.MkdirAll(cdir, 0o755)
+		for i := range 3 {
+			msg := fmt.Sprintf("From: x%d@example.net\nSubject: %s %d\n\n%s %s\n", i, class, i, words, words)
+			os.WriteFile(filepath.Join(cdir, fmt.Sprint(i)), []byte(msg), 0o644)
+		}
+		if _, errOut, code := Run(t, nil, "train", "-config", g.ConfigPath, "-"+class, cdir); code != 0 {
+			t.Fatalf("train -%s: exit %d: %s", class, code, errOut)
+		}
+	}
 	line := g.LogLines(`msg=listening service=web addr=`)
 	if len(line) == 0 {
 		t.Fatalf("the web UI did not start:\n%s", g.Log())
@@ -239,6 +255,9 @@ func TestWebReview(t *testing.T) {
 	clickAndLoad("table.list td.subj a")
 	if !strings.Contains(text("h1.subject"), "Quarterly report") || !strings.Contains(text(".kv"), good) || !strings.Contains(text("table.tests"), "GTUBE") {
 		t.Fatalf("message view of %s:\n%s", good, text("main"))
+	}
+	if clues := text("table.clues"); !regexp.MustCompile(`quarterly|report|figures`).MatchString(clues) {
+		t.Errorf("the message view shows no Bayes tokens that decided:\n%s", clues)
 	}
 	shot("view-laptop")
 

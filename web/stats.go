@@ -24,6 +24,8 @@ type label struct {
 	X, Y   float64
 	Text   string
 	Anchor string
+	// Minor labels are left out on narrow screens.
+	Minor bool
 }
 
 type chart struct {
@@ -114,57 +116,63 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 
 // Chart geometry, in SVG user units.
 const (
-	chartW, chartH = 640.0, 240.0
-	padL, padB     = 36.0, 28.0
-	padT           = 10.0
+	chartW, chartH = 640.0, 300.0
+	padL, padB     = 40.0, 30.0
+	padT           = 18.0
+	padR           = 16.0
 )
 
-// niceMax rounds the tallest bar up to a value the grid divides well.
+// gridLines is how many steps the value axis has.
+const gridLines = 4
+
+// niceMax rounds the tallest bar up to gridLines steps of 1, 2 or 5 times
+// a power of ten, so every grid line has a round value.
 func niceMax(n int) int {
-	for _, m := range []int{1, 2, 4, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000} {
-		if n <= m {
-			return m
+	for step := 1; ; step *= 10 {
+		for _, m := range []int{1, 2, 5} {
+			if gridLines*m*step >= n {
+				return gridLines * m * step
+			}
 		}
 	}
-	return (n + 999) / 1000 * 1000
 }
 
 func grid(c *chart) {
-	for i := 0; i <= 4; i++ {
-		v := c.Max * i / 4
+	for i := 0; i <= gridLines; i++ {
+		v := c.Max * i / gridLines
 		y := padT + (chartH-padT-padB)*(1-float64(v)/float64(c.Max))
 		c.Grid = append(c.Grid, label{X: padL, Y: y, Text: fmt.Sprint(v), Anchor: "end"})
 	}
 }
 
+// dayChart draws a group of bars a day, one a kind: a message is counted
+// once held and again when reviewed, so stacking would add up to more
+// messages than there were.
 func dayChart(start time.Time, counts []map[string]int) chart {
 	c := chart{W: chartW, H: chartH}
 	top := 0
 	for _, m := range counts {
-		n := 0
 		for _, k := range kinds {
-			n += m[k]
+			top = max(top, m[k])
 		}
-		top = max(top, n)
 	}
-	c.Max = niceMax(top)
+	c.Max = niceMax(max(1, top))
 	grid(&c)
 	plotH := chartH - padT - padB
-	slot := (chartW - padL) / float64(len(counts))
+	slot := (chartW - padL - padR) / float64(len(counts))
+	bw := slot * 0.8 / float64(len(kinds))
 	for i, m := range counts {
-		x := padL + float64(i)*slot + slot*0.15
-		y := chartH - padB
+		x0 := padL + float64(i)*slot + slot*0.1
 		day := start.AddDate(0, 0, i)
-		for _, k := range kinds {
+		for j, k := range kinds {
 			if m[k] == 0 {
 				continue
 			}
 			h := plotH * float64(m[k]) / float64(c.Max)
-			y -= h
-			c.Bars = append(c.Bars, bar{X: x, Y: y, W: slot * 0.7, H: h, Class: "k-" + k, Title: fmt.Sprintf("%s: %d %s", day.Format("Jan 2"), m[k], k)})
+			c.Bars = append(c.Bars, bar{X: x0 + float64(j)*bw, Y: chartH - padB - h, W: bw * 0.9, H: h, Class: "k-" + k, Title: fmt.Sprintf("%s: %d %s", day.Format("Jan 2"), m[k], k)})
 		}
 		if i%2 == (len(counts)-1)%2 {
-			c.Labels = append(c.Labels, label{X: x + slot*0.35, Y: chartH - padB + 16, Text: day.Format("Jan 2"), Anchor: "middle"})
+			c.Labels = append(c.Labels, label{X: x0 + slot*0.4, Y: chartH - padB + 18, Text: day.Format("Jan 2"), Anchor: "middle", Minor: i%4 != (len(counts)-1)%4})
 		}
 	}
 	return c
@@ -185,7 +193,7 @@ func histogram(scores []float64) chart {
 	c.Max = niceMax(max(1, maxOf(n)))
 	grid(&c)
 	plotH := chartH - padT - padB
-	slot := (chartW - padL) / histBins
+	slot := (chartW - padL - padR) / histBins
 	for i, v := range n {
 		name := fmt.Sprintf("%d–%d", i*5, i*5+5)
 		if i == histBins-1 {
@@ -196,7 +204,7 @@ func histogram(scores []float64) chart {
 		if v > 0 {
 			c.Bars = append(c.Bars, bar{X: x, Y: chartH - padB - h, W: slot * 0.8, H: h, Class: "k-score", Title: fmt.Sprintf("score %s: %d", name, v)})
 		}
-		c.Labels = append(c.Labels, label{X: x + slot*0.4, Y: chartH - padB + 16, Text: name, Anchor: "middle"})
+		c.Labels = append(c.Labels, label{X: x + slot*0.4, Y: chartH - padB + 18, Text: name, Anchor: "middle", Minor: i%2 == 1})
 	}
 	return c
 }
