@@ -45,7 +45,7 @@ func parse(raw []byte) parsed {
 	if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
 		p.Problem = "the message's MIME structure could not be read: " + err.Error()
 		if _, body, ok := bytes.Cut(raw, []byte("\r\n\r\n")); ok {
-			p.Text = clipText(string(body))
+			p.Text = clipText(strings.ToValidUTF8(string(body), "\uFFFD"))
 		}
 		return p
 	}
