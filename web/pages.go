@@ -36,8 +36,8 @@ func (s *Server) visible(r *http.Request) ([]quarantine.Entry, error) {
 
 type row struct {
 	quarantine.Entry
-	Rcpt     string
-	Subject  string
+	Rcpt      string
+	Subject   string
 	Releasing bool
 }
 

@@ -12,7 +12,10 @@ import (
 // operator who set milter.listen would otherwise believe the MTA's mail was
 // filtered.
 func TestServeRefusesListenersItLacks(t *testing.T) {
-	for _, key := range []string{"milter", "web", "metrics"} {
+	for _, key := range []string{"milter", "metrics"} {
+		if hasService(key + ".listen") {
+			continue
+		}
 		t.Run(key, func(t *testing.T) {
 			cfg := filepath.Join(t.TempDir(), "mailguard.yaml")
 			if err := os.WriteFile(cfg, []byte(key+":\n  listen: 127.0.0.1:0\nlisten: 127.0.0.1:0\n"), 0o600); err != nil {
