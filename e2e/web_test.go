@@ -370,6 +370,16 @@ func TestWebReview(t *testing.T) {
 		}
 		shot(p.name)
 	}
+	// The HTML part on the phone, scrolled into view (a full-page capture
+	// does not paint a frame far below the viewport).
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/m/"+hostile), chromedp.ScrollIntoView(chromedp.CSS("iframe.html"))); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err != nil {
+		t.Fatal(err)
+	} else {
+		os.WriteFile(filepath.Join(shots, "view-html-phone.png"), b, 0o644)
+	}
 	if n := tracked.Load(); n != 0 {
 		t.Errorf("%d request(s) to the outside while reviewing", n)
 	}
