@@ -223,8 +223,12 @@ func (r *Releaser) attempt(ctx context.Context, e Entry) (Entry, error) {
 	rel.Delivered = append(rel.Delivered, d.Delivered...)
 	rel.Refused = append(rel.Refused, d.Refused...)
 	log := r.log().With("queue_id", e.ID)
-	if len(d.Delivered) > 0 {
-		log.Info("quarantine release delivered", "rcpts", strings.Join(d.Delivered, ","), "attempt", rel.Attempts)
+	// Logged once the entry says so, so whoever reads the line finds the
+	// quarantine as it says.
+	delivered := func() {
+		if len(d.Delivered) > 0 {
+			log.Info("quarantine release delivered", "rcpts", strings.Join(d.Delivered, ","), "attempt", rel.Attempts)
+		}
 	}
 	for _, x := range d.Refused {
 		log.Warn("quarantine release refused", "rcpt", x)
@@ -243,6 +247,7 @@ func (r *Releaser) attempt(ctx context.Context, e Entry) (Entry, error) {
 		if err := r.Store.Delete(ctx, e.ID); err != nil {
 			return e, fmt.Errorf("delivered, but not removed from the quarantine: %w", err)
 		}
+		delivered()
 		return e, nil
 	}
 	rel.LastError = fmt.Sprint(d.Err)
@@ -263,6 +268,7 @@ func (r *Releaser) attempt(ctx context.Context, e Entry) (Entry, error) {
 	if err := r.Store.Update(ctx, e); err != nil {
 		return e, err
 	}
+	delivered()
 	return e, nil
 }
 

@@ -101,8 +101,11 @@ func (s *webService) Serve() error {
 func (s *webService) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
 
 // upkeepInterval is how often the quarantine is expired and due releases
-// retried.
-const upkeepInterval = 30 * time.Second
+// retried: every 30 seconds, or every quarantine.retry_first when that is
+// shorter (at least a second).
+func upkeepInterval(retryFirst time.Duration) time.Duration {
+	return max(time.Second, min(30*time.Second, retryFirst))
+}
 
 type upkeepService struct {
 	r    *quarantine.Releaser
@@ -122,7 +125,7 @@ func (u *upkeepService) Serve() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { <-u.stop; cancel() }()
-	t := time.NewTicker(upkeepInterval)
+	t := time.NewTicker(upkeepInterval(u.r.RetryFirst))
 	defer t.Stop()
 	for {
 		if _, err := u.r.Expire(ctx); err != nil && ctx.Err() == nil {
