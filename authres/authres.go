@@ -189,14 +189,23 @@ func (c *Checker) results(s spfResult, ds []dkimResult, dm dmarcResult) []result
 		}
 		rs = append(rs, r)
 	}
-	dr := result{method: "dmarc", value: dm.value, props: [][2]string{{"header.from", dm.from}}}
-	if dm.policy != "" {
-		dr.comment = "p=" + string(dm.policy)
+	each := dm.each
+	if len(each) == 0 {
+		each = []dmarcResult{dm}
 	}
-	if dm.value == "permerror" {
-		dr.reason = dm.reason
+	// One resinfo per From domain (RFC 8601 allows a method to repeat),
+	// so a mailbox filter sees which of the authors failed.
+	for _, d := range each {
+		dr := result{method: "dmarc", value: d.value, props: [][2]string{{"header.from", d.from}}}
+		if d.policy != "" {
+			dr.comment = "p=" + string(d.policy)
+		}
+		if d.value == "permerror" {
+			dr.reason = d.reason
+		}
+		rs = append(rs, dr)
 	}
-	return append(rs, dr)
+	return rs
 }
 
 // scores turns the results into the tests that fired.
@@ -260,6 +269,13 @@ func (c *Checker) log(t *filters.Transaction, s spfResult, ds []dkimResult, dm d
 	}
 	if dm.reason != "" {
 		args = append(args, "dmarc_reason", dm.reason)
+	}
+	for i, d := range dm.each {
+		v := d.value
+		if d.policy != "" {
+			v += " p=" + string(d.policy)
+		}
+		args = append(args, fmt.Sprintf("dmarc%d", i), v+" from="+d.from)
 	}
 	t.Log.Info("authentication results", args...)
 }

@@ -34,6 +34,10 @@ import (
 //	broken.example     DKIM key without key data
 //	tempfail.example   every question SERVFAILs
 //	keytemp.example    the DKIM key query SERVFAILs, DMARC p=reject
+//	typo.example, upper.example, spaced.example, dup.example, badsp.example
+//	                   DMARC p=reject, written loosely (see the zone)
+//	ruaonly.example    DMARC rua= without p=: acts as p=none
+//	lower.example      v=dmarc1: not a DMARC record (DMARC1 is case-sensitive)
 const zoneTmpl = `
 $TTL 300
 example.com.                  IN TXT "v=spf1 ip4:192.0.2.10 -all"
@@ -60,6 +64,14 @@ _dmarc.tempfail.example.      IN TXT "v=DMARC1; p=reject"
 keytemp.example.              IN TXT "v=spf1 -all"
 _dmarc.keytemp.example.       IN TXT "v=DMARC1; p=reject"
 ed._domainkey.keytemp.example. IN TXT "v=DKIM1; k=ed25519; p=%[1]s"
+_dmarc.typo.example.          IN TXT "v=DMARC1; p=reject; fo:1"
+_dmarc.upper.example.         IN TXT "V=DMARC1; P=REJECT; ADKIM=S"
+_dmarc.spaced.example.        IN TXT "v = DMARC1 ;p = reject ; pct = 100 ; "
+_dmarc.dup.example.           IN TXT "v=DMARC1; p=reject; p=none; x=1; rf=bogus"
+_dmarc.badsp.example.         IN TXT "v=DMARC1; p=reject; sp=rejcet; pct=1000"
+_dmarc.ruaonly.example.       IN TXT "v=DMARC1; rua=mailto:reports@ruaonly.example"
+_dmarc.ruaonly.example.       IN TXT "google-site-verification=abc"
+_dmarc.lower.example.         IN TXT "v=dmarc1; p=reject"
 `
 
 type env struct {
@@ -285,6 +297,99 @@ func TestDMARCReject(t *testing.T) {
 	}
 }
 
+// rawFrom builds an unsigned message with the From field as given.
+func rawFrom(from string) []byte {
+	return []byte("From: " + from + "\r\n" +
+		"To: rcpt@example.org\r\nSubject: wire transfer\r\n" +
+		"Date: Mon, 02 Jan 2026 10:00:00 +0000\r\nMessage-ID: <2@example.org>\r\n\r\nPay now.\r\n")
+}
+
+// A record written loosely still has its p=reject applied (RFC 7489
+// section 6.3); one that holds no policy is not enforced.
+func TestDMARCRecordLeniency(t *testing.T) {
+	e := setup(t)
+	c := newChecker(t, e, Config{RejectDMARC: true})
+	for _, tc := range []struct {
+		domain string
+		action filters.Action
+		header string
+	}{
+		{"typo.example", filters.Reject, "dmarc=fail (p=reject) header.from=typo.example"},
+		{"upper.example", filters.Reject, "dmarc=fail (p=reject) header.from=upper.example"},
+		{"spaced.example", filters.Reject, "dmarc=fail (p=reject) header.from=spaced.example"},
+		{"dup.example", filters.Reject, "dmarc=fail (p=reject) header.from=dup.example"},
+		{"sub.badsp.example", filters.Reject, "dmarc=fail (p=reject) header.from=sub.badsp.example"},
+		{"ruaonly.example", filters.Continue, "dmarc=fail (p=none) header.from=ruaonly.example"},
+		{"lower.example", filters.Continue, "dmarc=none header.from=lower.example"},
+		{"perm.example", filters.Continue, "dmarc=permerror"},
+	} {
+		t.Run(tc.domain, func(t *testing.T) {
+			o := run(t, c, "198.51.100.7", "h.example", "a@example.org", rawFrom("ceo@"+tc.domain), false)
+			if o.verdict.Action != tc.action || !strings.Contains(o.header, tc.header) {
+				t.Errorf("action %v header %q; want %v and %q", o.verdict.Action, o.header, tc.action, tc.header)
+			}
+		})
+	}
+}
+
+// Every From domain is evaluated and the strictest failing policy applies
+// (RFC 7489 section 6.6.1): a second author cannot shield a forged one.
+func TestDMARCSeveralAuthors(t *testing.T) {
+	e := setup(t)
+	c := newChecker(t, e, Config{RejectDMARC: true})
+	for _, tc := range []struct {
+		from   string
+		action filters.Action
+		refuse string // the domain the refusal names
+		header []string
+		tests  string
+	}{
+		{"ceo@example.com, helper@example.org", filters.Reject, "example.com",
+			[]string{"dmarc=fail (p=reject) header.from=example.com", "dmarc=none header.from=example.org"}, "DMARC_FAIL_REJECT"},
+		{"helper@example.org, ceo@example.com", filters.Reject, "example.com",
+			[]string{"dmarc=none header.from=example.org", "dmarc=fail (p=reject) header.from=example.com"}, "DMARC_FAIL_REJECT"},
+		{"Helper <helper@example.org>, \"The CEO\" <ceo@typo.example>", filters.Reject, "typo.example", nil, "DMARC_FAIL_REJECT"},
+		{"Board: helper@example.org, ceo@example.com;", filters.Reject, "example.com", nil, "DMARC_FAIL_REJECT"},
+		{"a@example.net, b@example.org, ceo@example.com", filters.Reject, "example.com",
+			[]string{"dmarc=fail (p=quarantine) header.from=example.net", "dmarc=none header.from=example.org", "dmarc=fail (p=reject) header.from=example.com"}, "DMARC_FAIL_REJECT"},
+		{"ceo@example.com, broken <<helper@example.org>", filters.Reject, "example.com", nil, "DMARC_FAIL_REJECT"},
+		// The strictest failing policy is quarantine: scored, not refused.
+		{"a@example.net, b@example.org", filters.Continue, "", []string{"dmarc=fail (p=quarantine) header.from=example.net", "dmarc=none header.from=example.org"}, "DMARC_FAIL_QUARANTINE"},
+		// A sampled p=reject beside an enforced quarantine: the enforced
+		// policy is not the refusing kind, the sampled one never refuses.
+		{"a@sampled.example, b@example.net", filters.Continue, "", nil, "DMARC_FAIL_REJECT"},
+		// The same domain twice is one evaluation, one resinfo.
+		{"a@example.com, b@EXAMPLE.COM.", filters.Reject, "example.com", []string{"dmarc=fail (p=reject) header.from=example.com"}, "DMARC_FAIL_REJECT"},
+		// A display name is not an author.
+		{`"ceo@example.com" <helper@example.org>`, filters.Continue, "", []string{"dmarc=none header.from=example.org"}, ""},
+	} {
+		t.Run(tc.from, func(t *testing.T) {
+			o := run(t, c, "198.51.100.7", "h.example", "a@example.org", rawFrom(tc.from), false)
+			if o.verdict.Action != tc.action {
+				t.Fatalf("action %v, want %v (header %q)", o.verdict.Action, tc.action, o.header)
+			}
+			if tc.refuse != "" && !strings.Contains(o.verdict.Reply.Text, "from "+tc.refuse+" ") {
+				t.Errorf("refusal %q does not name %s", o.verdict.Reply.Text, tc.refuse)
+			}
+			rest := o.header
+			for _, w := range tc.header {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("header %q\nlacks (in order) %q", o.header, w)
+				}
+				rest = rest[i+len(w):]
+			}
+			if strings.Count(o.header, "dmarc=") != len(tc.header) && tc.header != nil {
+				t.Errorf("header %q: want %d dmarc results", o.header, len(tc.header))
+			}
+			got := tests(o.verdict)
+			if !strings.Contains(got, tc.tests) || tc.tests == "" && strings.Contains(got, "DMARC") {
+				t.Errorf("tests %q, want %q among them", got, tc.tests)
+			}
+		})
+	}
+}
+
 func TestWeights(t *testing.T) {
 	e := setup(t)
 	c := newChecker(t, e, Config{Weights: map[string]float64{"SPF_FAIL": 3.5, "DMARC_FAIL_REJECT": 0}})
@@ -330,6 +435,18 @@ func TestStripOurs(t *testing.T) {
 		{"Authentication-Results", "other.example.net; spf=pass smtp.mailfrom=mx.example.org", false},
 		{"Authentication-Results", "mx.example.org.evil.example; spf=pass", false},
 		{"X-Authentication-Results", "mx.example.org; spf=pass", false},
+		// Quoted, with quoted-pairs, with a version: still our name.
+		{"Authentication-Results", `"mx.example.org"; dkim=pass`, true},
+		{"Authentication-Results", `"mx\.example\.org" 1; dkim=pass`, true},
+		{"Authentication-Results", `"mx.example.org`, true},
+		// No authserv-id to read: no one's valid result, dropped.
+		{"Authentication-Results", "(a (b) mx.example.org; dkim=pass", true},
+		{"Authentication-Results", "(all comment)", true},
+		{"Authentication-Results", "", true},
+		{"Authentication-Results", `""; dkim=pass`, true},
+		// Our name elsewhere than the authserv-id.
+		{"Authentication-Results", "other.example (mx.example.org); dkim=pass", false},
+		{"Authentication-Results", `"other.example"; dkim=pass header.d=mx.example.org`, false},
 	} {
 		if got := o.tr.Stripped(tc.name, tc.value); got != tc.strip {
 			t.Errorf("Stripped(%q, %q) = %v, want %v", tc.name, tc.value, got, tc.strip)

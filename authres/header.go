@@ -112,18 +112,33 @@ func cleanComment(s string) string {
 }
 
 // authservID returns the authserv-id of an Authentication-Results value:
-// its first token, after any leading comments (RFC 8601 section 2.2).
+// its first token or quoted-string (quoted-pairs undone), after any
+// leading comments (RFC 8601 section 2.2). It is "" when there is none to
+// read.
 func authservID(v string) string {
 	v = skipCFWS(v)
-	end := strings.IndexAny(v, "; \t\r\n(")
+	if strings.HasPrefix(v, `"`) {
+		var b strings.Builder
+		for i := 1; i < len(v); i++ {
+			switch v[i] {
+			case '\\':
+				if i+1 < len(v) {
+					i++
+					b.WriteByte(v[i])
+				}
+			case '"':
+				return b.String()
+			default:
+				b.WriteByte(v[i])
+			}
+		}
+		return "" // unterminated
+	}
+	end := strings.IndexAny(v, "; \t\r\n(\"")
 	if end < 0 {
 		end = len(v)
 	}
-	id := v[:end]
-	if len(id) >= 2 && id[0] == '"' && id[len(id)-1] == '"' {
-		id = id[1 : len(id)-1]
-	}
-	return id
+	return v[:end]
 }
 
 // skipCFWS removes leading white space and (possibly nested) comments.
@@ -158,10 +173,21 @@ func skipCFWS(v string) string {
 
 // ours reports whether an arriving Authentication-Results field claims to
 // come from us: such a field is forged or stale, and RFC 8601 section 5
-// says to remove it before adding our own.
+// says to remove it before adding our own. A field whose authserv-id we
+// cannot read goes too: it is no valid result of anyone's, and a laxer
+// reader downstream (one that does not nest comments, say) might read our
+// name in it.
+//
+// value may be only the start of a very long field (filters.Transaction
+// StripHeaders): the authserv-id comes first, so the start decides, and a
+// start that is all comment has no readable authserv-id.
 func ours(hostname string) func(name, value string) bool {
+	host := strings.TrimSuffix(hostname, ".")
 	return func(name, value string) bool {
-		return strings.EqualFold(strings.TrimSpace(name), headerName) &&
-			strings.EqualFold(strings.TrimSuffix(authservID(value), "."), strings.TrimSuffix(hostname, "."))
+		if !strings.EqualFold(strings.TrimSpace(name), headerName) {
+			return false
+		}
+		id := strings.TrimSpace(authservID(value))
+		return id == "" || strings.EqualFold(strings.TrimSuffix(id, "."), host)
 	}
 }

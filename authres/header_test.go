@@ -41,6 +41,10 @@ func TestAuthservID(t *testing.T) {
 		"":                                      "",
 		"mx.example.org(comment); spf=pass":     "mx.example.org",
 		"\r\n\tmx.example.org\r\n\t; dkim=pass": "mx.example.org",
+		`"mx\.example.org"; x`:                  "mx.example.org",
+		`"a \"b\" c"(x)`:                        `a "b" c`,
+		`"unterminated`:                         "",
+		`mx.example.org"x"`:                     "mx.example.org",
 	} {
 		if got := authservID(in); got != want {
 			t.Errorf("authservID(%q) = %q, want %q", in, got, want)
@@ -73,23 +77,38 @@ func TestAligned(t *testing.T) {
 	}
 }
 
-func TestFromDomain(t *testing.T) {
+func TestFromDomains(t *testing.T) {
 	for _, tc := range []struct {
 		froms []string
-		want  string
+		want  string // the domains, comma-separated
 		ok    bool
 	}{
 		{[]string{"Alice <alice@Example.COM>"}, "example.com", true},
 		{[]string{`"Last, First" <f@example.net>`}, "example.net", true},
 		{[]string{"broken <<a@example.org>"}, "example.org", true},
-		{[]string{"a@example.com, b@example.net"}, "", false},
+		// Every author's domain is evaluated (RFC 7489 section 6.6.1).
+		{[]string{"ceo@bank.test, helper@good.test"}, "bank.test,good.test", true},
+		{[]string{"a@one.test, b@two.test, c@three.test"}, "one.test,two.test,three.test", true},
+		{[]string{"Board: ceo@bank.test, helper@good.test;"}, "bank.test,good.test", true},
+		{[]string{"Helper <helper@good.test>, CEO <ceo@bank.test>"}, "good.test,bank.test", true},
+		// A display name that looks like an address is not an author.
+		{[]string{`"ceo@bank.test" <helper@good.test>`}, "good.test", true},
+		// One domain written twice (case, trailing dot, U-label) is one.
+		{[]string{"a@bank.test, b@BANK.test., c@bank.test"}, "bank.test", true},
+		{[]string{"a@bänk.test, b@xn--bnk-qla.test"}, "xn--bnk-qla.test", true},
+		// Broken lists still yield every domain.
+		{[]string{"ceo@bank.test, broken <<helper@good.test>"}, "bank.test,good.test", true},
+		{[]string{"ceo@bank.test; helper@good.test"}, "bank.test,good.test", true},
+		// Two From fields (a malformed message): both count.
+		{[]string{"a@example.com", "b@example.net"}, "example.com,example.net", true},
+		{[]string{"a@example.com", "b@example.com"}, "example.com", true},
 		{[]string{"no address"}, "", false},
+		{[]string{"undisclosed-recipients:;"}, "", false},
 		{nil, "", false},
-		{[]string{"a@example.com", "b@example.com"}, "", false},
 	} {
-		got, err := fromDomain(tc.froms)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("fromDomain(%q) = %q, %v", tc.froms, got, err)
+		got, err := fromDomains(tc.froms)
+		if (err == nil) != tc.ok || strings.Join(got, ",") != tc.want {
+			t.Errorf("fromDomains(%q) = %q, %v; want %q", tc.froms, got, err, tc.want)
 		}
 	}
 }
@@ -100,7 +119,7 @@ func FuzzAuthservID(f *testing.F) {
 	f.Add("(\\) x; y")
 	f.Fuzz(func(t *testing.T, v string) {
 		id := authservID(v)
-		if strings.ContainsAny(id, "; \t\r\n") {
+		if !strings.HasPrefix(skipCFWS(v), `"`) && strings.ContainsAny(id, "; \t\r\n") {
 			t.Errorf("authservID(%q) = %q holds a separator", v, id)
 		}
 		if len(id) > len(v) {
@@ -113,13 +132,22 @@ func FuzzFromDomain(f *testing.F) {
 	f.Add("Alice <alice@example.com>")
 	f.Add("=?utf-8?q?x?= <a@b.example>")
 	f.Add("@")
+	f.Add("ceo@bank.test, helper@good.test")
+	f.Add("G: a@b.test, c@d.test;")
 	f.Fuzz(func(t *testing.T, v string) {
-		d, err := fromDomain([]string{v})
+		ds, err := fromDomains([]string{v})
 		if err != nil {
 			return
 		}
-		if d == "" || strings.ContainsAny(d, " \t<>@,;") && utf8.ValidString(v) {
-			t.Errorf("fromDomain(%q) = %q", v, d)
+		seen := map[string]bool{}
+		for _, d := range ds {
+			if d == "" || strings.ContainsAny(d, " \t<>@,;") && utf8.ValidString(v) {
+				t.Errorf("fromDomains(%q) = %q", v, ds)
+			}
+			if seen[d] {
+				t.Errorf("fromDomains(%q) = %q repeats %q", v, ds, d)
+			}
+			seen[d] = true
 		}
 	})
 }

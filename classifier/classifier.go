@@ -29,6 +29,10 @@ type Result struct {
 	// evidence (see tieBand).
 	LogOdds float64
 	Label   Label
+	// Calibrated is the probability that a message ranked at LogOdds is
+	// spam, from the Calibration; the BAYES_* band is read off it. 0.5
+	// when the classifier is inactive.
+	Calibrated float64
 	// Clues are the tokens combined, most extreme first.
 	Clues []Clue
 	// Active is false until MinLearned ham and spam have been learnt.
@@ -59,11 +63,14 @@ func New(cfg Config, st Store) *Classifier {
 	if cfg.MaxClues < 1 {
 		cfg.MaxClues = def.MaxClues
 	}
-	if cfg.Validate() != nil {
+	if !(cfg.HamCutoff >= 0 && cfg.SpamCutoff <= 1 && cfg.HamCutoff <= cfg.SpamCutoff) {
 		cfg.HamCutoff, cfg.SpamCutoff = def.HamCutoff, def.SpamCutoff
 	}
 	if cfg.MinLearned < 0 {
 		cfg.MinLearned = def.MinLearned
+	}
+	if len(cfg.Calibration) == 0 || cfg.Calibration.Validate() != nil {
+		cfg.Calibration = def.Calibration
 	}
 	return &Classifier{cfg: cfg, st: st}
 }
@@ -87,12 +94,12 @@ func (c *Classifier) Learn(ctx context.Context, docs ...Doc) (int, error) {
 func (c *Classifier) Classify(ctx context.Context, tokens []string) (Result, error) {
 	counts, tot, err := c.st.Counts(ctx, tokens)
 	if err != nil {
-		return Result{Prob: 0.5, Label: Unsure}, fmt.Errorf("classify: %w", err)
+		return Result{Prob: 0.5, Calibrated: 0.5, Label: Unsure}, fmt.Errorf("classify: %w", err)
 	}
 	if len(counts) != len(tokens) {
-		return Result{Prob: 0.5, Label: Unsure}, fmt.Errorf("classify: store answered %d counts for %d tokens", len(counts), len(tokens))
+		return Result{Prob: 0.5, Calibrated: 0.5, Label: Unsure}, fmt.Errorf("classify: store answered %d counts for %d tokens", len(counts), len(tokens))
 	}
-	res := Result{Prob: 0.5, Label: Unsure, Learnt: tot}
+	res := Result{Prob: 0.5, Calibrated: 0.5, Label: Unsure, Learnt: tot}
 	min := uint64(c.cfg.MinLearned)
 	if tot.Ham < min || tot.Spam < min || tot.Ham == 0 || tot.Spam == 0 {
 		return res, nil
@@ -136,6 +143,10 @@ func (c *Classifier) Classify(ctx context.Context, tokens []string) (Result, err
 	}
 	res.LogOdds = rankOdds(fisher(probs))
 	res.Prob = probability(res.LogOdds)
+	if len(clues) > 0 {
+		// No clue at all is no evidence, not a message ranked at 0.
+		res.Calibrated = c.cfg.Calibration.Prob(res.LogOdds)
+	}
 	res.Clues = clues
 	switch {
 	case res.Prob >= c.cfg.SpamCutoff:

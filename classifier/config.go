@@ -22,6 +22,9 @@ type Config struct {
 	// MinLearned is how many ham and how many spam messages must be learnt
 	// before the classifier gives an opinion; until then it is inactive.
 	MinLearned int
+	// Calibration turns the log-odds into the probability the BAYES_*
+	// bands are read off; nil means DefaultCalibration.
+	Calibration Calibration
 }
 
 // DefaultConfig returns the settings chosen on the SpamAssassin corpus.
@@ -35,13 +38,14 @@ type Config struct {
 // evidence are strong (the tie band, see tieBand); those are unsure.
 func DefaultConfig() Config {
 	return Config{
-		S:          0.01,
-		X:          0.5,
-		MinDev:     0.44,
-		MaxClues:   1000,
-		HamCutoff:  0.40,
-		SpamCutoff: 0.55,
-		MinLearned: 200,
+		S:           0.01,
+		X:           0.5,
+		MinDev:      0.44,
+		MaxClues:    1000,
+		HamCutoff:   0.40,
+		SpamCutoff:  0.55,
+		MinLearned:  200,
+		Calibration: DefaultCalibration(),
 	}
 }
 
@@ -64,6 +68,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ham_cutoff %v is over spam_cutoff %v", c.HamCutoff, c.SpamCutoff)
 	case c.MinLearned < 0:
 		return fmt.Errorf("min_learned must not be negative, got %d", c.MinLearned)
+	}
+	if err := c.Calibration.Validate(); err != nil {
+		return fmt.Errorf("calibration: %w", err)
 	}
 	return nil
 }

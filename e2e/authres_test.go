@@ -161,3 +161,119 @@ func TestDMARCReject(t *testing.T) {
 		t.Errorf("backend got %d messages", n)
 	}
 }
+
+// TestDMARCLooseRecordsAndSeveralAuthors: a p=reject record with a typo in
+// another tag still refuses forged mail (RFC 7489 section 6.3), and a
+// second author in another domain does not shield the forged one (section
+// 6.6.1); the backend gets none of them.
+func TestDMARCLooseRecordsAndSeveralAuthors(t *testing.T) {
+	b, err := os.ReadFile("testdata/base.zone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zone := string(b) + `
+bank.test.          IN MX  10 mx.example.com.
+bank.test.          IN TXT "v=spf1 ip4:192.0.2.10 -all"
+_dmarc.bank.test.   IN TXT "v=DMARC1; p=reject; fo:1"
+good.test.          IN MX  10 mx.example.com.
+good.test.          IN TXT "v=spf1 ip4:127.0.0.2 -all"
+shout.test.         IN MX  10 mx.example.com.
+_dmarc.shout.test.  IN TXT "V=DMARC1 ; P=Reject ; ADKIM=s ; pct=abc"
+reports.test.       IN MX  10 mx.example.com.
+_dmarc.reports.test. IN TXT "v=DMARC1; rua=mailto:dmarc@reports.test"
+`
+	g := Start(t, Options{Zone: zone, Settings: map[string]any{"sender_auth": map[string]any{"dmarc_reject": true}}})
+	msg := func(from string) []byte {
+		return []byte("From: " + from + "\r\nTo: u@example.org\r\nSubject: wire transfer\r\n" +
+			"Date: " + time.Now().UTC().Format(time.RFC1123Z) + "\r\nMessage-ID: <dmarc-" + fmt.Sprint(time.Now().UnixNano()) + "@good.test>\r\n\r\nPay now.\r\n")
+	}
+	for _, tc := range []struct {
+		from   string
+		refuse string // the domain named in the 550; "" when relayed
+		dmarc  []string
+	}{
+		{"ceo@bank.test", "bank.test", nil},
+		{"ceo@bank.test, helper@good.test", "bank.test", nil},
+		{"helper@good.test, ceo@bank.test", "bank.test", nil},
+		{"Helper <helper@good.test>, \"CEO\" <ceo@BANK.test>", "bank.test", nil},
+		{"Board: helper@good.test, ceo@bank.test;", "bank.test", nil},
+		{"helper@good.test, a@reports.test, ceo@bank.test", "bank.test", nil},
+		{"ceo@shout.test", "shout.test", nil},
+		{"helper@good.test, ceo@bank.test, broken <<x@good.test>", "bank.test", nil},
+		// Relayed: a display name is not an author, and rua= without p=
+		// asks for reports only.
+		{`"ceo@bank.test" <helper@good.test>`, "", []string{"dmarc=none header.from=good.test"}},
+		{"helper@good.test, a@reports.test", "", []string{"dmarc=none header.from=good.test", "dmarc=fail (p=none) header.from=reports.test"}},
+	} {
+		t.Run(tc.from, func(t *testing.T) {
+			before := g.Backend.Count()
+			c := g.DialFrom("127.0.0.2")
+			defer c.Close()
+			c.Expect(250, "EHLO client2.example.com")
+			r := c.Send("helper@good.test", []string{"u@example.org"}, msg(tc.from))
+			if tc.refuse != "" {
+				if r.Code != 550 || r.Enhanced != "5.7.1" || !strings.Contains(r.Text, tc.refuse) || !strings.Contains(r.Text, "DMARC") {
+					t.Fatalf("From: %s got %s; want 550 5.7.1 naming %s's DMARC policy", tc.from, r, tc.refuse)
+				}
+				RequireQueueID(t, r)
+				if n := g.Backend.Count(); n != before {
+					t.Errorf("the backend got the refused message")
+				}
+				return
+			}
+			if r.Code != 250 {
+				t.Fatalf("From: %s got %s; want 250", tc.from, r)
+			}
+			got := g.Backend.Wait(before+1, 10*time.Second)
+			if len(got) <= before {
+				t.Fatal("backend did not get the message")
+			}
+			ar := strings.Join(headerValues(got[before].Data, "Authentication-Results"), "\n")
+			for _, w := range tc.dmarc {
+				if !strings.Contains(ar, w) {
+					t.Errorf("Authentication-Results %q lacks %q", ar, w)
+				}
+			}
+		})
+	}
+}
+
+// TestForgedHeadersEverySize: an arriving Authentication-Results in our
+// name, and any X-Spam-* field, never reaches the backend, whatever its
+// size (folded fields of 1 KB to 200 KB, around the 64 KiB the gateway
+// holds of a field); another host's result of the same size arrives
+// byte for byte.
+func TestForgedHeadersEverySize(t *testing.T) {
+	g := Start(t, Options{Zone: authZone(t, make(ed25519.PublicKey, ed25519.PublicKeySize))})
+	fold := func(n int) string {
+		var b strings.Builder
+		for b.Len() < n {
+			b.WriteString("\r\n\t(" + strings.Repeat("p", 70) + ")")
+		}
+		return b.String()
+	}
+	for _, n := range []int{1 << 10, 64<<10 - 200, 64<<10 - 1, 64 << 10, 64<<10 + 1, 70 << 10, 200 << 10} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			forged := "Authentication-Results: mx.test; dkim=pass header.d=example.com" + fold(n) + "\r\n"
+			commented := "Authentication-Results: (" + strings.Repeat("c", 70) + fold(n) + ")\r\n mx.test; dmarc=pass\r\n"
+			spam := "X-Spam-Status: No, score=-100.0" + fold(n) + "\r\n"
+			other := "Authentication-Results: elsewhere.example; spf=none" + fold(n) + "\r\n"
+			data := relayed(t, g, "127.0.0.2", "a@example.com", authMsg(forged+commented+spam+other, "hello\r\n"))
+			header := string(data)
+			if i := strings.Index(header, "\r\n\r\n"); i >= 0 {
+				header = header[:i+2]
+			}
+			for _, v := range headerValues(data, "Authentication-Results") {
+				if strings.Contains(v, "dkim=pass header.d=example.com") || strings.Contains(v, "dmarc=pass") {
+					t.Errorf("a forged Authentication-Results of %d bytes reached the backend", len(v))
+				}
+			}
+			if n := len(headerValues(data, "X-Spam-Status")); n != 1 {
+				t.Errorf("%d X-Spam-Status fields reached the backend, want only ours", n)
+			}
+			if !strings.Contains(header, other) {
+				t.Errorf("another host's Authentication-Results of %d bytes was not passed on as it came", len(other))
+			}
+		})
+	}
+}

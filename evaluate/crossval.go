@@ -17,6 +17,9 @@ type Sample struct {
 	Spam   bool
 	Digest string
 	Tokens []string
+	// Raw is the message itself, for runs of the whole chain; nil
+	// otherwise.
+	Raw []byte
 }
 
 // Config sets up a cross-validation run.
@@ -63,9 +66,20 @@ type Report struct {
 	// The rates include reading and tokenizing each message once.
 	TrainMsgsPerSec    float64 `json:"train_msgs_per_s"`
 	ClassifyMsgsPerSec float64 `json:"classify_msgs_per_s"`
-	// Scores are every message's log-odds, for the ROC curve.
-	Scores []Score `json:"-"`
+	// Scores are every message's log-odds, for the ROC curve; Names name
+	// them, index for index.
+	Scores []Score   `json:"-"`
+	Names  []string  `json:"-"`
+	// Results are every message's held-out classifier result.
+	Results []classifier.Result `json:"-"`
+	// WorstHam and WorstSpam are the messages in the most misordered
+	// pairs (see WorstContributors).
+	WorstHam  []Contributor `json:"worst_ham"`
+	WorstSpam []Contributor `json:"worst_spam"`
 }
+
+// worstShown is how many of the worst contributors a report lists.
+const worstShown = 10
 
 // Fold returns the fold of a message: from its digest, so a run is
 // repeatable and copies of one message are tested together.
@@ -87,56 +101,41 @@ func CrossValidate(ctx context.Context, cfg Config, samples []Sample) (*Report, 
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	fold := make([]int, len(samples))
-	for i, s := range samples {
-		fold[i] = Fold(s.Digest, cfg.Folds)
-	}
+	fold := folds(samples, cfg.Folds)
 	results := make([]classifier.Result, len(samples))
 	var learnTime, classifyTime time.Duration
 	learnt := 0
 	for f := range cfg.Folds {
-		st := classifier.NewMemStore()
-		c := classifier.New(cfg.Classifier, st)
 		start := time.Now()
-		batch := make([]classifier.Doc, 0, learnBatch)
-		flush := func() error {
-			_, err := c.Learn(ctx, batch...)
-			learnt += len(batch)
-			batch = batch[:0]
-			return err
-		}
-		var test []int
-		for i, s := range samples {
-			if fold[i] == f {
-				test = append(test, i)
-				continue
-			}
-			batch = append(batch, classifier.Doc{Digest: s.Digest, Spam: s.Spam, Tokens: s.Tokens})
-			if len(batch) == learnBatch {
-				if err := flush(); err != nil {
-					return nil, fmt.Errorf("fold %d: %w", f+1, err)
-				}
-			}
-		}
-		if err := flush(); err != nil {
-			return nil, fmt.Errorf("fold %d: %w", f+1, err)
+		c, st, test, n, err := trainFold(ctx, cfg.Classifier, samples, fold, f)
+		learnt += n
+		if err != nil {
+			return nil, err
 		}
 		learnTime += time.Since(start)
 
 		start = time.Now()
-		if err := classifyAll(ctx, c, samples, test, results, workers); err != nil {
+		err = forEach(test, workers, func(i int) error {
+			res, err := c.Classify(ctx, samples[i].Tokens)
+			results[i] = res
+			return err
+		}, samples)
+		st.Close()
+		if err != nil {
 			return nil, fmt.Errorf("fold %d: %w", f+1, err)
 		}
 		classifyTime += time.Since(start)
-		st.Close()
 	}
 
 	r := &Report{Folds: cfg.Folds, HamCutoff: cfg.Classifier.HamCutoff, SpamCutoff: cfg.Classifier.SpamCutoff}
 	var fp, fn, unsureSpam, unsureHam int
 	r.Scores = make([]Score, len(samples))
+	r.Names = make([]string, len(samples))
+	r.Results = results
 	for i, s := range samples {
 		res := results[i]
 		r.Scores[i] = Score{Spam: s.Spam, Score: res.LogOdds}
+		r.Names[i] = s.Name
 		if !res.Active {
 			r.Inactive++
 		}
@@ -165,6 +164,7 @@ func CrossValidate(ctx context.Context, cfg Config, samples []Sample) (*Report, 
 	r.OneMinusROCAPct = OneMinusROCA(r.Scores)
 	r.RecallAt01Pct = RecallAtFPR(r.Scores, 0.001)
 	r.RecallAt1Pct = RecallAtFPR(r.Scores, 0.01)
+	r.WorstHam, r.WorstSpam = WorstContributors(r.Scores, r.Names, worstShown)
 	if n := len(samples); n > 0 {
 		perMsg := cfg.TokenizeTime.Seconds() / float64(n)
 		if learnt > 0 {
@@ -175,7 +175,53 @@ func CrossValidate(ctx context.Context, cfg Config, samples []Sample) (*Report, 
 	return r, nil
 }
 
-func classifyAll(ctx context.Context, c *classifier.Classifier, samples []Sample, idx []int, out []classifier.Result, workers int) error {
+// folds returns each sample's fold.
+func folds(samples []Sample, k int) []int {
+	fold := make([]int, len(samples))
+	for i, s := range samples {
+		fold[i] = Fold(s.Digest, k)
+	}
+	return fold
+}
+
+// trainFold returns a classifier over a fresh in-memory store that learnt
+// every sample outside fold f, the samples of fold f, and how many were
+// learnt.
+func trainFold(ctx context.Context, cfg classifier.Config, samples []Sample, fold []int, f int) (*classifier.Classifier, *classifier.MemStore, []int, int, error) {
+	st := classifier.NewMemStore()
+	c := classifier.New(cfg, st)
+	learnt := 0
+	batch := make([]classifier.Doc, 0, learnBatch)
+	flush := func() error {
+		_, err := c.Learn(ctx, batch...)
+		learnt += len(batch)
+		batch = batch[:0]
+		return err
+	}
+	var test []int
+	for i, s := range samples {
+		if fold[i] == f {
+			test = append(test, i)
+			continue
+		}
+		batch = append(batch, classifier.Doc{Digest: s.Digest, Spam: s.Spam, Tokens: s.Tokens})
+		if len(batch) == learnBatch {
+			if err := flush(); err != nil {
+				st.Close()
+				return nil, nil, nil, learnt, fmt.Errorf("fold %d: %w", f+1, err)
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		st.Close()
+		return nil, nil, nil, learnt, fmt.Errorf("fold %d: %w", f+1, err)
+	}
+	return c, st, test, learnt, nil
+}
+
+// forEach runs work on each index of idx on workers goroutines; the first
+// error is returned, named by its sample.
+func forEach(idx []int, workers int, work func(i int) error, samples []Sample) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var first error
@@ -185,16 +231,13 @@ func classifyAll(ctx context.Context, c *classifier.Classifier, samples []Sample
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				res, err := c.Classify(ctx, samples[i].Tokens)
-				if err != nil {
+				if err := work(i); err != nil {
 					mu.Lock()
 					if first == nil {
 						first = fmt.Errorf("%s: %w", samples[i].Name, err)
 					}
 					mu.Unlock()
-					continue
 				}
-				out[i] = res
 			}
 		}()
 	}

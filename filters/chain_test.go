@@ -64,7 +64,7 @@ func TestRcptVerdictCombination(t *testing.T) {
 		{"tie goes to the first (reversed)", []check{{name: "b", v: rejectB}, {name: "a", v: rejectA}}, Reject, "B", 0},
 		{"panic is no opinion", []check{{name: "p", panic: true}, {name: "s", v: scoreTwo}}, Continue, "", 2},
 		{"overrun is no opinion", []check{{name: "slow", v: rejectA, sleep: time.Hour}}, Continue, "", 0},
-		{"refusal without reply is no opinion", []check{{name: "bad", v: Verdict{Action: Reject, Scores: []Score{{"X", 1}}}}}, Continue, "", 1},
+		{"refusal without reply is no opinion", []check{{name: "bad", v: Verdict{Action: Reject, Scores: []Score{{Test: "X", Points: 1}}}}}, Continue, "", 1},
 		{"scores before a reject are kept", []check{{name: "s", v: scoreTwo}, {name: "r", v: rejectA}}, Reject, "A", 2},
 	}
 	for _, tt := range tests {

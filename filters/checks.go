@@ -217,11 +217,30 @@ func rejectFirst(c *messageChecks, faults []fault, v *Verdict) bool {
 			if len(text) > malformedReplyMaxBytes {
 				text = text[:malformedReplyMaxBytes]
 			}
-			*v = Refuse(ReplyMalformed.Format(text), "malformed: "+f.text)
+			*v = Refuse(ReplyMalformed.Format(text), malformedReason+f.kind+": "+f.text)
 			return true
 		}
 	}
 	return false
+}
+
+// malformedReason opens the reason of a malformed-message refusal, before
+// the kind's key.
+const malformedReason = "malformed "
+
+// MalformedKind returns the configuration key of the malformed kind
+// (MalformedKinds) a verdict refuses a message for, or "" when it is no
+// such refusal.
+func MalformedKind(v Verdict) string {
+	if v.Action != Reject || v.Reply.Enhanced != ReplyMalformed.Enhanced {
+		return ""
+	}
+	rest, ok := strings.CutPrefix(v.Reason, malformedReason)
+	if !ok {
+		return ""
+	}
+	kind, _, _ := strings.Cut(rest, ":")
+	return kind
 }
 
 func (c *messageChecks) mode(kind string) CheckMode {

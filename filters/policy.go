@@ -54,7 +54,11 @@ func (p Policy) StatusHeaders(score float64, tests []Score, allowListed bool) []
 	if names == "" {
 		names = "none"
 	}
-	h := []Field{{Name: "X-Spam-Status", Value: status + ", score=" + FormatPoints(score) + " required=" + FormatPoints(p.Tag) + " tests=" + names}}
+	value := status + ", score=" + FormatPoints(score) + " required=" + FormatPoints(p.Tag) + " tests=" + names
+	if d := FormatDetails(tests); d != "" {
+		value += " details=" + d
+	}
+	h := []Field{{Name: "X-Spam-Status", Value: value}}
 	if yes {
 		h = append(h, Field{Name: "X-Spam-Flag", Value: "YES"})
 	}
@@ -82,6 +86,21 @@ func FormatTests(tests []Score) string {
 	for i, n := range names {
 		parts[i] = n + "=" + FormatPoints(sum[n])
 	}
+	return strings.Join(parts, ",")
+}
+
+// FormatDetails renders the details of the tests that have one as
+// NAME[DETAIL],NAME[DETAIL], sorted like the tests; "" when none has.
+// SpamAssassin's X-Spam-Status carries further key=value pairs after the
+// tests (autolearn=, version=), so readers of the header skip this one.
+func FormatDetails(tests []Score) string {
+	var parts []string
+	for _, t := range tests {
+		if t.Detail != "" {
+			parts = append(parts, t.Test+"["+t.Detail+"]")
+		}
+	}
+	sort.Strings(parts)
 	return strings.Join(parts, ",")
 }
 

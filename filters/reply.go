@@ -51,7 +51,15 @@ var (
 	ReplyShuttingDown           = Reply{421, "4.3.2", "Service shutting down, try again later"}
 	ReplyTimeout                = Reply{421, "4.4.2", "Timeout exceeded"}
 	ReplyLineTooLong            = Reply{500, "5.5.2", "Line too long"}
-	ReplyQuarantined            = Reply{250, "2.0.0", "Ok: held for review"}
+	// Envelope addresses RFC 5321 or RFC 6531 forbid (package envelope).
+	ReplyBadSenderSyntax    = Reply{501, "5.1.7", "Bad sender address syntax"}
+	ReplyBadRecipientSyntax = Reply{501, "5.1.3", "Bad recipient address syntax"}
+	ReplyNonASCIIAddress    = Reply{553, "5.6.7", "Non-ASCII address without SMTPUTF8"}
+	ReplyQuarantined        = Reply{250, "2.0.0", "Ok: held for review"}
+	ReplyURIBL              = Reply{554, "5.7.1", "Message rejected: body links to %s, blocked using %s"}
+	ReplyAttachment         = Reply{554, "5.7.1", "Message rejected: attachment %s %s"}
+	ReplyVirus              = Reply{554, "5.7.0", "Message rejected: virus found: %s"}
+	ReplyVirusScanFailed    = Reply{451, "4.7.1", "Message could not be scanned for viruses, try again later"}
 )
 
 // Format returns r with its text formatted with args; r.Text is the format.

@@ -22,6 +22,11 @@ type Conn struct {
 	TLS   bool
 	// AuthUser is the SMTP AUTH identity, "" when not authenticated.
 	AuthUser string
+	// RelayByMTA is true when the MTA in front (milter mode) has already
+	// decided which recipients it relays, as Postfix's
+	// smtpd_relay_restrictions do: relay control then refuses only the
+	// relay tricks.
+	RelayByMTA bool
 	// Log carries the client address; the transaction adds the queue id.
 	Log *slog.Logger
 
@@ -170,7 +175,10 @@ func (t *Transaction) AddedHeaders() []Field {
 }
 
 // StripHeaders asks the front end to remove the arriving header fields for
-// which match returns true (name is as received; value is unfolded).
+// which match returns true (name is as received; value is unfolded). The
+// rule must hold whatever a field's size, and a front end holds only so
+// much of a field (64 KiB): for a longer field, value is its start, so
+// match must decide from the name and the start of the value.
 func (t *Transaction) StripHeaders(match func(name, value string) bool) {
 	t.mu.Lock()
 	t.strip = append(t.strip, match)

@@ -32,6 +32,10 @@ func (a Action) String() string {
 type Score struct {
 	Test   string  `json:"test"`
 	Points float64 `json:"points"`
+	// Detail says what the test found when that helps the reader (the
+	// listed domain of a URIBL test); X-Spam-Status shows it after the
+	// tests as details=NAME[DETAIL].
+	Detail string `json:"detail,omitempty"`
 }
 
 // Verdict is a check's answer.

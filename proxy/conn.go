@@ -52,8 +52,6 @@ type clientConn struct {
 	// admit itself.
 	ready atomic.Bool
 
-	routes routeSniffer
-
 	wmu       sync.Mutex
 	closeOnce sync.Once
 	cancel    context.CancelFunc
@@ -176,9 +174,6 @@ func (c *clientConn) Read(b []byte) (int, error) {
 		c.Conn.SetReadDeadline(time.Now().Add(d))
 	}
 	n, err := c.Conn.Read(b)
-	if n > 0 && !c.tls.Load() {
-		c.routes.feed(b[:n])
-	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		c.timedOut.Store(true)

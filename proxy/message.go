@@ -1,9 +1,6 @@
 package proxy
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"io"
 	"net/netip"
 	"strings"
@@ -12,15 +9,10 @@ import (
 	"mailguard/filters"
 )
 
-// The relayed message is: a Received: field for this hop, the chain's
-// fields (X-Spam-Status, ...), then the message as it arrived, minus every
-// arriving X-Spam-* field (so a sender cannot forge a verdict) and the fields
-// a check asked to strip. Every other byte is passed on as it arrived.
-
-// maxFieldBuffer bounds how much of one header field is held to decide
-// whether to strip it; a longer field is passed on unless its name alone
-// condemns it.
-const maxFieldBuffer = 64 << 10
+// The relayed message is: a Received: field for this hop, then what
+// filters.WriteMessage makes of the message (the chain's fields, the
+// arriving ones minus the forged verdict fields and those a check asked to
+// strip).
 
 // receivedInfo is what the Received: field says about the hop.
 type receivedInfo struct {
@@ -86,164 +78,12 @@ func clean(s string) string {
 	}, s)
 }
 
-// formatField renders an added field, folded at white space so lines stay
-// short (SpamAssassin folds its X-Spam-Status the same way).
-func formatField(f filters.Field) string {
-	const width = 78
-	var b strings.Builder
-	line := f.Name + ":"
-	for _, word := range splitFoldable(clean(f.Value)) {
-		if len(line)+1+len(word) > width && len(line) > len(f.Name)+1 {
-			b.WriteString(line + "\r\n")
-			// A space, not a tab: unfolding then gives the value back
-			// exactly where it was folded at a space.
-			line = " " + word
-			continue
-		}
-		line += " " + word
-	}
-	b.WriteString(line + "\r\n")
-	return b.String()
-}
-
-// splitFoldable splits a value at spaces, and long comma lists (tests=...)
-// after their commas.
-func splitFoldable(v string) []string {
-	var out []string
-	for _, w := range strings.Fields(v) {
-		for len(w) > 60 {
-			i := strings.LastIndexByte(w[:60], ',')
-			if i <= 0 {
-				break
-			}
-			out = append(out, w[:i+1])
-			w = w[i+1:]
-		}
-		out = append(out, w)
-	}
-	return out
-}
-
-// isSpamField reports whether a field name is one of the verdict fields
-// only this gateway may write.
-func isSpamField(name string) bool {
-	return len(name) >= 7 && strings.EqualFold(name[:7], "X-Spam-")
-}
-
-// writeMessage writes the relayed form of the message read from src to w.
+// writeMessage writes the relayed form of the message; see
+// filters.WriteMessage.
 func writeMessage(w io.Writer, top string, added []filters.Field, strip func(name, value string) bool, src io.Reader) error {
-	bw := bufio.NewWriterSize(w, 32<<10)
-	bw.WriteString(top)
-	for _, f := range added {
-		bw.WriteString(formatField(f))
-	}
-	br := bufio.NewReaderSize(src, 32<<10)
-	if err := filterHeader(bw, br, strip); err != nil {
-		return err
-	}
-	if _, err := io.Copy(bw, br); err != nil {
-		return err
-	}
-	return bw.Flush()
+	return filters.WriteMessage(w, top, added, strip, src)
 }
 
-// filterHeader copies the header section from br to w, leaving out the
-// fields to strip, and stops after the blank line that ends it (or at the
-// end of the message). The grammar is the one filters.ParseHeader uses: a
-// line starting with white space continues the field before it; a line
-// that is neither is passed on untouched.
-func filterHeader(w *bufio.Writer, br *bufio.Reader, strip func(name, value string) bool) error {
-	var (
-		field    []byte // the current field's bytes, while it is held
-		name     string
-		valueAt  int
-		inField  bool
-		drop     bool // the name alone condemns it
-		spilling bool // too long to hold: passed on as it comes
-	)
-	finish := func() {
-		if inField && !drop && !spilling {
-			value := filters.Unfold(field[valueAt:])
-			if strip == nil || !strip(name, value) {
-				w.Write(field)
-			}
-		}
-		field, inField, drop, spilling = field[:0], false, false, false
-	}
-	add := func(piece []byte) {
-		switch {
-		case drop:
-		case spilling:
-			w.Write(piece)
-		case len(field)+len(piece) > maxFieldBuffer:
-			w.Write(field)
-			w.Write(piece)
-			spilling = true
-		default:
-			field = append(field, piece...)
-		}
-	}
-	for {
-		piece, err := br.ReadSlice('\n')
-		if len(piece) == 0 && err != nil {
-			finish()
-			if err == io.EOF {
-				return nil
-			}
-			return err
-		}
-		whole := err == nil || err == io.EOF
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) && err != io.EOF {
-			return err
-		}
-		switch {
-		case isBlankLine(piece) && whole:
-			finish()
-			w.Write(piece)
-			return nil
-		case piece[0] == ' ' || piece[0] == '\t':
-			if inField {
-				add(piece)
-			} else {
-				w.Write(piece)
-			}
-		default:
-			finish()
-			colon := bytes.IndexByte(piece, ':')
-			if colon > 0 && filters.ValidFieldName(piece[:colon]) {
-				inField = true
-				name = string(bytes.TrimRight(piece[:colon], " \t"))
-				valueAt = colon + 1
-				drop = isSpamField(name)
-				add(piece)
-			} else {
-				w.Write(piece)
-			}
-		}
-		// The rest of an over-long line belongs to whatever its start
-		// belonged to.
-		for !whole {
-			piece, err = br.ReadSlice('\n')
-			whole = err == nil || err == io.EOF
-			if err != nil && !errors.Is(err, bufio.ErrBufferFull) && err != io.EOF {
-				return err
-			}
-			if inField {
-				add(piece)
-			} else {
-				w.Write(piece)
-			}
-			if err == io.EOF {
-				break
-			}
-		}
-		if err == io.EOF {
-			finish()
-			return nil
-		}
-	}
-}
-
-func isBlankLine(b []byte) bool {
-	return len(b) == 1 && b[0] == '\n' || len(b) == 2 && b[0] == '\r' && b[1] == '\n'
-}
+// isSpamField reports whether a field name is a verdict field only this
+// gateway may write.
+func isSpamField(name string) bool { return filters.IsVerdictField(name) }

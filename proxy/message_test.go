@@ -40,8 +40,9 @@ func TestFilterHeader(t *testing.T) {
 	}
 }
 
-// A field longer than the buffer is passed on whole unless its name
-// condemns it; memory stays bounded either way.
+// Which fields go does not depend on their size: a field longer than the
+// buffer is judged on its name and the start of its value, then dropped or
+// passed on whole; memory stays bounded either way.
 func TestFilterHeaderLongFields(t *testing.T) {
 	long := strings.Repeat("x", 200<<10)
 	in := "A: " + long + "\r\nX-Spam-Status: " + long + "\r\n " + long + "\r\nX-Strip: " + long + "\r\nB: 2\r\n\r\nbody\r\n"
@@ -50,9 +51,93 @@ func TestFilterHeaderLongFields(t *testing.T) {
 	if err := writeMessage(&out, "", nil, strip, strings.NewReader(in)); err != nil {
 		t.Fatal(err)
 	}
-	want := "A: " + long + "\r\nX-Strip: " + long + "\r\nB: 2\r\n\r\nbody\r\n"
+	want := "A: " + long + "\r\nB: 2\r\n\r\nbody\r\n"
 	if out.String() != want {
 		t.Errorf("long fields: got %d bytes, want %d", out.Len(), len(want))
+	}
+}
+
+// stripOurs strips the fields a check would: Authentication-Results whose
+// value starts with our authserv-id, as authres asks.
+func stripOurs(name, value string) bool {
+	return strings.EqualFold(name, "Authentication-Results") && (strings.HasPrefix(value, "mx.example.org;") || value == "")
+}
+
+// Every rule (X-Spam-* by name, a check's by value) holds for fields of
+// every size around the buffer, folded or on one line, with CRLF or LF.
+func TestFilterHeaderEverySize(t *testing.T) {
+	sizes := []int{10, 998, 32<<10 - 1, 32 << 10, 64<<10 - 100, 64<<10 - 1, 64 << 10, 64<<10 + 1, 64<<10 + 100, 70 << 10, 96 << 10, 200 << 10}
+	for _, eol := range []string{"\r\n", "\n"} {
+		for _, folded := range []bool{false, true} {
+			for _, n := range sizes {
+				pad := padding(n, folded, eol)
+				for _, tc := range []struct {
+					field string
+					drop  bool
+				}{
+					{"Authentication-Results: mx.example.org; dkim=pass header.d=bank.test" + pad, true},
+					{"authentication-results:mx.example.org; spf=pass" + pad, true},
+					{"Authentication-Results: other.example; dkim=pass" + pad, false},
+					{"X-Spam-Status: Yes, score=-50" + pad, true},
+					{"x-spam-flag :" + pad, true},
+					{"Subject: hello" + pad, false},
+				} {
+					in := "A: 1" + eol + tc.field + eol + "B: 2" + eol + eol + "body" + eol
+					var out bytes.Buffer
+					if err := writeMessage(&out, "", nil, stripOurs, strings.NewReader(in)); err != nil {
+						t.Fatal(err)
+					}
+					want := in
+					if tc.drop {
+						want = "A: 1" + eol + "B: 2" + eol + eol + "body" + eol
+					}
+					if out.String() != want {
+						t.Errorf("%.40q (%d bytes, folded %v, eol %q): got %d bytes, want %d (dropped: %v)",
+							tc.field, len(tc.field), folded, eol, out.Len(), len(want), tc.drop)
+					}
+				}
+			}
+		}
+	}
+}
+
+// padding is n bytes of field value: one long line, or folded lines of
+// 70 octets.
+func padding(n int, folded bool, eol string) string {
+	if !folded {
+		return " (" + strings.Repeat("p", n) + ")"
+	}
+	var b strings.Builder
+	for b.Len() < n {
+		b.WriteString(eol + "\t(" + strings.Repeat("p", 66) + ")")
+	}
+	return b.String()
+}
+
+// A line so long that its colon comes after the buffer is judged on its
+// start: a name followed by white space only is still that name.
+func TestFilterHeaderLongName(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		drop bool
+	}{
+		{"X-Spam-" + strings.Repeat("A", 100<<10) + ": Yes", true},
+		{"Authentication-Results" + strings.Repeat(" ", 100<<10) + ": mx.example.org; dkim=pass", true},
+		{"X-Other" + strings.Repeat("A", 100<<10) + ": Yes", false},
+		{"not a field " + strings.Repeat("A", 100<<10) + ": Yes", false},
+	} {
+		in := "A: 1\r\n" + tc.line + "\r\nB: 2\r\n\r\nbody\r\n"
+		var out bytes.Buffer
+		if err := writeMessage(&out, "", nil, stripOurs, strings.NewReader(in)); err != nil {
+			t.Fatal(err)
+		}
+		want := in
+		if tc.drop {
+			want = "A: 1\r\nB: 2\r\n\r\nbody\r\n"
+		}
+		if out.String() != want {
+			t.Errorf("%.30q: got %d bytes, want %d", tc.line, out.Len(), len(want))
+		}
 	}
 }
 
@@ -127,10 +212,27 @@ func FuzzFilterHeader(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	f.Add([]byte("Authentication-Results: mx.example.org; x\r\n\tmore\r\nAuthentication-Results: o; y\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var out bytes.Buffer
-		if err := writeMessage(&out, "", nil, nil, bytes.NewReader(in)); err != nil {
+		if err := writeMessage(&out, "", nil, stripOurs, bytes.NewReader(in)); err != nil {
 			t.Fatal(err)
+		}
+		// Exactly the fields no rule condemns are kept, byte for byte.
+		hin, _ := filters.ParseHeader(bytes.NewReader(in))
+		hout, _ := filters.ParseHeader(bytes.NewReader(out.Bytes()))
+		var kept []string
+		for _, fld := range hin {
+			if !isSpamField(fld.Name) && !stripOurs(fld.Name, fld.Value) {
+				kept = append(kept, string(fld.Raw))
+			}
+		}
+		var gotFields []string
+		for _, fld := range hout {
+			gotFields = append(gotFields, string(fld.Raw))
+		}
+		if strings.Join(kept, "|") != strings.Join(gotFields, "|") {
+			t.Fatalf("fields kept %q, want %q", gotFields, kept)
 		}
 		got := out.Bytes()
 		if len(got) > len(in) {

@@ -54,7 +54,8 @@ func (bp *backendPool) get() *relay.Client {
 // shut.
 func (bp *backendPool) put(c *relay.Client) {
 	bp.mu.Lock()
-	if bp.shut || len(bp.idle) >= poolMax || !c.Usable() {
+	// A connection handed to a client with XCLIENT is that client's only.
+	if bp.shut || len(bp.idle) >= poolMax || !c.Usable() || c.Impersonating() {
 		bp.mu.Unlock()
 		c.Close()
 		return

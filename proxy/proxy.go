@@ -30,6 +30,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailguard/filters"
+	"mailguard/relay"
 	"mailguard/resolver"
 )
 
@@ -63,9 +64,12 @@ type Config struct {
 	// 20); a client over either gets 421 4.7.0 and is disconnected.
 	MaxConnections      int
 	MaxConnectionsPerIP int
-	// MaxLineLength bounds a command line (default 2000: RFC 5321's
-	// 1000-octet text line, doubled as go-smtp does). go-smtp applies it to
-	// message lines too; longer ones end the connection with 500.
+	// MaxLineLength bounds a line, in octets without its CRLF (default
+	// 2000: RFC 5321's 1000-octet text line, doubled as go-smtp does). A
+	// longer command line ends the session with 500 (the reply is written,
+	// and the client's input drained briefly before closing); a longer
+	// message line is read on to the end of the data, and the message gets
+	// 550 5.6.0.
 	MaxLineLength int
 	// CommandTimeout is how long a client may stay silent between
 	// commands (default 5 minutes, RFC 5321 section 4.5.3.2.7).
@@ -80,6 +84,9 @@ type Config struct {
 	// BackendTimeout bounds connecting to the backend and each of its
 	// replies (default 2 minutes).
 	BackendTimeout time.Duration
+	// BackendForward says how the backend learns who the client was
+	// (default relay.ForwardXForward: XFORWARD when the backend offers it).
+	BackendForward relay.ForwardMode
 	// TLS enables STARTTLS; nil is off.
 	TLS *tls.Config
 	// Users enables AUTH PLAIN and LOGIN under TLS; nil is off.
@@ -186,6 +193,9 @@ func prepare(cfg Config) (Config, error) {
 	setDefault(&cfg.DataBlockTimeout, DefaultDataBlockTimeout)
 	setDefault(&cfg.DataTimeout, DefaultDataTimeout)
 	setDefault(&cfg.BackendTimeout, DefaultBackendTimeout)
+	if cfg.BackendForward == "" {
+		cfg.BackendForward = relay.ForwardXForward
+	}
 	setDefault(&cfg.DNSTimeout, defaultDNSTimeout)
 	setDefault(&cfg.SpoolMemory, defaultSpoolMemory)
 	if cfg.Log == nil {

@@ -630,19 +630,6 @@ func TestBackendPool(t *testing.T) {
 	}
 }
 
-func TestDataLineTooLong(t *testing.T) {
-	tp := startProxy(t, Config{MaxLineLength: 1000}, smtptest.Options{})
-	c := tp.dial(t)
-	r := c.Send("a@example.com", []string{"u@example.org"}, []byte(plainMsg+strings.Repeat("x", 3000)+"\r\n"))
-	if r.Code != 500 || r.Enhanced != "5.5.2" {
-		t.Errorf("message line over max_line_length: %s", r)
-	}
-	endsWithID(t, r)
-	if tp.be.Count() != 0 {
-		t.Errorf("backend got the message")
-	}
-}
-
 // go-smtp offers CHUNKING; a message in BDAT chunks is judged and relayed
 // like one sent with DATA, and RSET in the middle abandons it.
 func TestBDAT(t *testing.T) {

@@ -1,28 +1,7 @@
 package proxy
 
-import (
-	"crypto/rand"
-	"encoding/binary"
-	"fmt"
-	"sync/atomic"
-	"time"
-)
+import "mailguard/filters"
 
-// Queue ids look like Postfix's short ones: 12 upper-case hex digits, the
-// low 20 bits of the time in seconds then a 28-bit counter that starts at a
-// random value, so ids are unique within a process and unlikely to repeat
-// across restarts or between instances sharing a log. Sessions get ids of
-// the same form, so a refusal before MAIL FROM can be quoted just the same.
-var idCounter atomic.Uint32
-
-func init() {
-	var b [4]byte
-	rand.Read(b[:])
-	idCounter.Store(binary.BigEndian.Uint32(b[:]))
-}
-
-func newQueueID() string {
-	t := uint64(time.Now().Unix()) & 0xFFFFF
-	n := uint64(idCounter.Add(1)) & 0xFFFFFFF
-	return fmt.Sprintf("%05X%07X", t, n)
-}
+// newQueueID returns a queue id (or session id) of the form every front end
+// uses.
+func newQueueID() string { return filters.NewQueueID() }

@@ -3,14 +3,17 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
+	"mailguard/envelope"
 	"mailguard/filters"
 	"mailguard/relay"
 )
@@ -122,12 +125,18 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	chain := s.p.chain.Load()
 	s.heloChecks(chain)
 	t := filters.NewTransaction(s.cc.fc, newQueueID())
-	t.MailFrom = from
 	if opts != nil {
 		t.Size, t.SMTPUTF8, t.Body = opts.Size, opts.UTF8, string(opts.Body)
 	}
+	// What the chain checks is what the backend gets: the canonical form.
+	raw := from
+	from, aerr := envelope.Canonical(raw, false, t.SMTPUTF8)
+	t.MailFrom = from
 	s.tx = &txn{t: t, chain: chain, refusal: s.cc.refusal.Load()}
 	s.cc.inTxn.Store(true)
+	if aerr != nil {
+		return s.abort("MAIL", addressReply(aerr, filters.ReplyBadSenderSyntax), aerr.Error(), "raw_from", strconv.Quote(raw))
+	}
 	if s.tx.refusal != nil {
 		// Accepted only to refuse each recipient; the backend is not
 		// bothered.
@@ -147,7 +156,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		return s.abort("MAIL", filters.ReplyBackendUnavailable, err.Error())
 	}
 	mo := relay.MailOptions{Size: t.Size, SMTPUTF8: t.SMTPUTF8, EightBit: t.Body == "8BITMIME"}
-	r, err := s.be.Mail(s.ctx(), from, mo)
+	r, err := s.backendMail(t, from, mo)
 	if s.bePooled && (err != nil || r.Code == 421) {
 		// The backend closed the idle connection meanwhile; the others
 		// in the pool are likely as old, so dial afresh.
@@ -155,7 +164,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		if err = s.dialBackend(); err != nil {
 			return s.abort("MAIL", filters.ReplyBackendUnavailable, err.Error())
 		}
-		r, err = s.be.Mail(s.ctx(), from, mo)
+		r, err = s.backendMail(t, from, mo)
 	}
 	s.bePooled = false
 	switch {
@@ -214,7 +223,15 @@ func (s *session) dropBackend() {
 	}
 }
 
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+// addressReply is the reply to an address envelope.Canonical refused.
+func addressReply(err error, syntax filters.Reply) filters.Reply {
+	if errors.Is(err, envelope.ErrNonASCII) {
+		return filters.ReplyNonASCIIAddress
+	}
+	return syntax
+}
+
+func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tx := s.tx
@@ -229,9 +246,16 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if len(t.Rcpts) >= s.cc.cfg.MaxRecipients {
 		return s.refuse("RCPT", filters.ReplyTooManyRecipients, "", "to", "<"+to+">")
 	}
+	raw := to
+	to, err := envelope.Canonical(raw, true, t.SMTPUTF8)
+	if err != nil {
+		return s.refuse("RCPT", addressReply(err, filters.ReplyBadRecipientSyntax), err.Error(), "to", strconv.Quote(raw))
+	}
+	// A source route is dropped by the SMTP server; the chain sees it, so
+	// it is refused as the relay trick it is, in every spelling.
 	path := to
-	if raw, ok := s.cc.routes.take(to); ok {
-		path = raw
+	if opts != nil && opts.SourceRoute != "" {
+		path = "@" + opts.SourceRoute + ":" + to
 	}
 	v := tx.chain.Rcpt(s.ctx(), t, path)
 	switch v.Action {
@@ -270,11 +294,20 @@ func (s *session) Data(r io.Reader) error {
 	defer spool.Close()
 
 	s.cc.readTimeout.Store(int64(s.cc.cfg.DataBlockTimeout))
-	_, err := io.Copy(spool, r)
+	lines := &lineLimiter{w: &lineEnds{w: spool}, max: s.cc.cfg.MaxLineLength}
+	_, err := io.Copy(lines, r)
+	if err == nil {
+		err = lines.Close()
+	}
 	s.cc.readTimeout.Store(int64(s.cc.cfg.CommandTimeout))
 	if err != nil {
 		s.resetBackend()
 		return s.dataError(err, spool.Size())
+	}
+	if lines.overAt > 0 {
+		// Read to the end, so the client hears this while it listens.
+		s.resetBackend()
+		return s.refuse("DATA", filters.ReplyMalformed.Format(fmt.Sprintf("line %d longer than %d octets", lines.overAt, lines.max)), "line over max_line_length")
 	}
 	m, err := spool.Message()
 	if err != nil {
@@ -313,8 +346,6 @@ func (s *session) dataError(err error, size int64) error {
 		// a reply.
 		t.Log.Info("message aborted by the client", "size", size)
 		return smtpError(filters.ReplyTimeout.WithQueueID(t.QueueID))
-	case errors.Is(err, smtp.ErrTooLongLine):
-		return s.refuse("DATA", filters.ReplyLineTooLong, "line over max_line_length")
 	case errors.As(err, &ne) && ne.Timeout() || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF):
 		// The client is gone or silent; whatever is sent may not arrive.
 		t.Log.Info("message not received", "err", err, "size", size)

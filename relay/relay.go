@@ -22,6 +22,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"mailguard/envelope"
 	"mailguard/filters"
 )
 
@@ -70,6 +71,8 @@ type Client struct {
 	// timeout, a message whose source failed mid-way); every later call
 	// fails fast.
 	broken error
+	// fwd is what was told of the client (forward.go).
+	fwd forwardState
 }
 
 // Dial connects to the backend, reads its greeting and says EHLO (falling
@@ -136,12 +139,32 @@ func (cl *Client) Mail(ctx context.Context, from string, opts MailOptions) (filt
 			return filters.Reply{}, fmt.Errorf("%w: %s does not offer SMTPUTF8", ErrUnavailable, cl.cfg.Addr)
 		}
 	}
-	return cl.reply(ctx, cl.cfg.Timeout, "MAIL FROM", func() error { return cl.c.Mail(from, mo) })
+	path, err := wirePath(from, false)
+	if err != nil {
+		return filters.Reply{}, err
+	}
+	return cl.reply(ctx, cl.cfg.Timeout, "MAIL FROM", func() error { return cl.c.Mail(path, mo) })
+}
+
+// wirePath checks an address once more and writes it as the path of a
+// command, its local part quoted where RFC 5321 section 4.1.2 needs it: a
+// space, ">" or "=" inside a local part never becomes a parameter of the
+// command. An address that cannot be written safely is refused before
+// anything is sent.
+func wirePath(addr string, recipient bool) (string, error) {
+	if _, err := envelope.Canonical(addr, recipient, true); err != nil {
+		return "", fmt.Errorf("relay: address %q not sent: %w", addr, err)
+	}
+	return envelope.Path(addr), nil
 }
 
 // Rcpt adds a recipient. A 2xx reply means the backend accepted it.
 func (cl *Client) Rcpt(ctx context.Context, to string) (filters.Reply, error) {
-	return cl.reply(ctx, cl.cfg.Timeout, "RCPT TO", func() error { return cl.c.Rcpt(to, nil) })
+	path, err := wirePath(to, true)
+	if err != nil {
+		return filters.Reply{}, err
+	}
+	return cl.reply(ctx, cl.cfg.Timeout, "RCPT TO", func() error { return cl.c.Rcpt(path, nil) })
 }
 
 // Data sends the message read from r (dot-stuffed on the way; bare LF line

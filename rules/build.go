@@ -76,7 +76,8 @@ var builders []builder
 //
 //	10 block/allow lists, 20 relay control, 30 DNSBL, 35 RHSBL,
 //	40 sender verification, 50 recipient verification,
-//	60 message checks, 70 SPF/DKIM/DMARC, 80 classifier.
+//	60 message checks, 62 antivirus, 64 attachments, 66 URIBL,
+//	70 SPF/DKIM/DMARC, 80 classifier.
 func register(order int, name string, build func(cfg *Config, d *Deps) ([]filters.Filter, error)) {
 	builders = append(builders, builder{order: order, name: name, build: build})
 	sort.SliceStable(builders, func(i, j int) bool { return builders[i].order < builders[j].order })
@@ -93,13 +94,10 @@ func BuildChain(cfg *Config, d *Deps) (*filters.Chain, error) {
 		}
 		fs = append(fs, f...)
 	}
-	return filters.NewChain(filters.ChainConfig{
-		Filters: fs,
-		Policy: filters.Policy{
-			Tag:        cfg.Thresholds.Tag,
-			Quarantine: cfg.Thresholds.Quarantine,
-			Reject:     cfg.Thresholds.Reject,
-		},
-		Log: d.Log,
-	}), nil
+	return filters.NewChain(filters.ChainConfig{Filters: fs, Policy: policy(cfg), Log: d.Log}), nil
+}
+
+// policy is the thresholds' score policy.
+func policy(cfg *Config) filters.Policy {
+	return filters.Policy{Tag: cfg.Thresholds.Tag, Quarantine: cfg.Thresholds.Quarantine, Reject: cfg.Thresholds.Reject}
 }

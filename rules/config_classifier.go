@@ -24,6 +24,10 @@ type ClassifierConfig struct {
 	MaxTokens int `yaml:"max_tokens"`
 	// MaxBytes bounds how much of each message is read.
 	MaxBytes int64 `yaml:"max_bytes"`
+	// Calibration maps the classifier's log-odds to the probability the
+	// BAYES_* bands are read off: steps of {odds, prob}, as mailguard eval
+	// prints them for a corpus.
+	Calibration classifier.Calibration `yaml:"calibration"`
 	// Weights are the points of the BAYES_* tests.
 	Weights   map[string]float64 `yaml:"weights"`
 	Autolearn AutolearnConfig    `yaml:"autolearn"`
@@ -47,10 +51,11 @@ func init() {
 			Enabled: true,
 			S:       d.S, X: d.X, MinDev: d.MinDev, MaxClues: d.MaxClues,
 			HamCutoff: d.HamCutoff, SpamCutoff: d.SpamCutoff, MinLearned: d.MinLearned,
-			MaxTokens: DefaultClassifierMaxTokens,
-			MaxBytes:  classifier.DefaultMaxBytes,
-			Weights:   classifier.DefaultWeights(),
-			Autolearn: AutolearnConfig{Enabled: al.Enabled, SpamScore: al.SpamScore, HamMaxScore: al.HamMaxScore},
+			MaxTokens:   DefaultClassifierMaxTokens,
+			MaxBytes:    classifier.DefaultMaxBytes,
+			Calibration: d.Calibration,
+			Weights:     classifier.DefaultWeights(),
+			Autolearn:   AutolearnConfig{Enabled: al.Enabled, SpamScore: al.SpamScore, HamMaxScore: al.HamMaxScore},
 		}
 	})
 	registerValidator(validateClassifier)
@@ -61,6 +66,7 @@ func (c ClassifierConfig) Scoring() classifier.Config {
 	return classifier.Config{
 		S: c.S, X: c.X, MinDev: c.MinDev, MaxClues: c.MaxClues,
 		HamCutoff: c.HamCutoff, SpamCutoff: c.SpamCutoff, MinLearned: c.MinLearned,
+		Calibration: c.Calibration,
 	}
 }
 
@@ -95,6 +101,11 @@ func validateClassifier(c *Config, v *validator) {
 	}
 	if cc.MaxBytes < 1024 {
 		v.Errorf("classifier.max_bytes", "must be at least 1024, got %d", cc.MaxBytes)
+	}
+	if len(cc.Calibration) == 0 {
+		v.Errorf("classifier.calibration", "must have at least one step {odds, prob}")
+	} else if err := cc.Calibration.Validate(); err != nil {
+		v.Errorf("classifier.calibration", "%v", err)
 	}
 	v.testWeights("classifier.weights", "a classifier test", cc.Weights, classifier.DefaultWeights())
 	if !finite(cc.Autolearn.SpamScore) || cc.Autolearn.SpamScore <= 0 {

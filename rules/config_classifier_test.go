@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -14,10 +15,10 @@ import (
 
 func TestClassifierConfig(t *testing.T) {
 	def := Default().Classifier
-	if !def.Enabled || def.Autolearn.Enabled || def.MaxTokens != 2_000_000 || def.Weights["BAYES_99"] != 3.5 {
-		t.Errorf("defaults %+v: want enabled, autolearn off, 2000000 tokens, SpamAssassin weights", def)
+	if !def.Enabled || def.Autolearn.Enabled || def.MaxTokens != 2_000_000 || def.Weights["BAYES_99"] != 7 || def.Weights["BAYES_999"] != 10 {
+		t.Errorf("defaults %+v: want enabled, autolearn off, 2000000 tokens, mailguard's BAYES_* weights", def)
 	}
-	if def.Scoring() != classifier.DefaultConfig() {
+	if !reflect.DeepEqual(def.Scoring(), classifier.DefaultConfig()) {
 		t.Errorf("default scoring %+v, want classifier.DefaultConfig %+v", def.Scoring(), classifier.DefaultConfig())
 	}
 	cfg, err := Parse("test.yaml", []byte(`
@@ -27,6 +28,7 @@ classifier:
   spam_cutoff: 0.95
   min_learned: 10
   weights: {BAYES_99: 5}
+  calibration: [{odds: -1, prob: 0.01}, {odds: 0, prob: 0.5}, {odds: 2.5, prob: 0.999}]
   autolearn: {enabled: true, spam_score: 9}
 `))
 	if err != nil {
@@ -37,7 +39,10 @@ classifier:
 	if sc.S != 0.3 || sc.MaxClues != 50 || sc.SpamCutoff != 0.95 || sc.MinLearned != 10 || sc.MinDev != classifier.DefaultConfig().MinDev {
 		t.Errorf("scoring %+v: want the keys set and the other defaults", sc)
 	}
-	if c.Weights["BAYES_99"] != 5 || c.Weights["BAYES_00"] != -1.9 {
+	if want := (classifier.Calibration{{Odds: -1, Prob: 0.01}, {Odds: 0, Prob: 0.5}, {Odds: 2.5, Prob: 0.999}}); !reflect.DeepEqual(sc.Calibration, want) {
+		t.Errorf("calibration %v, want %v", sc.Calibration, want)
+	}
+	if c.Weights["BAYES_99"] != 5 || c.Weights["BAYES_00"] != classifier.DefaultWeights()["BAYES_00"] {
 		t.Errorf("weights %v: want BAYES_99 5 and the other defaults", c.Weights)
 	}
 	if !c.Autolearn.Enabled || c.Autolearn.SpamScore != 9 || c.Autolearn.HamMaxScore != 0 {
@@ -55,6 +60,10 @@ func TestClassifierConfigProblems(t *testing.T) {
 		{"classifier: {min_learned: -1}", "classifier.min_learned", "negative"},
 		{"classifier: {max_tokens: 10}", "classifier.max_tokens", "at least 1000"},
 		{"classifier: {weights: {BAYES_98: 1}}", "classifier.weights.BAYES_98", "did you mean BAYES_9"},
+		{"classifier: {calibration: []}", "classifier.calibration", "at least one step"},
+		{"classifier: {calibration: [{odds: 1, prob: 0.5}, {odds: 0, prob: 0.6}]}", "classifier.calibration", "odds must increase"},
+		{"classifier: {calibration: [{odds: 0, prob: 0.5}, {odds: 1, prob: 0.4}]}", "classifier.calibration", "must not decrease"},
+		{"classifier: {calibration: [{odds: 0, prob: 1.5}]}", "classifier.calibration", "between 0 and 1"},
 		{"classifier: {autolearn: {spam_score: 0}}", "classifier.autolearn.spam_score", "over 0"},
 		{"classifier: {autolearn: {ham_max_score: 20}}", "classifier.autolearn.ham_max_score", "under spam_score"},
 	}

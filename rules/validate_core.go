@@ -63,7 +63,7 @@ func validateCore(c *Config, v *validator) {
 	checkZones(v, "dnsbl", c.DNSBL)
 	checkZones(v, "rhsbl", c.RHSBL)
 	checkThresholds(c, v)
-	checkListener(v, "milter.listen", c.Milter.Listen, false)
+	checkMilterListen(v, c.Milter.Listen)
 	checkListener(v, "web.listen", c.Web.Listen, false)
 	checkListener(v, "metrics.listen", c.Metrics.Listen, false)
 	checkListenerClash(c, v)

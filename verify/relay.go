@@ -62,6 +62,8 @@ func (r *Relay) CheckRcpt(_ context.Context, t *filters.Transaction, rcpt string
 	switch {
 	case a.Trick != "":
 		return deny("relay trick: " + a.Trick)
+	case t.Conn.RelayByMTA:
+		return filters.Pass()
 	case a.Domain == "":
 		// RFC 5321 section 4.5.1: "postmaster" without a domain must
 		// be accepted; it is the backend's own postmaster.

@@ -110,6 +110,31 @@ func TestRelay(t *testing.T) {
 	}
 }
 
+// In milter mode the MTA has already applied its own relay restrictions to
+// every recipient it passes on; the relay tricks are still refused.
+func TestRelayDecidedByMTA(t *testing.T) {
+	r, _ := NewRelay(RelayConfig{Domains: []string{"example.org"}})
+	tests := []struct {
+		rcpt string
+		want int
+	}{
+		{"user@elsewhere.test", 0},
+		{"user@example.org", 0},
+		{"user", 0},
+		{"user%elsewhere.test@example.org", 554},
+		{"@elsewhere.test:user@example.org", 554},
+		{"user@[192.0.2.1]", 554},
+	}
+	for _, tt := range tests {
+		c := newConn(t, "198.51.100.7")
+		c.RelayByMTA = true
+		v := r.CheckRcpt(context.Background(), filters.NewTransaction(c, "Q1"), tt.rcpt)
+		if v.Reply.Code != tt.want {
+			t.Errorf("CheckRcpt(%q) with the MTA deciding = %v; want code %d", tt.rcpt, v.Reply, tt.want)
+		}
+	}
+}
+
 func TestRelayReplyText(t *testing.T) {
 	r, _ := NewRelay(RelayConfig{Domains: []string{"example.org"}})
 	tr := filters.NewTransaction(newConn(t, "198.51.100.7"), "Q1")

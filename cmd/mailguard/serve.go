@@ -19,6 +19,7 @@ import (
 	"mailguard/filters"
 	"mailguard/proxy"
 	"mailguard/quarantine"
+	"mailguard/relay"
 	"mailguard/resolver"
 	"mailguard/rules"
 )
@@ -124,6 +125,7 @@ func serveUsage(fs *flag.FlagSet) {
 		{"hostname", d.Hostname},
 		{"listen", d.Listen},
 		{"backend", d.Backend},
+		{"backend_forward", d.BackendForward},
 		{"data_dir", d.DataDir},
 		{"store", store},
 		{"max_message_bytes", fmt.Sprint(d.MaxMessageBytes)},
@@ -330,6 +332,7 @@ func (g *gateway) proxyConfig(cfg *rules.Config, chain *filters.Chain, tlsConfig
 		CommandTimeout:      cfg.Limits.CommandTimeout,
 		DataTimeout:         cfg.Limits.DataTimeout,
 		BackendTimeout:      cfg.Limits.BackendTimeout,
+		BackendForward:      relay.ForwardMode(cfg.BackendForward),
 		TLS:                 tlsConfig,
 		Users:               users,
 		Log:                 g.log,

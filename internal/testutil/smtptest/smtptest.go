@@ -30,6 +30,9 @@ type Options struct {
 	// IdleTimeout closes a connection silent that long (default 1 minute),
 	// as MTAs do.
 	IdleTimeout time.Duration
+	// RefuseRepeatedHelo answers a second EHLO or HELO on a connection
+	// with "503 5.5.1 Duplicate HELO/EHLO", as Python's smtpd does.
+	RefuseRepeatedHelo bool
 }
 
 // Message is one message the server accepted, as it arrived.
@@ -64,6 +67,8 @@ type Server struct {
 	stopped   bool
 	changed   chan struct{}
 	discard   bool
+	// raw is every byte each connection sent, in order.
+	raw []*rawConn
 }
 
 // Start runs a server until the test ends.
@@ -98,7 +103,7 @@ func New(opts Options) (*Server, error) {
 	srv.WriteTimeout = time.Minute
 	srv.ErrorLog = nopLogger{}
 	s.srv = srv
-	go srv.Serve(l)
+	go srv.Serve(&recordingListener{Listener: l, s: s, refuseHelo: opts.RefuseRepeatedHelo})
 	return s, nil
 }
 

@@ -1,0 +1,357 @@
+package relay
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/textproto"
+	"strconv"
+	"strings"
+
+	"github.com/emersion/go-smtp"
+
+	"mailguard/filters"
+)
+
+// ForwardMode says how the backend learns who the client was
+// (backend_forward).
+type ForwardMode string
+
+const (
+	// ForwardOff sends nothing: the backend sees the gateway as the client.
+	ForwardOff ForwardMode = "off"
+	// ForwardXForward sends Postfix's XFORWARD before each MAIL FROM when
+	// the backend offers it: the backend logs the client and puts it in
+	// Received:, but applies its restrictions to the gateway.
+	ForwardXForward ForwardMode = "xforward"
+	// ForwardXClient sends Postfix's XCLIENT once per connection when the
+	// backend offers it: the backend then treats the connection as the
+	// client's, restrictions and policy services included.
+	ForwardXClient ForwardMode = "xclient"
+)
+
+// Origin is what the gateway knows of the client a transaction comes from,
+// as XFORWARD and XCLIENT carry it
+// (https://www.postfix.org/XFORWARD_README.html,
+// https://www.postfix.org/XCLIENT_README.html).
+type Origin struct {
+	// Addr and Port are the client's address and port.
+	Addr netip.Addr
+	Port uint16
+	// Name is the client's forward-confirmed reverse name; "" is sent as
+	// [UNAVAILABLE].
+	Name string
+	// Helo is the name the client gave in HELO/EHLO.
+	Helo string
+	// ESMTP is true when the client said EHLO (PROTO=ESMTP), false for
+	// HELO (PROTO=SMTP).
+	ESMTP bool
+	// Login is the SMTP AUTH identity, "" when the client did not
+	// authenticate (XCLIENT only).
+	Login string
+	// QueueID is the gateway's queue id of the transaction (XFORWARD's
+	// IDENT).
+	QueueID string
+}
+
+// attrs returns the attributes in the order Postfix's own client sends
+// them, with their raw (not yet xtext-encoded) values.
+func (o Origin) attrs(mode ForwardMode) [][2]string {
+	name := o.Name
+	if name == "" {
+		name = "[UNAVAILABLE]"
+	}
+	addr := o.Addr.Unmap().String()
+	if o.Addr.Unmap().Is6() {
+		addr = "IPV6:" + addr
+	}
+	proto := "SMTP"
+	if o.ESMTP {
+		proto = "ESMTP"
+	}
+	a := [][2]string{{"NAME", name}}
+	if o.Addr.IsValid() {
+		a = append(a, [2]string{"ADDR", addr})
+	}
+	if o.Port != 0 {
+		a = append(a, [2]string{"PORT", strconv.Itoa(int(o.Port))})
+	}
+	a = append(a, [2]string{"PROTO", proto})
+	if o.Helo != "" {
+		a = append(a, [2]string{"HELO", o.Helo})
+	}
+	switch mode {
+	case ForwardXForward:
+		if o.QueueID != "" {
+			a = append(a, [2]string{"IDENT", o.QueueID})
+		}
+		a = append(a, [2]string{"SOURCE", "REMOTE"})
+	case ForwardXClient:
+		if o.Login != "" {
+			a = append(a, [2]string{"LOGIN", o.Login})
+		}
+	}
+	return a
+}
+
+const (
+	// maxAttrLen is the longest encoded attribute value Postfix accepts
+	// (XFORWARD_README: 255 characters).
+	maxAttrLen = 255
+	// maxCmdLen keeps each command line within RFC 5321's 512 octets.
+	maxCmdLen = 510
+)
+
+// XText encodes s as RFC 3461 section 4 xtext: every octet outside "!"
+// to "~", and "+" and "=", becomes "+" and two upper-case hex digits.
+func XText(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '!' || c > '~' || c == '+' || c == '=' {
+			fmt.Fprintf(&b, "+%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// xtextCapped encodes s, shortened so that the result is at most n
+// characters (an escape is never cut in two).
+func xtextCapped(s string, n int) string {
+	e := XText(s)
+	for len(e) > n {
+		s = s[:len(s)-1]
+		e = XText(s)
+	}
+	return e
+}
+
+// commands builds the XFORWARD or XCLIENT command lines for o, keeping
+// only the attributes the backend announced (offered is the EHLO
+// keyword's parameter). XFORWARD is split over several lines when one
+// would be too long; XCLIENT must be one line, so attributes that do not
+// fit are left out.
+func commands(verb, offered string, attrs [][2]string) []string {
+	announced := map[string]bool{}
+	for f := range strings.FieldsSeq(offered) {
+		announced[strings.ToUpper(f)] = true
+	}
+	var lines []string
+	line := verb
+	for _, a := range attrs {
+		if !announced[a[0]] {
+			continue
+		}
+		el := " " + a[0] + "=" + xtextCapped(a[1], maxAttrLen)
+		if len(line)+len(el) > maxCmdLen {
+			if verb == "XCLIENT" {
+				continue
+			}
+			lines = append(lines, line)
+			line = verb
+		}
+		line += el
+	}
+	if line != verb {
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// forwardState is what a connection has told the backend of its client.
+type forwardState struct {
+	// xclient is the origin last sent with XCLIENT; the connection now
+	// belongs to that client.
+	xclient *Origin
+}
+
+// Impersonating reports whether the connection was handed to a client
+// with XCLIENT: it must not carry another client's mail.
+func (cl *Client) Impersonating() bool { return cl.fwd.xclient != nil }
+
+// Forward tells the backend who the client of the next transaction is,
+// before its MAIL FROM, as mode says: XFORWARD for every transaction,
+// XCLIENT once per connection (again when HELO or the login changed).
+// Nothing is sent when mode is off or the backend does not offer the
+// command; only attributes the backend announced are sent.
+//
+// A zero Reply with a nil error means nothing was sent; a 2xx (XFORWARD)
+// or 220 (XCLIENT) Reply means the backend took it. Any other Reply is the
+// backend's refusal: the connection stays usable and the transaction can
+// go on without it. An error means the connection failed (ErrUnavailable).
+func (cl *Client) Forward(ctx context.Context, mode ForwardMode, o Origin) (filters.Reply, error) {
+	if cl.broken != nil {
+		return filters.Reply{}, cl.broken
+	}
+	switch mode {
+	case ForwardXForward:
+		ok, offered := cl.c.Extension("XFORWARD")
+		if !ok {
+			return filters.Reply{}, nil
+		}
+		var last filters.Reply
+		for _, line := range commands("XFORWARD", offered, o.attrs(mode)) {
+			r, err := cl.raw(ctx, line)
+			if err != nil || r.Code/100 != 2 {
+				return r, err
+			}
+			last = r
+		}
+		return last, nil
+	case ForwardXClient:
+		if cl.fwd.xclient != nil && *cl.fwd.xclient == o {
+			return filters.Reply{}, nil
+		}
+		ok, offered := cl.c.Extension("XCLIENT")
+		if !ok {
+			return filters.Reply{}, nil
+		}
+		lines := commands("XCLIENT", offered, o.attrs(mode))
+		if len(lines) == 0 {
+			return filters.Reply{}, nil
+		}
+		return cl.xclient(ctx, lines[0], o)
+	}
+	return filters.Reply{}, nil
+}
+
+// xclient sends one XCLIENT line. The backend answers a success with a new
+// greeting (220) and forgets the session, so EHLO is said again, with the
+// client's HELO name when it is a plain domain or address literal (the
+// backend then logs that name, as it would have from the client).
+func (cl *Client) xclient(ctx context.Context, line string, o Origin) (filters.Reply, error) {
+	var greeting []byte
+	r, err := cl.rawRecorded(ctx, line, &greeting)
+	if err != nil || r.Code != 220 {
+		return r, err
+	}
+	name := cl.cfg.Hostname
+	if plainHelo(o.Helo) {
+		name = o.Helo
+	}
+	// A new go-smtp client reads the greeting just received, then says
+	// EHLO.
+	nc := smtp.NewClient(&replayConn{Conn: cl.conn, pending: greeting})
+	err = cl.call(ctx, cl.cfg.Timeout, func() error { return nc.Hello(name) })
+	if err != nil {
+		cl.fail(fmt.Errorf("%w: EHLO after XCLIENT to %s: %v", ErrUnavailable, cl.cfg.Addr, err))
+		return filters.Reply{}, cl.broken
+	}
+	cl.c = nc
+	sent := o
+	cl.fwd.xclient = &sent
+	return r, nil
+}
+
+// plainHelo reports whether s may be said in EHLO as it is: a domain
+// name or an address literal, nothing else.
+func plainHelo(s string) bool {
+	if s == "" || len(s) > maxAttrLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '.' || c == '-' || c == '_' || c == ':':
+		case (c == '[' && i == 0) || (c == ']' && i == len(s)-1 && s[0] == '['):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// raw sends a command go-smtp's client has no method for and reads its
+// reply, between two of go-smtp's commands (its reader has nothing
+// buffered then, and the reply is read octet by octet so nothing of a
+// later one is taken).
+func (cl *Client) raw(ctx context.Context, line string) (filters.Reply, error) {
+	return cl.rawRecorded(ctx, line, nil)
+}
+
+// rawRecorded is raw, also keeping the reply's octets in rec.
+func (cl *Client) rawRecorded(ctx context.Context, line string, rec *[]byte) (filters.Reply, error) {
+	verb, _, _ := strings.Cut(line, " ")
+	var code int
+	var msg string
+	err := cl.call(ctx, cl.cfg.Timeout, func() error {
+		if _, err := io.WriteString(cl.conn, line+"\r\n"); err != nil {
+			return err
+		}
+		src := io.Reader(octetReader{cl.conn})
+		var buf bytes.Buffer
+		if rec != nil {
+			src = io.TeeReader(src, &buf)
+		}
+		var err error
+		code, msg, err = textproto.NewReader(bufio.NewReaderSize(src, 16)).ReadResponse(0)
+		if rec != nil {
+			*rec = buf.Bytes()
+		}
+		var te *textproto.Error
+		if errors.As(err, &te) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		cl.fail(fmt.Errorf("%w: %s to %s: %v", ErrUnavailable, verb, cl.cfg.Addr, err))
+		return filters.Reply{}, cl.broken
+	}
+	r := replyText(code, msg)
+	if code == 421 {
+		cl.fail(fmt.Errorf("%w: %s closing: %s", ErrUnavailable, cl.cfg.Addr, r))
+		return r, cl.broken
+	}
+	return r, nil
+}
+
+// replyText makes a Reply of a code and the text of its last line, taking
+// the RFC 3463 code off the text's front.
+func replyText(code int, msg string) filters.Reply {
+	if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
+		msg = msg[i+1:]
+	}
+	r := filters.Reply{Code: code, Text: msg}
+	if e, rest, ok := strings.Cut(msg, " "); ok {
+		var a, b, c int
+		if n, err := fmt.Sscanf(e, "%d.%d.%d", &a, &b, &c); err == nil && n == 3 && a == code/100 {
+			r.Enhanced, r.Text = e, rest
+		}
+	}
+	return r
+}
+
+// octetReader reads one octet a call, so a buffered reader on top never
+// reads past the line it was asked for.
+type octetReader struct{ r io.Reader }
+
+func (o octetReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	return o.r.Read(p[:1])
+}
+
+// replayConn returns pending before reading from the connection again.
+type replayConn struct {
+	net.Conn
+	pending []byte
+}
+
+func (c *replayConn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}

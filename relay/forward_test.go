@@ -1,0 +1,265 @@
+package relay
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"mailguard/internal/testutil/postfixtest"
+	"mailguard/internal/testutil/smtptest"
+)
+
+func TestXText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"mx.example.org", "mx.example.org"},
+		{"[UNAVAILABLE]", "[UNAVAILABLE]"},
+		{"a b", "a+20b"},
+		{"x+y=z", "x+2By+3Dz"},
+		{"\r\nMAIL FROM:<a@b>", "+0D+0AMAIL+20FROM:<a@b>"},
+		{"caf\xc3\xa9", "caf+C3+A9"},
+		{"\x7f~!", "+7F~!"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := XText(tt.in); got != tt.want {
+			t.Errorf("XText(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestCommands(t *testing.T) {
+	o := Origin{Addr: netip.MustParseAddr("192.0.2.7"), Port: 40001, Helo: "client.test", ESMTP: true, QueueID: "4XyZ", Login: "u"}
+	tests := []struct {
+		name, verb, offered string
+		o                   Origin
+		want                []string
+	}{
+		{"every xforward attribute", "XFORWARD", "NAME ADDR PORT PROTO HELO IDENT SOURCE", o,
+			[]string{"XFORWARD NAME=[UNAVAILABLE] ADDR=192.0.2.7 PORT=40001 PROTO=ESMTP HELO=client.test IDENT=4XyZ SOURCE=REMOTE"}},
+		{"only announced ones", "XFORWARD", "addr helo", o,
+			[]string{"XFORWARD ADDR=192.0.2.7 HELO=client.test"}},
+		{"nothing announced", "XFORWARD", "", o, nil},
+		{"xclient carries LOGIN, not IDENT", "XCLIENT", "NAME ADDR PORT PROTO HELO LOGIN IDENT SOURCE", o,
+			[]string{"XCLIENT NAME=[UNAVAILABLE] ADDR=192.0.2.7 PORT=40001 PROTO=ESMTP HELO=client.test LOGIN=u"}},
+		{"ipv6 and HELO", "XFORWARD", "ADDR PROTO NAME",
+			Origin{Addr: netip.MustParseAddr("2001:db8::1"), Name: "mx.example.org"},
+			[]string{"XFORWARD NAME=mx.example.org ADDR=IPV6:2001:db8::1 PROTO=SMTP"}},
+		{"a HELO with spaces and CRLF stays one parameter", "XFORWARD", "HELO",
+			Origin{Addr: netip.MustParseAddr("192.0.2.7"), Helo: "x\r\nRCPT TO:<a@b> y=z"},
+			[]string{"XFORWARD HELO=x+0D+0ARCPT+20TO:<a@b>+20y+3Dz"}},
+	}
+	for _, tt := range tests {
+		mode := ForwardXForward
+		if tt.verb == "XCLIENT" {
+			mode = ForwardXClient
+		}
+		got := commands(tt.verb, tt.offered, tt.o.attrs(mode))
+		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// Long values are cut to 255 encoded characters, and XFORWARD is split so
+// no line is over 512 octets.
+func TestCommandsLong(t *testing.T) {
+	o := Origin{Addr: netip.MustParseAddr("192.0.2.7"), Name: strings.Repeat("n", 300), Helo: strings.Repeat("h+", 200), QueueID: "Q"}
+	lines := commands("XFORWARD", "NAME ADDR PORT PROTO HELO IDENT SOURCE", o.attrs(ForwardXForward))
+	if len(lines) < 2 {
+		t.Fatalf("want the attributes over several lines, got %q", lines)
+	}
+	for _, l := range lines {
+		if len(l)+2 > 512 {
+			t.Errorf("line of %d octets: %q", len(l)+2, l)
+		}
+		for f := range strings.FieldsSeq(l) {
+			if _, v, ok := strings.Cut(f, "="); ok && len(v) > maxAttrLen {
+				t.Errorf("value of %d characters: %q", len(v), f)
+			}
+			if strings.HasSuffix(f, "+") || strings.HasSuffix(f, "+2") {
+				t.Errorf("escape cut in two: %q", f)
+			}
+		}
+	}
+	x := commands("XCLIENT", "NAME ADDR HELO", o.attrs(ForwardXClient))
+	if len(x) != 1 || len(x[0])+2 > 512 || !strings.Contains(x[0], "ADDR=192.0.2.7") {
+		t.Errorf("XCLIENT: %q", x)
+	}
+}
+
+func TestPlainHelo(t *testing.T) {
+	for s, want := range map[string]bool{
+		"mx.example.org": true, "[192.0.2.1]": true, "[IPv6:2001:db8::1]": true, "host_1": true,
+		"": false, "a b": false, "a]": false, "x<y": false, "caf\xc3\xa9": false,
+	} {
+		if got := plainHelo(s); got != want {
+			t.Errorf("plainHelo(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func FuzzXText(f *testing.F) {
+	for _, s := range []string{"mx.example.org", "a b+c=d", "\x00\r\n\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e := XText(s)
+		var dec strings.Builder
+		for i := 0; i < len(e); i++ {
+			c := e[i]
+			if c < '!' || c > '~' || c == '=' {
+				t.Fatalf("XText(%q) = %q holds %q", s, e, c)
+			}
+			if c == '+' {
+				if i+2 >= len(e)+0 && i+2 > len(e)-1 {
+					t.Fatalf("XText(%q) = %q: escape cut short", s, e)
+				}
+				var b byte
+				for _, h := range e[i+1 : i+3] {
+					b <<= 4
+					switch {
+					case h >= '0' && h <= '9':
+						b |= byte(h - '0')
+					case h >= 'A' && h <= 'F':
+						b |= byte(h-'A') + 10
+					default:
+						t.Fatalf("XText(%q) = %q: bad escape", s, e)
+					}
+				}
+				dec.WriteByte(b)
+				i += 2
+				continue
+			}
+			dec.WriteByte(c)
+		}
+		if dec.String() != s {
+			t.Fatalf("XText(%q) = %q decodes to %q", s, e, dec.String())
+		}
+		if c := xtextCapped(s, 20); len(c) > 20 || !strings.HasPrefix(e, c) {
+			t.Fatalf("xtextCapped(%q, 20) = %q", s, c)
+		}
+	})
+}
+
+func origin() Origin {
+	return Origin{Addr: netip.MustParseAddr("192.0.2.7"), Port: 40001, Name: "mail.sender.test", Helo: "helo.sender.test", ESMTP: true, QueueID: "4MgQid77"}
+}
+
+// send runs one transaction after Forward and returns Forward's reply.
+func sendWith(t *testing.T, c *Client, mode ForwardMode, o Origin) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := c.Forward(ctx, mode, o)
+	if err != nil {
+		t.Fatalf("forward: %v", err)
+	}
+	t.Logf("forward %s: %v", mode, r)
+	if r, err := c.Mail(ctx, "a@sender.test", MailOptions{}); err != nil || r.Code != 250 {
+		t.Fatalf("MAIL: %v %v", r, err)
+	}
+	if r, err := c.Rcpt(ctx, "b@example.org"); err != nil || r.Code != 250 {
+		t.Fatalf("RCPT: %v %v", r, err)
+	}
+	if r, err := c.Data(ctx, strings.NewReader("From: a@sender.test\r\nSubject: fwd\r\n\r\nhi\r\n")); err != nil || r.Code != 250 {
+		t.Fatalf("DATA: %v %v", r, err)
+	}
+}
+
+// Against Postfix, XFORWARD makes its log name the client and our queue id,
+// and a second transaction on the same connection names its own.
+func TestForwardPostfix(t *testing.T) {
+	rec := smtptest.Start(t, smtptest.Options{})
+	pf := postfixtest.Start(t, postfixtest.Options{Relay: rec.Addr, Main: map[string]string{
+		"smtpd_authorized_xforward_hosts": "127.0.0.0/8",
+		"smtpd_authorized_xclient_hosts":  "127.0.0.0/8",
+	}})
+	c := dial(t, pf.Addr)
+	o := origin()
+	sendWith(t, c, ForwardXForward, o)
+	o2 := o
+	o2.Addr, o2.Helo, o2.QueueID, o2.Name = netip.MustParseAddr("198.51.100.9"), "second.test", "4MgQid78", ""
+	sendWith(t, c, ForwardXForward, o2)
+	msgs := rec.Wait(2, 30*time.Second)
+	if len(msgs) != 2 {
+		t.Fatalf("recording server got %d messages, want 2\n%s", len(msgs), pf.Log())
+	}
+	// XFORWARD is for logging: Postfix's own Received: names the hop it
+	// saw (the gateway), its log names the client and the queue id.
+	for _, want := range [][]string{
+		{"client=mail.sender.test[192.0.2.7]", "orig_queue_id=4MgQid77"},
+		{"client=unknown[198.51.100.9]", "orig_queue_id=4MgQid78"},
+	} {
+		if _, ok := pf.WaitLog(30*time.Second, want...); !ok {
+			t.Errorf("no log line with %q:\n%s", want, pf.Log())
+		}
+	}
+}
+
+// XCLIENT hands the connection to the client: Postfix's log and Received:
+// name it, including its HELO said again in EHLO; the connection is then
+// not for anyone else.
+func TestForwardXClientPostfix(t *testing.T) {
+	rec := smtptest.Start(t, smtptest.Options{})
+	// The backend now judges the client itself: it may not relay, so the
+	// recipient's domain is one Postfix relays to.
+	pf := postfixtest.Start(t, postfixtest.Options{Relay: rec.Addr, Main: map[string]string{
+		"smtpd_authorized_xclient_hosts": "127.0.0.0/8",
+		"relay_domains":                  "example.org",
+	}})
+	c := dial(t, pf.Addr)
+	if c.Impersonating() {
+		t.Fatal("impersonating before XCLIENT")
+	}
+	sendWith(t, c, ForwardXClient, origin())
+	if !c.Impersonating() {
+		t.Error("not impersonating after XCLIENT")
+	}
+	// The same client's next transaction does not say XCLIENT again.
+	sendWith(t, c, ForwardXClient, origin())
+	msgs := rec.Wait(2, 30*time.Second)
+	if len(msgs) != 2 {
+		t.Fatalf("recording server got %d messages, want 2\n%s", len(msgs), pf.Log())
+	}
+	want := "Received: from helo.sender.test (mail.sender.test [192.0.2.7])"
+	if !strings.Contains(string(msgs[0].Data), want) {
+		t.Errorf("message lacks %q:\n%s", want, msgs[0].Data)
+	}
+	if _, ok := pf.WaitLog(30*time.Second, "client=mail.sender.test[192.0.2.7]"); !ok {
+		t.Errorf("no log line naming the client:\n%s", pf.Log())
+	}
+}
+
+// A refused XFORWARD leaves the connection usable and the message goes
+// through; a backend that does not offer it gets nothing.
+func TestForwardRefusedOrAbsent(t *testing.T) {
+	rec := smtptest.Start(t, smtptest.Options{})
+	pf := postfixtest.Start(t, postfixtest.Options{Relay: rec.Addr, Main: map[string]string{
+		"smtpd_authorized_xforward_hosts": "127.0.0.0/8",
+	}})
+	c := dial(t, pf.Addr)
+	bad := origin()
+	// Postfix refuses a NAME that is not a valid host name (all-numeric).
+	bad.Name = "1.2"
+	r, err := c.Forward(context.Background(), ForwardXForward, bad)
+	if err != nil || r.Code/100 != 5 {
+		t.Fatalf("XFORWARD with a numeric NAME: %v %v, want Postfix's 5xx", r, err)
+	}
+	sendWith(t, c, ForwardXForward, Origin{})
+	if msgs := rec.Wait(1, 30*time.Second); len(msgs) != 1 {
+		t.Fatalf("after a refused XFORWARD the recording server got %d messages, want 1", len(msgs))
+	}
+
+	plain := smtptest.Start(t, smtptest.Options{})
+	pc := dial(t, plain.Addr)
+	for _, mode := range []ForwardMode{ForwardXForward, ForwardXClient, ForwardOff} {
+		if r, err := pc.Forward(context.Background(), mode, origin()); err != nil || !r.IsZero() {
+			t.Errorf("%s to a backend without it: %v %v, want nothing sent", mode, r, err)
+		}
+	}
+	sendWith(t, pc, ForwardXForward, origin())
+	if m := plain.Wait(1, 10*time.Second); len(m) != 1 || m[0].Helo != "gw.test" {
+		t.Errorf("plain backend: %+v", m)
+	}
+}

@@ -1,0 +1,67 @@
+package smtp_test
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-smtp"
+)
+
+// TestLongLinesInData: a message line over MaxLineLength is the session's
+// to judge; the session goes on and the client reads the reply.
+func TestLongLinesInData(t *testing.T) {
+	be := new(backend)
+	s := smtp.NewServer(be)
+	s.Domain = "localhost"
+	s.AllowInsecureAuth = true
+	s.MaxLineLength = 100
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(l)
+	defer s.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	expect := func(code string) {
+		t.Helper()
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("want %s: %v", code, err)
+			}
+			if len(line) < 4 || line[3] == ' ' {
+				if !strings.HasPrefix(line, code) {
+					t.Fatalf("got %q, want %s", line, code)
+				}
+				return
+			}
+		}
+	}
+	expect("220")
+	io.WriteString(c, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n")
+	expect("250")
+	expect("250")
+	expect("250")
+	expect("354")
+	io.WriteString(c, "Subject: x\r\n\r\n"+strings.Repeat("y", 5000)+"\r\n.\r\n")
+	expect("250")
+	if len(be.anonmsgs) != 1 || !strings.Contains(string(be.anonmsgs[0].Data), strings.Repeat("y", 5000)) {
+		t.Fatalf("message not delivered whole")
+	}
+	// A long command line still ends the session, with its reply read
+	// although the client goes on sending.
+	go io.WriteString(c, strings.Repeat("z", 300000)+"\r\n")
+	expect("500")
+	if _, err := r.ReadString('\n'); !errors.Is(err, io.EOF) {
+		t.Fatalf("after 500: %v, want EOF", err)
+	}
+}

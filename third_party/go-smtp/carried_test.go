@@ -1,0 +1,144 @@
+package smtp
+
+// Tests of the changes carried on top of the v0.25.1 release; each fails on
+// the release.
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"strings"
+	"testing"
+)
+
+func TestDataReaderEndsOnlyAtCRLFDotCRLF(t *testing.T) {
+	tests := []struct {
+		in, msg, rest string
+	}{
+		{"a\r\n.\r\nQUIT\r\n", "a\r\n", "QUIT\r\n"},
+		// Stray CRs before the CRLF that precedes the dot.
+		{"a\r\r\n.\r\nQUIT\r\n", "a\r\r\n", "QUIT\r\n"},
+		{"a\r\r\r\n.\r\nQUIT\r\n", "a\r\r\r\n", "QUIT\r\n"},
+		{"\r\r\n.\r\nQUIT\r\n", "\r\r\n", "QUIT\r\n"},
+		// Smuggling forms are message text.
+		{"a\n.\nb\r\n.\r\nQUIT\r\n", "a\n.\nb\r\n", "QUIT\r\n"},
+		{"a\n.\r\nb\r\n.\r\nQUIT\r\n", "a\n.\r\nb\r\n", "QUIT\r\n"},
+		{"a\r.\rb\r\n.\r\nQUIT\r\n", "a\r.\rb\r\n", "QUIT\r\n"},
+		{"a\r\n.\nb\r\n.\r\nQUIT\r\n", "a\r\n\nb\r\n", "QUIT\r\n"},
+		{"a\r\n.\rb\r\n.\r\nQUIT\r\n", "a\r\n\rb\r\n", "QUIT\r\n"},
+		{"a\r\n.\r\rb\r\n.\r\nQUIT\r\n", "a\r\n\r\rb\r\n", "QUIT\r\n"},
+		{"a\r\n.\r\r\n.\r\nQUIT\r\n", "a\r\n\r\r\n", "QUIT\r\n"},
+		// Transparency dots.
+		{"..a\r\n..\r\n.\r\n", ".a\r\n.\r\n", ""},
+	}
+	for _, tc := range tests {
+		br := bufio.NewReader(strings.NewReader(tc.in))
+		r := &dataReader{r: br}
+		// One byte at a time exercises the held CR across reads.
+		for _, size := range []int{1, 4096} {
+			br = bufio.NewReader(strings.NewReader(tc.in))
+			r = &dataReader{r: br}
+			var got []byte
+			buf := make([]byte, size)
+			var err error
+			for err == nil {
+				var n int
+				n, err = r.Read(buf)
+				got = append(got, buf[:n]...)
+			}
+			if err != io.EOF || string(got) != tc.msg {
+				t.Errorf("%q (reads of %d): message %q, %v; want %q", tc.in, size, got, err, tc.msg)
+			}
+			rest, _ := io.ReadAll(br)
+			if string(rest) != tc.rest {
+				t.Errorf("%q: after the data %q; want %q", tc.in, rest, tc.rest)
+			}
+		}
+	}
+}
+
+func TestParseForwardPath(t *testing.T) {
+	tests := []struct {
+		in, path, route, rest string
+		bad                   bool
+	}{
+		{in: "<Postmaster>", path: "Postmaster"},
+		{in: "<postmaster>", path: "postmaster"},
+		{in: "<POSTMASTER> NOTIFY=NEVER", path: "POSTMASTER", rest: " NOTIFY=NEVER"},
+		{in: "<postmaster@example.org>", path: "postmaster@example.org"},
+		{in: "<@a.test,@b.test:u@c.test>", path: "u@c.test", route: "a.test,@b.test"},
+		{in: "@a.test:u@c.test", path: "u@c.test", route: "a.test"},
+		{in: `<@a.test:"u"@c.test>`, path: "u@c.test", route: "a.test"},
+		{in: "<postmasterx>", bad: true},
+		{in: "<postmaster", bad: true},
+	}
+	for _, tc := range tests {
+		p := parser{s: tc.in}
+		path, err := p.parseForwardPath()
+		if tc.bad {
+			if err == nil {
+				t.Errorf("%q: parsed as %q; want an error", tc.in, path)
+			}
+			continue
+		}
+		if err != nil || path != tc.path || p.route != tc.route || p.s != tc.rest {
+			t.Errorf("%q: %q route %q rest %q (%v); want %q route %q rest %q", tc.in, path, p.route, p.s, err, tc.path, tc.route, tc.rest)
+		}
+	}
+	// MAIL FROM has no such exception.
+	p := parser{s: "<postmaster>"}
+	if _, err := p.parseReversePath(); err == nil {
+		t.Error("MAIL FROM:<postmaster> parsed")
+	}
+}
+
+// TestClientResetKeepsHello: RSET does not undo EHLO (RFC 5321 section
+// 4.1.1.5), so the client must not say EHLO again after it.
+func TestClientResetKeepsHello(t *testing.T) {
+	cc, sc := net.Pipe()
+	defer cc.Close()
+	defer sc.Close()
+	errc := make(chan error, 1)
+	go func() {
+		r := bufio.NewReader(sc)
+		io.WriteString(sc, "220 x ESMTP\r\n")
+		helos := 0
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				errc <- nil
+				return
+			}
+			cmd := strings.ToUpper(strings.TrimSpace(l))
+			switch {
+			case strings.HasPrefix(cmd, "EHLO"):
+				if helos++; helos > 1 {
+					io.WriteString(sc, "503 5.5.1 Duplicate HELO/EHLO\r\n")
+					continue
+				}
+				io.WriteString(sc, "250-x\r\n250 PIPELINING\r\n")
+			case cmd == "QUIT":
+				io.WriteString(sc, "221 bye\r\n")
+				errc <- nil
+				return
+			default:
+				io.WriteString(sc, "250 ok\r\n")
+			}
+		}
+	}()
+	c := NewClient(cc)
+	if err := c.Hello("gw.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("a@b.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("a@b.test", nil); err != nil {
+		t.Fatalf("MAIL after RSET: %v", err)
+	}
+	c.Quit()
+	<-errc
+}
