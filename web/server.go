@@ -248,10 +248,21 @@ func (s *Server) limited(key string) bool {
 	return len(keep) >= maxFailures
 }
 
+// maxTracked bounds the failure records and sessions kept: past it, stale
+// ones are swept, so guessing many names cannot grow memory without end.
+const maxTracked = 10000
+
 func (s *Server) failed(keys ...string) {
 	now := s.cfg.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.failures) > maxTracked {
+		for k, ts := range s.failures {
+			if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= failWindow {
+				delete(s.failures, k)
+			}
+		}
+	}
 	for _, k := range keys {
 		s.failures[k] = append(s.failures[k], now)
 	}
@@ -309,6 +320,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	sid := randomToken()
 	s.mu.Lock()
+	if len(s.sessions) > maxTracked {
+		for k, ss := range s.sessions {
+			if s.cfg.Now().After(ss.expires) {
+				delete(s.sessions, k)
+			}
+		}
+	}
 	s.sessions[sid] = &session{user: u, csrf: randomToken(), expires: s.cfg.Now().Add(sessionTTL)}
 	s.mu.Unlock()
 	s.setCookie(w, r, preCookie, "", -1)
