@@ -122,7 +122,15 @@ func (d *Dir) Events(ctx context.Context, since time.Time) ([]Event, error) {
 
 // Discard deletes entry id on a reviewer's decision and notes it in the
 // journal: as spam (the caller learnt it so) or as merely deleted.
+// It fails with ErrLocked while a release of it is being delivered.
 func Discard(ctx context.Context, s Store, id, by string, spam bool) error {
+	if l, ok := s.(Locker); ok {
+		unlock, err := l.Lock(id)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	e, rc, err := s.Get(ctx, id)
 	if err != nil {
 		return err

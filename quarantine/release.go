@@ -333,7 +333,13 @@ func (r *Releaser) Expire(ctx context.Context) (int, error) {
 		if !e.Time.Before(cutoff) && !over {
 			break // the rest are younger
 		}
-		if err := r.Store.Delete(ctx, e.ID); err != nil {
+		unlock, err := r.lock(e.ID)
+		if err != nil {
+			continue // being delivered now; the next round removes it
+		}
+		err = r.Store.Delete(ctx, e.ID)
+		unlock()
+		if err != nil {
 			if errors.Is(err, ErrNotFound) {
 				total -= e.Size
 				continue
