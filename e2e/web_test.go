@@ -392,3 +392,62 @@ func TestWebReview(t *testing.T) {
 		t.Errorf("the browser cannot reach the test server at all: the checks above prove nothing")
 	}
 }
+
+// TestDigest: the running gateway mails each recipient a digest of what
+// was held for them; its link releases the message to that recipient.
+func TestDigest(t *testing.T) {
+	dir := t.TempDir()
+	hash, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	users := filepath.Join(dir, "web-users")
+	os.WriteFile(users, []byte("alice:"+string(hash)+"\n"), 0o600)
+	g := Start(t, Options{Settings: map[string]any{
+		"thresholds": map[string]any{"tag": 5, "quarantine": 10, "reject": 5000},
+		"web":        map[string]any{"listen": "127.0.0.1:0", "users_file": users},
+		"quarantine": map[string]any{"retry_first": "1s", "digest": map[string]any{"enabled": true, "url": "http://placeholder.invalid", "every": "1m"}},
+	}})
+	line := g.LogLines(`msg=listening service=web addr=`)
+	if len(line) == 0 {
+		t.Fatalf("the web UI did not start")
+	}
+	base := "http://" + regexp.MustCompile(`addr=(\S+)`).FindStringSubmatch(line[0])[1]
+	qid := send(t, g, heldMessage("=?utf-8?q?Ihre_Bestellung_=C3=BCberpr=C3=BCfen?=", "text/plain; charset=utf-8", gtube+"\r\n"))
+	// The gateway starts the digest clock on its first round; once it
+	// has, say the last digests went out long ago: the next round sends.
+	stamp := filepath.Join(g.Dir, "data", "digest.last")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(stamp); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway never started the digest clock")
+		}
+	}
+	if err := os.WriteFile(stamp, []byte("2000-01-01T00:00:00Z\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	got := g.Backend.Wait(1, time.Minute)
+	if len(got) != 1 {
+		t.Fatalf("no digest arrived:\n%s", g.Log())
+	}
+	d := got[0]
+	if d.From != "" || strings.Join(d.Rcpts, ",") != "u@example.org" || !strings.Contains(string(d.Data), "Ihre Bestellung überprüfen") || !strings.Contains(string(d.Data), qid) {
+		t.Fatalf("digest <%s> -> %v:\n%s", d.From, d.Rcpts, d.Data)
+	}
+	m := regexp.MustCompile(`Release: http://placeholder\.invalid(/r/\S+)`).FindStringSubmatch(string(d.Data))
+	if m == nil {
+		t.Fatalf("the digest has no release link:\n%s", d.Data)
+	}
+	u, _ := url.Parse(base + m[1])
+	resp, err := http.PostForm(base+u.Path, u.Query())
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("following the link: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	got = g.Backend.Wait(2, 30*time.Second)
+	if len(got) != 2 || !strings.Contains(string(got[1].Data), "released by u@example.org (digest link)") {
+		t.Fatalf("after the link the backend has %d messages", len(got))
+	}
+	if l := g.LogLines(`msg="quarantine digest sent" rcpt=u@example.org messages=1`); len(l) != 1 {
+		t.Errorf("digest log lines: %v", l)
+	}
+}

@@ -34,5 +34,9 @@ func TestQuarantineConfigProblems(t *testing.T) {
 		{"web: {listen: 127.0.0.1:8080, users_file: " + bad + "}", "web.users_file", `user "alice": the hash is not bcrypt`},
 		{"web: {listen: 127.0.0.1:8080, users_file: " + filepath.Join(dir, "none") + "}", "web.users_file", "no such file"},
 		{"web: {listen: 127.0.0.1:8080, tls: {cert: x.pem}}", "web.tls", "both cert and key"},
+		{"quarantine: {digest: {enabled: true, url: mx.example.org}}", "quarantine.digest.url", "http(s)://host"},
+		{"quarantine: {digest: {enabled: true, url: https://mx.example.org}}", "quarantine.digest.enabled", "set web.listen"},
+		{"quarantine: {digest: {enabled: true, url: https://mx.example.org, from: nobody}}", "quarantine.digest.from", "must be an address"},
+		{"quarantine: {digest: {enabled: true, url: https://mx.example.org, every: 10s}}", "quarantine.digest.every", "at least 1m"},
 	})
 }

@@ -43,6 +43,9 @@ type Config struct {
 	// (classifier.max_bytes).
 	LearnBytes int64
 	Users      Users
+	// Links checks the signed release links of digests; nil turns them
+	// off.
+	Links quarantine.LinkKey
 	// SecureCookies marks cookies Secure even on plain HTTP, for a
 	// TLS-terminating proxy in front; over TLS they always are.
 	SecureCookies bool
@@ -132,6 +135,8 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("GET /m/{id}/html", s.auth(s.htmlPart))
 	mux.HandleFunc("POST /m/{id}/{action}", s.auth(s.act))
 	mux.HandleFunc("GET /stats", s.auth(s.stats))
+	mux.HandleFunc("GET /r/{id}", s.link)
+	mux.HandleFunc("POST /r/{id}", s.link)
 	s.mux = mux
 	return s, nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -23,10 +24,12 @@ import (
 )
 
 type fixture struct {
-	srv     *httptest.Server
-	store   quarantine.Store
-	backend *smtptest.Server
-	tokens  *classifier.MemStore
+	srv      *httptest.Server
+	key      quarantine.LinkKey
+	releaser *quarantine.Releaser
+	store    quarantine.Store
+	backend  *smtptest.Server
+	tokens   *classifier.MemStore
 }
 
 func hash(t *testing.T, pass string) string {
@@ -52,9 +55,14 @@ func start(t *testing.T, tls bool) *fixture {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f := &fixture{store: st, backend: be, tokens: classifier.NewMemStore()}
+	if f.key, err = quarantine.LoadLinkKey(filepath.Join(t.TempDir(), "key")); err != nil {
+		t.Fatal(err)
+	}
+	f.releaser = &quarantine.Releaser{Store: st, Deliver: quarantine.Backend{Addr: be.Addr, Timeout: 10 * time.Second}, Log: log}
 	ui, err := web.New(web.Config{
 		Store:    st,
-		Releaser: &quarantine.Releaser{Store: st, Deliver: quarantine.Backend{Addr: be.Addr, Timeout: 10 * time.Second}, Log: log},
+		Links:    f.key,
+		Releaser: f.releaser,
 		Tokens:   func() (classifier.Store, error) { return f.tokens, nil },
 		Users:    users,
 		Log:      log,
@@ -352,5 +360,57 @@ func TestParseUsers(t *testing.T) {
 		if got := u["bob"].Sees([]string{rcpts}); got != want {
 			t.Errorf("Sees(%s) = %v", rcpts, got)
 		}
+	}
+}
+
+// A digest lists each recipient's held mail; its link for a message held
+// for that recipient alone shows a confirmation (a GET releases nothing),
+// and the confirmation's POST releases it, once. Altered links are refused.
+func TestDigestLinks(t *testing.T) {
+	f := start(t, false)
+	f.hold(t, "SOLO01", "just for u", 12, "u@example.org")
+	f.hold(t, "BOTH01", "for u and v", 12, "u@example.org", "v@example.org")
+	d := quarantine.Digest{URL: f.srv.URL, From: "postmaster@mx.example.org", Hostname: "mx.example.org", LinkTTL: time.Hour, Key: f.key}
+	n, err := d.Send(context.Background(), f.releaser, time.Now().Add(-time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("Send: %d digests, %v; want 2", n, err)
+	}
+	var forU string
+	for _, m := range f.backend.Messages() {
+		if m.From != "" || len(m.Rcpts) != 1 {
+			t.Errorf("digest envelope %q -> %v, want <> to one recipient", m.From, m.Rcpts)
+		}
+		if m.Rcpts[0] == "u@example.org" {
+			forU = string(m.Data)
+		} else if strings.Contains(string(m.Data), "/r/") {
+			t.Errorf("v's digest offers a link for a message held for u too:\n%s", m.Data)
+		}
+	}
+	if !strings.Contains(forU, "just for u") || !strings.Contains(forU, "for u and v") || strings.Count(forU, "/r/") != 1 {
+		t.Fatalf("u's digest:\n%s", forU)
+	}
+	link := regexp.MustCompile(`Release: (\S+)`).FindStringSubmatch(forU)[1]
+	c := f.client(t) // no login: the link is the authority
+	if r, page := get(t, c, link); r.StatusCode != http.StatusOK || !strings.Contains(page, "Release it to me") {
+		t.Fatalf("link: %d\n%s", r.StatusCode, page)
+	}
+	if f.backend.Count() != 2 {
+		t.Fatalf("a GET released the message")
+	}
+	u, _ := url.Parse(link)
+	q := u.Query()
+	q.Set("r", "v@example.org")
+	if r, _ := post(t, c, f.srv.URL+u.Path, q); r.StatusCode != http.StatusForbidden {
+		t.Errorf("altered link: %d, want 403", r.StatusCode)
+	}
+	if r, page := post(t, c, f.srv.URL+u.Path, u.Query()); r.StatusCode != http.StatusOK || !strings.Contains(page, "Released") {
+		t.Fatalf("release by link: %d\n%s", r.StatusCode, page)
+	}
+	msgs := f.backend.Messages()
+	if len(msgs) != 3 || strings.Join(msgs[2].Rcpts, ",") != "u@example.org" || !strings.Contains(string(msgs[2].Data), "released by u@example.org (digest link)") {
+		t.Errorf("released: %+v", msgs[len(msgs)-1])
+	}
+	if r, _ := post(t, c, f.srv.URL+u.Path, u.Query()); r.StatusCode != http.StatusNotFound || f.backend.Count() != 3 {
+		t.Errorf("second use of the link: %d, backend %d messages", r.StatusCode, f.backend.Count())
 	}
 }

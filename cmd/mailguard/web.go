@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,7 +55,14 @@ func newWebService(env *serveEnv) (service, error) {
 	if cfg.Classifier.Enabled && cfg.Store == "" {
 		tokens = func() (classifier.Store, error) { return rules.TokenStore(cfg, env.Deps) }
 	}
+	var links quarantine.LinkKey
+	if cfg.Quarantine.Digest.Enabled {
+		if links, err = quarantine.LoadLinkKey(cfg.DataPath(linkKeyFile)); err != nil {
+			return nil, err
+		}
+	}
 	ui, err := web.New(web.Config{
+		Links:         links,
 		Store:         env.Quarantine,
 		Releaser:      newReleaser(cfg, env.Quarantine, env.Log),
 		Tokens:        tokens,
@@ -100,6 +108,13 @@ func (s *webService) Serve() error {
 
 func (s *webService) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
 
+// linkKeyFile, in data_dir, holds the key that signs the digests' release
+// links.
+const linkKeyFile = "digest-link.key"
+
+// digestStamp, in data_dir, holds when the last digests went out.
+const digestStamp = "digest.last"
+
 // upkeepInterval is how often the quarantine is expired and due releases
 // retried: every 30 seconds, or every quarantine.retry_first when that is
 // shorter (at least a second).
@@ -108,14 +123,57 @@ func upkeepInterval(retryFirst time.Duration) time.Duration {
 }
 
 type upkeepService struct {
-	r    *quarantine.Releaser
-	stop chan struct{}
-	once sync.Once
-	done chan struct{}
+	r      *quarantine.Releaser
+	digest *quarantine.Digest
+	stamp  string
+	every  time.Duration
+	stop   chan struct{}
+	once   sync.Once
+	done   chan struct{}
 }
 
 func newUpkeepService(env *serveEnv) (service, error) {
-	return &upkeepService{r: newReleaser(env.Config, env.Quarantine, env.Log), stop: make(chan struct{}), done: make(chan struct{})}, nil
+	cfg := env.Config
+	u := &upkeepService{r: newReleaser(cfg, env.Quarantine, env.Log), stop: make(chan struct{}), done: make(chan struct{})}
+	if dg := cfg.Quarantine.Digest; dg.Enabled {
+		key, err := quarantine.LoadLinkKey(cfg.DataPath(linkKeyFile))
+		if err != nil {
+			return nil, err
+		}
+		from := dg.From
+		if from == "" {
+			from = "postmaster@" + cfg.Hostname
+		}
+		u.digest = &quarantine.Digest{URL: dg.URL, From: from, Hostname: cfg.Hostname, LinkTTL: dg.LinkTTL, Key: key}
+		u.stamp, u.every = cfg.DataPath(digestStamp), dg.Every
+	}
+	return u, nil
+}
+
+// sendDigests mails the digests when the last ones are Every old: they
+// list what was held since then. The first run only starts the clock.
+func (u *upkeepService) sendDigests(ctx context.Context) {
+	if u.digest == nil {
+		return
+	}
+	now := time.Now().UTC()
+	b, err := os.ReadFile(u.stamp)
+	last, perr := time.Parse(time.RFC3339, strings.TrimSpace(string(b)))
+	if err != nil || perr != nil {
+		os.WriteFile(u.stamp, []byte(now.Format(time.RFC3339)+"\n"), 0o640)
+		return
+	}
+	if now.Sub(last) < u.every {
+		return
+	}
+	// Stamped first: a crash must not send the same digest twice.
+	if err := os.WriteFile(u.stamp, []byte(now.Format(time.RFC3339)+"\n"), 0o640); err != nil {
+		u.r.Log.Warn("quarantine digest", "err", err)
+		return
+	}
+	if _, err := u.digest.Send(ctx, u.r, last); err != nil {
+		u.r.Log.Warn("quarantine digest", "err", err)
+	}
 }
 
 func (u *upkeepService) Name() string { return "quarantine upkeep" }
@@ -134,6 +192,7 @@ func (u *upkeepService) Serve() error {
 		if _, err := u.r.RetryDue(ctx); err != nil && ctx.Err() == nil {
 			u.r.Log.Warn("quarantine release retries", "err", err)
 		}
+		u.sendDigests(ctx)
 		select {
 		case <-u.stop:
 			return nil
