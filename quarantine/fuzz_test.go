@@ -3,8 +3,10 @@ package quarantine_test
 import (
 	"bytes"
 	"io"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"mailguard/quarantine"
@@ -52,6 +54,21 @@ func FuzzDecodeHeader(f *testing.F) {
 		d := quarantine.DecodeHeader(v)
 		if !utf8.ValidString(d) || strings.ContainsAny(d, "\r\n\x00") {
 			t.Errorf("DecodeHeader(%q) = %q", v, d)
+		}
+	})
+}
+
+// FuzzLinkVerify: no made-up link verifies, and a signed one keeps
+// verifying only for what it was signed for.
+func FuzzLinkVerify(f *testing.F) {
+	f.Add("ABC123", "u@example.org", "4102444800", "AAAA")
+	f.Add("", "", "", "")
+	f.Add("abc123", "U@EXAMPLE.ORG", "-1", "%%%")
+	key := quarantine.LinkKey([]byte("0123456789abcdef0123456789abcdef"))
+	f.Fuzz(func(t *testing.T, id, rcpt, exp, sig string) {
+		q := url.Values{"r": {rcpt}, "e": {exp}, "s": {sig}}
+		if _, err := key.Verify(id, q, time.Unix(0, 0)); err == nil {
+			t.Errorf("made-up link verified: %q %v", id, q)
 		}
 	})
 }
