@@ -130,7 +130,7 @@ func TestQuarantineHoldAndRelease(t *testing.T) {
 // keeps it held, marked released, for the gateway to retry: nothing is
 // lost, and a second release does not deliver it twice.
 func TestQuarantineReleaseRefused(t *testing.T) {
-	g := Start(t, Options{Settings: quarantineSettings})
+	g := Start(t, Options{Settings: merge(quarantineSettings, map[string]any{"quarantine": map[string]any{"retry_first": "1s", "retry_max": "2s"}})})
 	if r := sendGTUBE(t, g, "refused"); r.Code != 250 {
 		t.Fatalf("send: %s", r)
 	}
@@ -146,6 +146,24 @@ func TestQuarantineReleaseRefused(t *testing.T) {
 	_, errOut, code = Run(t, nil, "quarantine", "-config", g.ConfigPath, "release", id)
 	if code != 1 || !strings.Contains(errOut, "already released") {
 		t.Errorf("second release: exit %d: %s", code, errOut)
+	}
+	// The backend takes mail again: the running gateway delivers it, once.
+	g.Backend.RefuseData(filters.Reply{})
+	got := g.Backend.Wait(1, time.Minute)
+	if len(got) != 1 {
+		t.Fatalf("backend has %d messages after it came back; the gateway did not retry the release", len(got))
+	}
+	if !bytes.Contains(got[0].Data, []byte("X-Spam-Status: No, ")) || bytes.Contains(got[0].Data, []byte("X-Spam-Flag")) {
+		t.Errorf("retried release:\n%s", got[0].Data)
+	}
+	if _, ok := g.WaitLog(`msg="quarantine release delivered" queue_id=`+id, 30*time.Second); !ok {
+		t.Errorf("no log line for the retried delivery")
+	}
+	if l := quarantineList(t, g); len(l) != 0 {
+		t.Errorf("delivered release still held: %+v", l)
+	}
+	if n := g.Backend.Count(); n != 1 {
+		t.Errorf("backend has %d messages", n)
 	}
 }
 

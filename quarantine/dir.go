@@ -140,6 +140,7 @@ func (d *Dir) Put(ctx context.Context, e Entry, msg io.Reader) (Entry, error) {
 		d.remove(id)
 		return Entry{}, fmt.Errorf("quarantine: %w", err)
 	}
+	Note(d, Event{Time: e.Time, ID: id, Kind: EventHeld, Score: e.Score})
 	return e, nil
 }
 

@@ -158,3 +158,28 @@ func BenchmarkDirPut(b *testing.B) {
 		}
 	}
 }
+
+// Entries of earlier versions, named by a lower-case random id, are found
+// by that id in any case once the store is opened.
+func TestDirLegacyLowerCaseIDs(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "0123456789ab.eml"), []byte("Subject: old\r\n\r\nx\r\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "0123456789ab.json"), []byte(`{"id":"0123456789ab","queue_id":"Q9","rcpts":["a@example.org"],"tests":[{"Test":"X","Points":2}]}`), 0o600)
+	s, err := quarantine.OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"0123456789ab", "0123456789AB"} {
+		e, rc, err := s.Get(context.Background(), id)
+		if err != nil {
+			t.Fatalf("Get(%s): %v", id, err)
+		}
+		rc.Close()
+		if e.ID != "0123456789AB" || len(e.Tests) != 1 || e.Tests[0].Test != "X" || e.Tests[0].Points != 2 {
+			t.Errorf("legacy entry read as %+v", e)
+		}
+	}
+	if l, _ := s.List(context.Background()); len(l) != 1 {
+		t.Errorf("listed %d entries, want 1", len(l))
+	}
+}

@@ -204,6 +204,7 @@ func (r *Releaser) Release(ctx context.Context, id, reviewer string) (Entry, err
 		return Entry{}, err
 	}
 	r.log().Info("quarantine release", "queue_id", e.ID, "by", reviewer, "rcpts", strings.Join(e.Rcpts, ","))
+	Note(r.Store, Event{Time: e.Release.At, ID: e.ID, Kind: EventReleased, Score: e.Score, By: reviewer})
 	return r.attempt(ctx, e)
 }
 
@@ -222,8 +223,12 @@ func (r *Releaser) attempt(ctx context.Context, e Entry) (Entry, error) {
 	rel.Delivered = append(rel.Delivered, d.Delivered...)
 	rel.Refused = append(rel.Refused, d.Refused...)
 	log := r.log().With("queue_id", e.ID)
-	if len(d.Delivered) > 0 {
-		log.Info("quarantine release delivered", "rcpts", strings.Join(d.Delivered, ","), "attempt", rel.Attempts)
+	// Logged once the entry says so, so whoever reads the line finds the
+	// quarantine as it says.
+	delivered := func() {
+		if len(d.Delivered) > 0 {
+			log.Info("quarantine release delivered", "rcpts", strings.Join(d.Delivered, ","), "attempt", rel.Attempts)
+		}
 	}
 	for _, x := range d.Refused {
 		log.Warn("quarantine release refused", "rcpt", x)
@@ -242,6 +247,7 @@ func (r *Releaser) attempt(ctx context.Context, e Entry) (Entry, error) {
 		if err := r.Store.Delete(ctx, e.ID); err != nil {
 			return e, fmt.Errorf("delivered, but not removed from the quarantine: %w", err)
 		}
+		delivered()
 		return e, nil
 	}
 	rel.LastError = fmt.Sprint(d.Err)
@@ -262,6 +268,7 @@ func (r *Releaser) attempt(ctx context.Context, e Entry) (Entry, error) {
 	if err := r.Store.Update(ctx, e); err != nil {
 		return e, err
 	}
+	delivered()
 	return e, nil
 }
 
@@ -326,7 +333,13 @@ func (r *Releaser) Expire(ctx context.Context) (int, error) {
 		if !e.Time.Before(cutoff) && !over {
 			break // the rest are younger
 		}
-		if err := r.Store.Delete(ctx, e.ID); err != nil {
+		unlock, err := r.lock(e.ID)
+		if err != nil {
+			continue // being delivered now; the next round removes it
+		}
+		err = r.Store.Delete(ctx, e.ID)
+		unlock()
+		if err != nil {
 			if errors.Is(err, ErrNotFound) {
 				total -= e.Size
 				continue
@@ -335,6 +348,7 @@ func (r *Releaser) Expire(ctx context.Context) (int, error) {
 		}
 		total -= e.Size
 		n++
+		Note(r.Store, Event{Time: r.now().UTC(), ID: e.ID, Kind: EventExpired, Score: e.Score})
 		why := "retention"
 		if e.Time.After(cutoff) {
 			why = "max_bytes"

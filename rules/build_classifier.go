@@ -26,25 +26,13 @@ func buildClassifier(cfg *Config, d *Deps) ([]filters.Filter, error) {
 	if cfg.Store != "" {
 		return nil, fmt.Errorf("store %s: the Redis token store is not available in this version; use the embedded store (store: \"\") or classifier: {enabled: false}", cfg.Store)
 	}
-	path := cfg.DataPath(boltstore.FileName)
 	scoring := cc.Scoring()
 	// The store opens with the first message, not here: building a chain
 	// (check-config, tests, a reload) must not need the database file.
 	open := func() (*classifier.Classifier, error) {
-		v, err := d.Shared(tokenStoreKey, func() (any, error) {
-			if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-				return nil, fmt.Errorf("data directory: %w", err)
-			}
-			// Opened per message, not held: train, classify and quarantine
-			// learn can use the file while the gateway runs.
-			return boltstore.OpenShared(boltstore.Config{Path: path, MaxTokens: cc.MaxTokens}), nil
-		})
+		st, err := TokenStore(cfg, d)
 		if err != nil {
-			return nil, err // it names the file
-		}
-		st, ok := v.(classifier.Store)
-		if !ok {
-			return nil, fmt.Errorf("token store: shared resource %q is a %T", tokenStoreKey, v)
+			return nil, err
 		}
 		return classifier.New(scoring, st), nil
 	}
@@ -56,4 +44,30 @@ func buildClassifier(cfg *Config, d *Deps) ([]filters.Filter, error) {
 		Autolearn: al,
 		Log:       d.Log,
 	})}, nil
+}
+
+// TokenStore returns the process's token store (the embedded one in
+// data_dir), opening it on first use: the classifier filter and the review
+// UI's learning share it.
+func TokenStore(cfg *Config, d *Deps) (classifier.Store, error) {
+	if cfg.Store != "" {
+		return nil, fmt.Errorf("store %s: the Redis token store is not available in this version", cfg.Store)
+	}
+	path := cfg.DataPath(boltstore.FileName)
+	v, err := d.Shared(tokenStoreKey, func() (any, error) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+		// Opened per message, not held: train, classify and quarantine
+		// learn can use the file while the gateway runs.
+		return boltstore.OpenShared(boltstore.Config{Path: path, MaxTokens: cfg.Classifier.MaxTokens}), nil
+	})
+	if err != nil {
+		return nil, err // it names the file
+	}
+	st, ok := v.(classifier.Store)
+	if !ok {
+		return nil, fmt.Errorf("token store: shared resource %q is a %T", tokenStoreKey, v)
+	}
+	return st, nil
 }

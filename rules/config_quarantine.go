@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"net/url"
+	"strings"
 	"time"
 
 	"mailguard/quarantine"
@@ -20,6 +22,21 @@ type QuarantineConfig struct {
 	// doubled after each up to RetryMax.
 	RetryFirst time.Duration `yaml:"retry_first"`
 	RetryMax   time.Duration `yaml:"retry_max"`
+	// Digest mails each recipient a list of what was held for them.
+	Digest DigestConfig `yaml:"digest"`
+}
+
+// DigestConfig is "quarantine.digest".
+type DigestConfig struct {
+	Enabled bool `yaml:"enabled"`
+	// URL is the review UI (web.listen) as recipients reach it; release
+	// links point there.
+	URL string `yaml:"url"`
+	// From is the digest's From field; empty: postmaster@hostname.
+	From string `yaml:"from"`
+	// Every is the time between digests; LinkTTL how long a link works.
+	Every   time.Duration `yaml:"every"`
+	LinkTTL time.Duration `yaml:"link_ttl"`
 }
 
 // WebConfig is the "web" section: the quarantine review UI.
@@ -43,6 +60,7 @@ func init() {
 			MaxBytes:   quarantine.DefaultMaxBytes,
 			RetryFirst: quarantine.DefaultRetryFirst,
 			RetryMax:   quarantine.DefaultRetryMax,
+			Digest:     DigestConfig{Every: 24 * time.Hour, LinkTTL: 72 * time.Hour},
 		}
 	})
 	registerValidator(validateQuarantine)
@@ -60,6 +78,22 @@ func validateQuarantine(c *Config, v *validator) {
 	checkDuration(v, "quarantine.retry_max", q.RetryMax, 7*24*time.Hour)
 	if q.RetryMax < q.RetryFirst {
 		v.Errorf("quarantine.retry_max", "must be at least retry_first (%v), got %v", q.RetryFirst, q.RetryMax)
+	}
+	if dg := q.Digest; dg.Enabled {
+		if u, err := url.Parse(dg.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.Errorf("quarantine.digest.url", "must be the review UI's address as recipients reach it, http(s)://host[:port], got %q", dg.URL)
+		}
+		if c.Web.Listen == "" {
+			v.Errorf("quarantine.digest.enabled", "release links need the review UI: set web.listen")
+		}
+		if dg.From != "" && !strings.Contains(dg.From, "@") {
+			v.Errorf("quarantine.digest.from", "must be an address, got %q", dg.From)
+		}
+		checkDuration(v, "quarantine.digest.every", dg.Every, 0)
+		checkDuration(v, "quarantine.digest.link_ttl", dg.LinkTTL, 0)
+		if dg.Every > 0 && dg.Every < time.Minute {
+			v.Errorf("quarantine.digest.every", "must be at least 1m, got %v", dg.Every)
+		}
 	}
 	w := c.Web
 	if w.Listen == "" {

@@ -144,7 +144,7 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 			err = q.learn(ctx, id, true)
 		}
 		if err == nil {
-			err = q.delete(ctx, id)
+			err = q.delete(ctx, id, by, learn)
 		}
 	case "learn":
 		err = q.learn(ctx, id, rest[1] == "spam")
@@ -281,8 +281,8 @@ func state(e quarantine.Entry) string {
 	return ""
 }
 
-func (q *quarantineCmd) delete(ctx context.Context, id string) error {
-	if err := q.store.Delete(ctx, id); err != nil {
+func (q *quarantineCmd) delete(ctx context.Context, id, by string, spam bool) error {
+	if err := quarantine.Discard(ctx, q.store, id, by, spam); err != nil {
 		return err
 	}
 	fmt.Fprintf(q.stdout, "deleted %s\n", id)

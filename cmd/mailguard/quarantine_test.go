@@ -10,8 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"mailguard/classifier"
 	"mailguard/filters"
+	"mailguard/internal/testutil/smtptest"
 	"mailguard/quarantine"
+	"mailguard/rules"
 )
 
 // quarantineConfig writes a configuration whose data_dir is a fresh
@@ -127,5 +130,66 @@ func TestQuarantineListJSON(t *testing.T) {
 	out, errOut, code = runQ("-config", config, "show", "0a1b2c3d4e5f")
 	if code != 0 || !strings.Contains(out, "Queue ID:  0A1B2C3D4E5F") || !strings.Contains(out, `"viagra" 0.990`) {
 		t.Errorf("show in lower case: exit %d: %s%s", code, out, errOut)
+	}
+}
+
+// release -learn and delete -learn: one flag each teaches the classifier
+// the reviewer's decision along with the action.
+func TestQuarantineLearnFlags(t *testing.T) {
+	be := smtptest.Start(t, smtptest.Options{})
+	dir := t.TempDir()
+	dataDir := filepath.Join(dir, "data")
+	config := filepath.Join(dir, "mailguard.yaml")
+	if err := os.WriteFile(config, []byte("data_dir: "+dataDir+"\nbackend: "+be.Addr+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := quarantine.OpenDir(filepath.Join(dataDir, "quarantine"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"AAAA00000001", "AAAA00000002"} {
+		msg := "X-Spam-Flag: YES\r\nX-Spam-Status: Yes, score=11.0 required=5.0 tests=X\r\nFrom: s@example.com\r\nSubject: " + id + "\r\n\r\nbody of " + id + "\r\n"
+		if _, err := st.Put(context.Background(), quarantine.Entry{ID: id, MailFrom: "s@example.com", Rcpts: []string{"u@example.org"}}, strings.NewReader(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	totals := func() classifier.Totals {
+		cfg, err := rules.Load(config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts, err := openTokenStore(cfg, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ts.Close()
+		tot, err := ts.Totals(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tot
+	}
+	out, errOut, code := runQ("-config", config, "release", "-learn", "-by", "bob", "aaaa00000001")
+	if code != 0 || !strings.Contains(out, "learnt AAAA00000001 as ham") || !strings.Contains(out, "released AAAA00000001") {
+		t.Fatalf("release -learn: exit %d: %s%s", code, out, errOut)
+	}
+	if m := be.Messages(); len(m) != 1 || !strings.Contains(string(m[0].Data), "X-Spam-Status: No, score=11.0 required=5.0 tests=X released by bob\r\n") || strings.Contains(string(m[0].Data), "X-Spam-Flag") {
+		t.Errorf("backend got %+v", m)
+	}
+	if tot := totals(); tot.Ham != 1 || tot.Spam != 0 {
+		t.Errorf("after release -learn: %+v", tot)
+	}
+	out, errOut, code = runQ("-config", config, "delete", "-learn", "AAAA00000002")
+	if code != 0 || !strings.Contains(out, "learnt AAAA00000002 as spam") || !strings.Contains(out, "deleted AAAA00000002") {
+		t.Fatalf("delete -learn: exit %d: %s%s", code, out, errOut)
+	}
+	if tot := totals(); tot.Ham != 1 || tot.Spam != 1 {
+		t.Errorf("after delete -learn: %+v", tot)
+	}
+	if l, _ := st.List(context.Background()); len(l) != 0 {
+		t.Errorf("still held: %v", l)
+	}
+	if be.Count() != 1 {
+		t.Errorf("backend has %d messages", be.Count())
 	}
 }

@@ -59,7 +59,6 @@ var (
 
 // registerService adds a listener's constructor; key is its configuration
 // key ("milter.listen").
-//
 func registerService(key string, f func(env *serveEnv) (service, error)) {
 	services = append(services, f)
 	serviceKeys[key] = true
