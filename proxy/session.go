@@ -82,7 +82,7 @@ func (s *session) ctx() context.Context { return s.cc.ctx }
 
 // refuse logs a refusal and returns it as go-smtp's error, the queue id (or
 // the session id before MAIL FROM) at the end of its text. A "filter" and a
-// "test" among args name who decided (see decidedBy).
+// "test" among args name who decided (see maillog.DecidedBy).
 func (s *session) refuse(phase string, r filters.Reply, reason string, args ...any) error {
 	id := s.cc.id
 	if s.tx != nil {
@@ -91,7 +91,7 @@ func (s *session) refuse(phase string, r filters.Reply, reason string, args ...a
 	r = r.WithQueueID(id)
 	s.cc.stats.refused.Add(1)
 	rf := maillog.Refusal{Phase: phase, Reply: r, Reason: reason}
-	rf.Filter, rf.Test, args = decidedBy(args)
+	rf.Filter, rf.Test, args = maillog.DecidedBy(args)
 	var attrs []any
 	if s.tx != nil {
 		attrs = append(attrs, "from", "<"+s.tx.t.MailFrom+">")
@@ -340,7 +340,7 @@ func (s *session) Data(r io.Reader) error {
 		s.resetBackend()
 		test := out.Verdict.Test
 		if test == "" {
-			test = decidingTest(out)
+			test = maillog.DecidingTest(out)
 		}
 		return s.refuse("DATA", out.Verdict.Reply, reason, append(attrs, "filter", out.Verdict.Filter, "test", test)...)
 	case filters.Quarantine:
@@ -404,7 +404,7 @@ func (s *session) quarantine(ctx context.Context, out filters.Outcome, m *filter
 	if err != nil {
 		return s.refuse("DATA", internal(t.Log, t.QueueID, "quarantine", err), reason, attrs...)
 	}
-	maillog.Accepted(t.Log, accepted(metrics.Quarantined, out, m, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "quarantine_id", id, "reason", reason)
+	maillog.Accepted(t.Log, maillog.AcceptedMessage(metrics.Quarantined, "", out, m.Size, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "quarantine_id", id, "reason", reason)
 	return smtpError(filters.ReplyQuarantined.WithQueueID(t.QueueID))
 }
 
@@ -431,7 +431,7 @@ func (s *session) relay(ctx context.Context, out filters.Outcome, m *filters.Mes
 		outcome = metrics.Tagged
 	}
 	s.cc.stats.relayed.Add(1)
-	maillog.Accepted(t.Log, accepted(outcome, out, m, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "to", t.Rcpts, "backend_reply", rep.String())
+	maillog.Accepted(t.Log, maillog.AcceptedMessage(outcome, "", out, m.Size, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "to", t.Rcpts, "backend_reply", rep.String())
 	return smtpError(filters.Reply{Code: 250, Enhanced: "2.0.0", Text: "Ok: queued as " + t.QueueID})
 }
 
