@@ -113,7 +113,7 @@ func (s *session) quarantine(ctx context.Context, out filters.Outcome, msg *filt
 		return s.reply("END-OF-MESSAGE", s.internal("quarantine", err), reason, true, attrs...)
 	}
 	s.stats.accepted++
-	maillog.Accepted(t.Log, maillog.AcceptedMessage(metrics.Quarantined, "", out, msg.Size, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "quarantine_id", id, "reason", reason, "mta_action", "discard")
+	maillog.Accepted(t.Log, maillog.AcceptedMessage(metrics.Quarantined, "", out, msg.Size, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "to", t.Rcpts, "quarantine_id", id, "reason", reason, "mta_action", "discard")
 	return milterlib.RespDiscard
 }
 

@@ -374,6 +374,10 @@ func (s *session) reply(phase string, r filters.Reply, reason string, end bool, 
 	var attrs []any
 	if s.tx != nil {
 		attrs = append(attrs, "from", "<"+s.tx.t.MailFrom+">")
+		if phase == "END-OF-MESSAGE" {
+			// The message was refused to every recipient accepted so far.
+			attrs = append(attrs, "to", s.tx.t.Rcpts)
+		}
 	}
 	if s.conn != nil {
 		attrs = append(attrs, "helo", s.conn.Helo)

@@ -95,6 +95,10 @@ func (s *session) refuse(phase string, r filters.Reply, reason string, args ...a
 	var attrs []any
 	if s.tx != nil {
 		attrs = append(attrs, "from", "<"+s.tx.t.MailFrom+">")
+		if phase == "DATA" {
+			// The message was refused to every recipient accepted so far.
+			attrs = append(attrs, "to", s.tx.t.Rcpts)
+		}
 	}
 	attrs = append(attrs, "helo", s.sc.Hostname())
 	maillog.Reject(s.log(), rf, append(attrs, args...)...)
@@ -404,7 +408,7 @@ func (s *session) quarantine(ctx context.Context, out filters.Outcome, m *filter
 	if err != nil {
 		return s.refuse("DATA", internal(t.Log, t.QueueID, "quarantine", err), reason, attrs...)
 	}
-	maillog.Accepted(t.Log, maillog.AcceptedMessage(metrics.Quarantined, "", out, m.Size, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "quarantine_id", id, "reason", reason)
+	maillog.Accepted(t.Log, maillog.AcceptedMessage(metrics.Quarantined, "", out, m.Size, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "to", t.Rcpts, "quarantine_id", id, "reason", reason)
 	return smtpError(filters.ReplyQuarantined.WithQueueID(t.QueueID))
 }
 
