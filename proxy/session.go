@@ -214,8 +214,10 @@ func (s *session) openBackend() error {
 
 // dialBackend opens a new backend connection.
 func (s *session) dialBackend() error {
+	start := time.Now()
 	be, err := relay.Dial(s.ctx(), relay.Config{Addr: s.p.backend(), Hostname: s.cc.cfg.Hostname,
 		Timeout: s.cc.cfg.BackendTimeout, DataTimeout: s.cc.cfg.DataTimeout})
+	observeBackend("CONNECT", start, err)
 	if err != nil {
 		return err
 	}
