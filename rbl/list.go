@@ -63,7 +63,7 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.Timeout <= 0 {
-		c.Timeout = 2 * time.Second
+		c.Timeout = resolver.DefaultTimeout
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()
