@@ -95,7 +95,7 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 	}
 	port := cfg.CalloutPort
 	if port == 0 {
-		port = 25
+		port = DefaultCalloutPort
 	}
 	return &Sender{res: cfg.Resolver, verify: cfg.Verify, weights: w, callout: cfg.Callout, port: strconv.Itoa(port)}, nil
 }
