@@ -250,7 +250,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	defer s.mu.Unlock()
 	tx := s.tx
 	if tx == nil {
-		return smtpError(filters.Reply{Code: 503, Enhanced: "5.5.1", Text: "Error: need MAIL command"})
+		return smtpError(filters.ReplyNeedMail)
 	}
 	s.cc.stats.rcpt.Add(1)
 	t := tx.t
@@ -302,7 +302,7 @@ func (s *session) Data(r io.Reader) error {
 	defer s.mu.Unlock()
 	tx := s.tx
 	if tx == nil || len(tx.t.Rcpts) == 0 {
-		return smtpError(filters.Reply{Code: 503, Enhanced: "5.5.1", Text: "Error: need RCPT command"})
+		return smtpError(filters.ReplyNeedRcpt)
 	}
 	s.cc.stats.data.Add(1)
 	t := tx.t
@@ -438,7 +438,7 @@ func (s *session) relay(ctx context.Context, out filters.Outcome, m *filters.Mes
 	}
 	s.cc.stats.relayed.Add(1)
 	maillog.Accepted(t.Log, maillog.AcceptedMessage(outcome, "", out, m.Size, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "to", t.Rcpts, "backend_reply", rep.String())
-	return smtpError(filters.Reply{Code: 250, Enhanced: "2.0.0", Text: "Ok: queued as " + t.QueueID})
+	return smtpError(filters.ReplyQueued.Format(t.QueueID))
 }
 
 // unavailable is the reply when the backend could not be talked to: 451
