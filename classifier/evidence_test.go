@@ -15,9 +15,9 @@ func TestLittleEvidenceIsNotConfident(t *testing.T) {
 	for _, name := range []string{"lunch.eml", "oneline.eml", "headeronly.eml"} {
 		res := classifyFile(t, c, name)
 		band := TestName(res.Calibrated)
-		t.Logf("%s: log-odds %v, calibrated %v, %s, %d clues, strength %.1f, clues %v", name, res.LogOdds, res.Calibrated, band, len(res.Clues), res.Strength, res.Clues)
+		t.Logf("%s: log-odds %v, calibrated %v, %s, %d clues, %d facts, clues %v", name, res.LogOdds, res.Calibrated, band, len(res.Clues), res.Facts, res.Clues)
 		if w[band] >= tag {
-			t.Errorf("%s: %s (%.1f points) from %d clues of strength %.1f; want a band worth under %v", name, band, w[band], len(res.Clues), res.Strength, tag)
+			t.Errorf("%s: %s (%.1f points) from %d clues, %d facts; want a band worth under %v", name, band, w[band], len(res.Clues), res.Facts, tag)
 		}
 	}
 }
@@ -27,7 +27,7 @@ func TestStrongSpamStaysConfident(t *testing.T) {
 	c := trainedOn(t)
 	res := classifyFile(t, c, "imagespam.eml")
 	band := TestName(res.Calibrated)
-	t.Logf("image spam: calibrated %v, %s, %d clues, strength %.1f", res.Calibrated, band, len(res.Clues), res.Strength)
+	t.Logf("image spam: calibrated %v, %s, %d clues, %d facts", res.Calibrated, band, len(res.Clues), res.Facts)
 	if band != "BAYES_99" && band != "BAYES_999" {
 		t.Errorf("image spam: %s (calibrated %v); want BAYES_99 or BAYES_999", band, res.Calibrated)
 	}
