@@ -30,8 +30,9 @@ type Result struct {
 	LogOdds float64
 	Label   Label
 	// Calibrated is the probability that a message ranked at LogOdds is
-	// spam, from the Calibration; the BAYES_* band is read off it. 0.5
-	// when the classifier is inactive.
+	// spam, from the Calibration, at most 0.5 when the verdict rests on too
+	// few facts (see evidenceCap); the BAYES_* band is read off it. 0.5
+	// when the classifier is inactive or found no clue.
 	Calibrated float64
 	// Facts is how many separate facts the clues rest on (see Facts).
 	Facts int
