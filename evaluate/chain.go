@@ -74,6 +74,10 @@ type ChainReport struct {
 	// highest and lowest score first).
 	HamFlagged  []Judged `json:"ham_flagged"`
 	SpamRelayed []Judged `json:"spam_relayed"`
+	// Inactive counts messages judged by a classifier that had not yet
+	// learnt its minimum of each class (classifier.TestInactive fired: no
+	// BAYES_* points).
+	Inactive int `json:"inactive"`
 }
 
 // TestCount is how many spam and ham messages a test fired on.
@@ -150,6 +154,9 @@ func CrossValidateChain(ctx context.Context, cfg ChainConfig, policy filters.Pol
 				continue
 			}
 			seen[t.Test] = true
+			if t.Test == classifier.TestInactive {
+				r.Inactive++
+			}
 			tc := r.Tests[t.Test]
 			if s.Spam {
 				tc.Spam++

@@ -384,3 +384,22 @@ func TestEval(t *testing.T) {
 		t.Error("eval created a data directory")
 	}
 }
+
+// On a corpus too small for min_learned (200 of each class at the
+// defaults), the classifier never switches on in a fold: plain eval and
+// eval -chain both say so, rather than report figures without it.
+func TestEvalWarnsWhenInactive(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir)
+	spamDir, hamDir := corpus(t, dir, 60, 4)
+	for _, mode := range [][]string{nil, {"-chain"}} {
+		args := append([]string{"eval", "-config", cfg, "-spam", spamDir, "-ham", hamDir, "-folds", "2"}, mode...)
+		_, errOut, code := runCmd(args...)
+		if code != exitOK {
+			t.Fatalf("eval %v: exit %d: %s", mode, code, errOut)
+		}
+		if !strings.Contains(errOut, "120 messages were scored before the classifier had learnt enough of each class") {
+			t.Errorf("eval %v: no warning that the classifier never switched on; stderr:\n%s", mode, errOut)
+		}
+	}
+}

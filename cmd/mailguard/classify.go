@@ -87,17 +87,19 @@ type classified struct {
 	Error    string   `json:"error,omitempty"`
 }
 
-// evidence sums up the clues: how many point each way, and how many of
-// those are word pairs.
+// evidence sums up the clues: how many point each way, how many of
+// those are word pairs, and how many separate facts they hold
+// (classifier.Facts: too few keep the band at BAYES_50 or under).
 type evidence struct {
 	Spam      int `json:"spam_clues"`
 	Ham       int `json:"ham_clues"`
 	SpamPairs int `json:"spam_pairs"`
 	HamPairs  int `json:"ham_pairs"`
+	Facts     int `json:"facts"`
 }
 
 func countEvidence(cl []classifier.Clue) evidence {
-	var e evidence
+	e := evidence{Facts: classifier.Facts(cl)}
 	for _, c := range cl {
 		pair := classifier.IsPair(c.Token)
 		switch {

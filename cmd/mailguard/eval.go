@@ -107,10 +107,16 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	printReport(stdout, r)
-	if r.Inactive > 0 {
-		fmt.Fprintf(stderr, "mailguard eval: %d messages were scored before the classifier had learnt enough of each class (they count as unsure)\n", r.Inactive)
-	}
+	warnInactive(stderr, r.Inactive, "they count as unsure")
 	return exitOK
+}
+
+// warnInactive says how many messages were scored while the classifier was
+// still inactive (fewer than min_learned of a class learnt in their fold).
+func warnInactive(stderr io.Writer, n int, effect string) {
+	if n > 0 {
+		fmt.Fprintf(stderr, "mailguard eval: %d messages were scored before the classifier had learnt enough of each class (%s)\n", n, effect)
+	}
 }
 
 func printReport(w io.Writer, r *evaluate.Report) {
@@ -164,5 +170,6 @@ func evalChain(ctx context.Context, cfg *rules.Config, folds int, samples []eval
 		return exitOK
 	}
 	printChainReport(stdout, r)
+	warnInactive(stderr, r.Inactive, "BAYES_INACTIVE, no classifier points")
 	return exitOK
 }
