@@ -18,6 +18,19 @@ var (
 	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, Size) }}
 )
 
+// Get returns a pooled buffer of Size bytes; give it back with Put.
+func Get() *[]byte { return bufs.Get().(*[]byte) }
+
+// Put returns b to the pool, unless it grew past Size (a pool of ever
+// larger buffers would keep the largest message's memory for good).
+func Put(b *[]byte) {
+	if cap(*b) != Size {
+		return
+	}
+	*b = (*b)[:Size]
+	bufs.Put(b)
+}
+
 // Copy is io.Copy with a pooled buffer (used when neither side offers
 // WriterTo or ReaderFrom).
 func Copy(dst io.Writer, src io.Reader) (int64, error) {
