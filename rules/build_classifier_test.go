@@ -84,10 +84,9 @@ func hasBayesTest(out filters.Outcome) bool {
 	return false
 }
 
-// BenchmarkClassifierFilter scores corpus messages through the chain's
-// classifier filter against a token store trained on the rest of the
-// corpus, as the gateway does at the end of DATA.
-func BenchmarkClassifierFilter(b *testing.B) {
+// corpusStore returns a token store trained on 90% of the corpus and the
+// other 10% of its messages.
+func corpusStore(b *testing.B) (*filters.Chain, classifier.Store, [][]byte) {
 	_, file, _, _ := runtime.Caller(0)
 	dir := filepath.Join(filepath.Dir(file), "..", "..", "shared", "corpus", "spamassassin")
 	read := func(sub string) [][]byte {
@@ -121,6 +120,35 @@ func BenchmarkClassifierFilter(b *testing.B) {
 	if _, err := st.Learn(context.Background(), docs...); err != nil {
 		b.Fatal(err)
 	}
+	return chain, st, test
+}
+
+// BenchmarkTokenStoreReload is what one commit (autolearn, review, train)
+// costs the gateway: the next message rebuilds the in-memory table.
+func BenchmarkTokenStoreReload(b *testing.B) {
+	_, st, test := corpusStore(b)
+	ctx := context.Background()
+	toks := classifier.Tokenize(test[0])
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		if _, err := st.Learn(ctx, classifier.Doc{Digest: fmt.Sprint("reload", i), Spam: i%2 == 0, Tokens: toks[:10]}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+		b.StartTimer()
+		if _, _, err := st.Counts(ctx, toks); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkClassifierFilter scores corpus messages through the chain's
+// classifier filter against a token store trained on the rest of the
+// corpus, as the gateway does at the end of DATA.
+func BenchmarkClassifierFilter(b *testing.B) {
+	chain, _, test := corpusStore(b)
 	var f filters.MessageChecker
 	for _, x := range chain.Filters() {
 		if x.Name() == "classifier" {
