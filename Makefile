@@ -26,13 +26,14 @@ DEB_DEPS := python3:python3 postfix:postfix clamd:clamav-daemon chromium:chromiu
 # against.
 BENCH_DEB_DEPS := bogofilter:bogofilter
 
-.PHONY: help test deps lint vet staticcheck fmt-check unit e2e build bench fuzz clean
+.PHONY: help test deps lint vet staticcheck fmt-check unit e2e build bench bench-load fuzz clean
 
 help:
 	@echo "make test         deps, lint, unit tests with -race, e2e tests (what CI runs)"
 	@echo "make build        static binary ./mailguard (version $(VERSION))"
 	@echo "make lint         gofmt, go vet, staticcheck"
-	@echo "make bench        every Go benchmark, with allocations (installs bogofilter to compare with)"
+	@echo "make bench        every Go benchmark, with allocations (installs bogofilter to compare with), then the load run"
+	@echo "make bench-load   the load run alone: smtp-source through mailguard vs smtp-sink, one table"
 	@echo "make fuzz         every fuzz target for FUZZTIME (now $(FUZZTIME)) each"
 	@echo "make deps         install the Debian packages the tests use"
 
@@ -97,7 +98,14 @@ bench:
 	@$(MAKE) --no-print-directory deps DEB_DEPS="$(DEB_DEPS) $(BENCH_DEB_DEPS)"
 	@pkgs="$(bench_pkgs)"; \
 	if [[ -z $$pkgs ]]; then echo "no benchmarks"; exit 0; fi; \
-	$(GO) test -p 1 -run '^$$' -bench . -benchmem -timeout $(BENCH_TIMEOUT) $$pkgs
+	$(GO) test -p 1 -run '^$$' -bench . -skip '^BenchmarkLoad$$' -benchmem -timeout $(BENCH_TIMEOUT) $$pkgs
+	@$(MAKE) --no-print-directory bench-load
+
+# The load run (e2e/load_bench_test.go): smtp-source through mailguard with
+# every filter on against smtp-sink alone; prints one table.
+bench-load:
+	@$(MAKE) --no-print-directory deps
+	$(GO) test -run '^$$' -bench '^BenchmarkLoad$$' -benchtime 1x -timeout $(BENCH_TIMEOUT) ./e2e
 
 # Each target runs even when an earlier one fails; the failures are listed
 # at the end (their inputs are saved under the package's testdata/fuzz).

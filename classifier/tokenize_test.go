@@ -1,9 +1,11 @@
 package classifier
 
 import (
+	"bytes"
 	"flag"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -211,4 +213,35 @@ func TestShape(t *testing.T) {
 			t.Errorf("shape(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
 		}
 	}
+}
+
+// The filter tokenizes a message held in memory in place: Tokenize must
+// leave its input as it was.
+func TestTokenizeLeavesInputAlone(t *testing.T) {
+	msgs := [][]byte{
+		[]byte("From: a@example.com\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\nContent-Type: text/html\r\n\r\n<p>Caf&eacute; <a href=\"http://x.example/\">LINK</a></p>\r\n"),
+		[]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8gd29ybGQ=\r\n--b\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nsoft=\r\nbreak =41\r\n--b--\r\n"),
+	}
+	if dir, err := filepath.Glob(filepath.Join(filepath.Dir(mustCaller(t)), "..", "..", "shared", "corpus", "spamassassin", "*", "*")); err == nil {
+		for _, name := range dir[:min(len(dir), 600)] {
+			if b, err := os.ReadFile(name); err == nil {
+				msgs = append(msgs, b)
+			}
+		}
+	}
+	for i, m := range msgs {
+		before := bytes.Clone(m)
+		Tokenize(m)
+		if !bytes.Equal(m, before) {
+			t.Fatalf("message %d: Tokenize modified its input", i)
+		}
+	}
+}
+
+func mustCaller(t *testing.T) string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("no caller")
+	}
+	return file
 }

@@ -212,8 +212,9 @@ func TestQuarantineDeleteAndUsage(t *testing.T) {
 }
 
 // TestQuarantineLearn: learn feeds the held message to the token store the
-// classifier reads, while serve runs (the gateway opens the embedded store
-// per message, so it does not keep other processes out).
+// classifier reads, while serve runs (the gateway reads the embedded store
+// into memory and never holds it open, so it does not keep other processes
+// out).
 func TestQuarantineLearn(t *testing.T) {
 	g := Start(t, Options{Settings: quarantineSettings})
 	if r := sendGTUBE(t, g, "learn me"); r.Code != 250 {

@@ -84,10 +84,17 @@ type Message struct {
 	Header8Bit bool
 
 	open func() (io.ReadCloser, error)
+	mem  []byte // the message when held in memory
 }
 
 // Open returns a reader of the whole message as received.
 func (m *Message) Open() (io.ReadCloser, error) { return m.open() }
+
+// Bytes returns the whole message as received when it is held in memory
+// (not spooled to a file), for a check to read in place rather than copy:
+// the caller must not modify it. ok is false for a spooled message; Open
+// reads that one.
+func (m *Message) Bytes() (b []byte, ok bool) { return m.mem, m.open != nil && m.mem != nil }
 
 // OpenBody returns a reader of the body (after the blank line).
 func (m *Message) OpenBody() (io.ReadCloser, error) {
@@ -272,6 +279,10 @@ func (s *Spool) Message() (*Message, error) {
 		m.open = func() (io.ReadCloser, error) { return os.Open(name) }
 	} else {
 		b := s.buf.Bytes()
+		if b == nil {
+			b = []byte{}
+		}
+		m.mem = b
 		m.open = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	}
 	rc, err := m.open()

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"strings"
+
+	"mailguard/internal/bufpool"
 )
 
 // The relayed message, whichever front end relays it: the front end's own
@@ -105,12 +107,14 @@ func IsVerdictField(name string) bool {
 // as received, value unfolded; strip may be nil). Every other byte is passed
 // on as it arrived.
 func WriteMessage(w io.Writer, top string, added []Field, strip func(name, value string) bool, src io.Reader) error {
-	bw := bufio.NewWriterSize(w, 32<<10)
+	bw := bufpool.Writer(w)
+	defer bufpool.PutWriter(bw)
 	bw.WriteString(top)
 	for _, f := range added {
 		bw.WriteString(FormatField(f))
 	}
-	br := bufio.NewReaderSize(src, 32<<10)
+	br := bufpool.Reader(src)
+	defer bufpool.PutReader(br)
 	if err := filterHeader(bw, br, strip); err != nil {
 		return err
 	}

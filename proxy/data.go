@@ -3,6 +3,8 @@ package proxy
 import (
 	"bytes"
 	"io"
+
+	"mailguard/internal/bufpool"
 )
 
 // The message text between DATA and its final dot passes through a
@@ -26,21 +28,47 @@ func (l *lineLimiter) Write(b []byte) (int, error) {
 	if l.overAt > 0 {
 		return len(b), nil
 	}
-	for i, c := range b {
-		if c == '\n' {
-			l.line++
-			l.n = 0
-			continue
+	// A line a line, not a byte a byte: a line may hold max octets and
+	// the CR of its CRLF.
+	for off := 0; off < len(b); {
+		seg := b[off:]
+		nl := bytes.IndexByte(seg, '\n')
+		if nl >= 0 {
+			seg = seg[:nl]
 		}
-		if l.n++; l.n > l.max+1 || l.n == l.max+1 && c != '\r' {
+		if over := l.over(seg); over >= 0 {
 			l.overAt = l.line + 1
-			if _, err := l.w.Write(b[:i]); err != nil {
+			if _, err := l.w.Write(b[:off+over]); err != nil {
 				return 0, err
 			}
 			return len(b), nil
 		}
+		if nl < 0 {
+			l.n += len(seg)
+			break
+		}
+		l.line++
+		l.n = 0
+		off += nl + 1
 	}
 	return l.w.Write(b)
+}
+
+// over returns the index in seg (a piece of the current line, no LF in
+// it) of the octet that takes the line over max, or -1.
+func (l *lineLimiter) over(seg []byte) int {
+	if l.n+len(seg) <= l.max {
+		return -1
+	}
+	// The octet counted max+1 may only be a CR; the one after it never.
+	p := l.max - l.n
+	if p >= 0 && seg[p] != '\r' {
+		return p
+	}
+	if p+1 < len(seg) {
+		return p + 1
+	}
+	return -1
 }
 
 // Close flushes what the line-end writer holds.
@@ -62,29 +90,56 @@ type lineEnds struct {
 	w io.Writer
 	// cr is true when the last byte written was a CR not yet known to be
 	// a line end.
-	cr  bool
-	out bytes.Buffer
+	cr bool
 }
 
 func (e *lineEnds) Write(b []byte) (int, error) {
-	e.out.Reset()
-	for _, c := range b {
-		switch {
-		case c == '\r':
-			e.cr = true
-			continue
-		case c == '\n':
-			e.out.WriteString("\r\n")
-		default:
-			if e.cr {
-				e.out.WriteString("\r\n")
+	buf := bufpool.Get()
+	defer bufpool.Put(buf)
+	out := (*buf)[:0]
+	rest := b
+	for len(rest) > 0 {
+		if e.cr {
+			// A run of CRs, with or without an LF after it, is one line end.
+			j := 0
+			for j < len(rest) && rest[j] == '\r' {
+				j++
 			}
-			e.out.WriteByte(c)
+			if rest = rest[j:]; len(rest) == 0 {
+				break
+			}
+			out = append(out, "\r\n"...)
+			e.cr = false
+			if rest[0] == '\n' {
+				rest = rest[1:]
+			}
+			continue
 		}
-		e.cr = false
+		// The text up to the first CR or LF passes as it is.
+		k := bytes.IndexByte(rest, '\n')
+		if k < 0 {
+			k = len(rest)
+		}
+		if cr := bytes.IndexByte(rest[:k], '\r'); cr >= 0 {
+			k = cr
+		}
+		out = append(out, rest[:k]...)
+		switch {
+		case k == len(rest):
+			rest = nil
+		case rest[k] == '\n':
+			out = append(out, "\r\n"...)
+			rest = rest[k+1:]
+		default:
+			e.cr = true
+			rest = rest[k+1:]
+		}
 	}
-	if _, err := e.w.Write(e.out.Bytes()); err != nil {
+	if _, err := e.w.Write(out); err != nil {
 		return 0, err
+	}
+	if cap(out) == cap(*buf) {
+		*buf = out
 	}
 	return len(b), nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"mailguard/envelope"
 	"mailguard/filters"
+	"mailguard/internal/bufpool"
 	"mailguard/maillog"
 	"mailguard/metrics"
 	"mailguard/relay"
@@ -312,7 +313,7 @@ func (s *session) Data(r io.Reader) error {
 	s.cc.readTimeout.Store(int64(s.cc.cfg.DataBlockTimeout))
 	s.cc.inData.Store(true)
 	lines := &lineLimiter{w: &lineEnds{w: spool}, max: s.cc.cfg.MaxLineLength}
-	_, err := io.Copy(lines, r)
+	_, err := bufpool.Copy(lines, r)
 	if err == nil {
 		err = lines.Close()
 	}

@@ -24,6 +24,7 @@ import (
 
 	"mailguard/envelope"
 	"mailguard/filters"
+	"mailguard/internal/bufpool"
 )
 
 // Config says where the backend is and how long to wait for it.
@@ -187,7 +188,7 @@ func (cl *Client) Data(ctx context.Context, r io.Reader) (filters.Reply, error) 
 	}
 	var status string
 	err = cl.call(ctx, cl.cfg.DataTimeout, func() error {
-		if _, err := io.Copy(w, sourceReader{r}); err != nil {
+		if _, err := bufpool.Copy(w, sourceReader{r}); err != nil {
 			return err
 		}
 		resp, err := w.CloseWithResponse()

@@ -54,8 +54,9 @@ func TokenStore(cfg *Config, d *Deps) (classifier.Store, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
-		// Opened per message, not held: train, classify and quarantine
-		// learn can use the file while the gateway runs.
+		// Read into memory and reloaded after each commit, never held
+		// open: train, classify and quarantine learn can use the file
+		// while the gateway runs.
 		return boltstore.OpenShared(boltstore.Config{Path: path, MaxTokens: cfg.Classifier.MaxTokens}), nil
 	})
 	if err != nil {

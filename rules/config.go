@@ -44,6 +44,7 @@ type Config struct {
 	Attachments     AttachmentsConfig `yaml:"attachments"`
 	Antivirus       AntivirusConfig   `yaml:"antivirus"`
 	Quarantine      QuarantineConfig  `yaml:"quarantine"`
+	Debug           DebugConfig       `yaml:"debug"`
 }
 
 // TLSConfig enables STARTTLS when both files are set.

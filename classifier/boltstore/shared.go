@@ -2,28 +2,55 @@ package boltstore
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
 	"io/fs"
+	"os"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
+
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"mailguard/classifier"
 )
 
-// Shared is the store as the gateway uses it: the file is opened for each
-// call and closed after it, so that between messages other processes —
-// mailguard train, classify, quarantine learn — can open it too. bbolt
-// locks a file for as long as it is open, and a gateway that held it for
-// its whole life would make the operator stop it to teach it anything.
+// Shared is the store as the gateway uses it: the token table is read
+// into memory (a Snapshot) and scored from there, and the file is opened
+// only to build that snapshot and to learn, then closed again, so that
+// other processes — mailguard train, classify, quarantine learn — can open
+// it while the gateway runs. bbolt locks a file for as long as it is open,
+// and a gateway that held it for its whole life would make the operator
+// stop it to teach it anything.
 //
-// Reads open the file read-only under a shared lock, writes under an
-// exclusive one; within the process a RWMutex orders them, so a write
-// never waits on the process's own readers' file locks. A call that cannot
-// get the file within LockTimeout (a long train run holds it) fails; the
-// classifier then has no opinion on that message.
+// Before each read the file's generation is checked without opening the
+// database: its inode and the transaction id in bbolt's two meta pages
+// (one pread of the file's first 8 KiB). A commit by any process raises
+// the transaction id, and the next read rebuilds the snapshot, so what
+// another process learnt is seen by the next message.
+//
+// While another process holds the file, the last snapshot keeps
+// answering; only a gateway that has none yet waits for the lock.
+//
+// Learning in the process goes through one writer at a time (a mutex); a
+// write never waits on the process's own readers, which hold no file
+// lock. A rebuild or a write that cannot get the file within LockTimeout
+// (a long train run holds it) fails; the classifier then has no opinion
+// on that message.
 type Shared struct {
 	cfg Config
-	mu  sync.RWMutex
+
+	wmu sync.Mutex // one writer
+
+	mu   sync.Mutex // guards the reload and gen
+	gen  generation
+	snap atomic.Pointer[Snapshot]
+
+	opens atomic.Int64 // database opens, for tests and metrics
 }
 
 var _ classifier.Store = (*Shared)(nil)
@@ -41,57 +68,169 @@ func OpenShared(cfg Config) *Shared {
 	return &Shared{cfg: cfg}
 }
 
-func (s *Shared) read(f func(st *Store) error) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	cfg := s.cfg
-	cfg.ReadOnly = true
-	st, err := Open(cfg)
+// Opens returns how many times the database file was opened.
+func (s *Shared) Opens() int64 { return s.opens.Load() }
+
+// generation identifies one committed state of the file.
+type generation struct {
+	exists   bool
+	dev, ino uint64
+	txid     uint64
+}
+
+// currentGeneration reads the file's inode and the highest transaction id
+// of its valid meta pages. A meta page torn by a commit in progress fails
+// its checksum and is skipped; the other one is then the older state,
+// which differs from the one kept, so the snapshot is rebuilt (under the
+// file lock, after the commit).
+func currentGeneration(path string) (generation, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return generation{}, nil
+	}
 	if err != nil {
-		return err
+		return generation{}, fmt.Errorf("token store %s: %w", path, err)
 	}
-	defer st.Close()
-	return f(st)
+	defer f.Close()
+	var g generation
+	g.exists = true
+	if fi, err := f.Stat(); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			g.dev, g.ino = uint64(st.Dev), uint64(st.Ino)
+		}
+	}
+	var buf [8192]byte
+	n, err := f.ReadAt(buf[:], 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return generation{}, fmt.Errorf("token store %s: %w", path, err)
+	}
+	page := buf[:n]
+	txid, pageSize, ok := metaTxid(page)
+	if ok {
+		g.txid = txid
+	}
+	if pageSize > 0 && pageSize != 4096 {
+		second := make([]byte, metaEnd)
+		if _, err := f.ReadAt(second, int64(pageSize)); err == nil {
+			if t, _, ok := metaTxid(second); ok && t > g.txid {
+				g.txid = t
+			}
+		}
+	} else if len(page) > 4096 {
+		if t, _, ok := metaTxid(page[4096:]); ok && t > g.txid {
+			g.txid = t
+		}
+	}
+	return g, nil
 }
 
-// Counts reads the counts of tokens; a store never written reads as empty.
-func (s *Shared) Counts(ctx context.Context, tokens []string) ([]classifier.Counts, classifier.Totals, error) {
-	var (
-		counts []classifier.Counts
-		totals classifier.Totals
-	)
-	err := s.read(func(st *Store) error {
-		var err error
-		counts, totals, err = st.Counts(ctx, tokens)
-		return err
-	})
-	if errors.Is(err, fs.ErrNotExist) {
-		return make([]classifier.Counts, len(tokens)), classifier.Totals{}, nil
+// bbolt's meta page: a 16-byte page header, then magic, version, page
+// size and flags (4 bytes each), the root bucket (16), the freelist and
+// high-water page ids (8 each), the transaction id and an FNV-1a checksum
+// of the meta before it (8 each).
+const (
+	metaStart    = 16
+	metaPageSize = metaStart + 8
+	metaTxidOff  = metaStart + 48
+	metaSumOff   = metaStart + 56
+	metaEnd      = metaStart + 64
+	boltMagic    = 0xED0CDAED
+)
+
+func metaTxid(p []byte) (txid uint64, pageSize uint32, ok bool) {
+	if len(p) < metaEnd || binary.LittleEndian.Uint32(p[metaStart:]) != boltMagic {
+		return 0, 0, false
 	}
-	return counts, totals, err
+	pageSize = binary.LittleEndian.Uint32(p[metaPageSize:])
+	h := fnv.New64a()
+	h.Write(p[metaStart:metaSumOff])
+	if h.Sum64() != binary.LittleEndian.Uint64(p[metaSumOff:]) {
+		return 0, pageSize, false
+	}
+	return binary.LittleEndian.Uint64(p[metaTxidOff:]), pageSize, true
 }
 
-// Totals reads the learnt message counts; a store never written reads as
-// empty.
-func (s *Shared) Totals(ctx context.Context) (classifier.Totals, error) {
-	var totals classifier.Totals
-	err := s.read(func(st *Store) error {
-		var err error
-		totals, err = st.Totals(ctx)
-		return err
-	})
-	if errors.Is(err, fs.ErrNotExist) {
-		return classifier.Totals{}, nil
-	}
-	return totals, err
-}
-
-// Learn opens the file for writing (creating it), learns docs, closes it.
-func (s *Shared) Learn(ctx context.Context, docs ...classifier.Doc) (int, error) {
+// snapshot returns the in-memory table of the file's current generation,
+// rebuilding it when another commit happened since. A store never written
+// reads as empty.
+func (s *Shared) snapshot(ctx context.Context) (*Snapshot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	g, err := currentGeneration(s.cfg.Path)
+	if err != nil {
+		return nil, err
+	}
+	if snap := s.snap.Load(); snap != nil && g == s.gen {
+		return snap, nil
+	}
+	if !g.exists {
+		snap := &Snapshot{table: newTable(0)}
+		s.snap.Store(snap)
+		s.gen = g
+		return snap, nil
+	}
+	cfg := s.cfg
+	cfg.ReadOnly = true
+	stale := s.snap.Load()
+	if stale != nil {
+		// Another process is committing or holds the file (a train run):
+		// keep scoring with the table as it was rather than make every
+		// message wait for the lock; the next message tries again.
+		cfg.LockTimeout = time.Nanosecond
+	}
+	s.opens.Add(1)
+	st, err := Open(cfg)
+	if stale != nil && errors.Is(err, bolterrors.ErrTimeout) {
+		return stale, nil
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		snap := &Snapshot{table: newTable(0)}
+		s.snap.Store(snap)
+		s.gen = generation{}
+		return snap, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	snap, err := st.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// The generation kept is the one read under the lock, so a commit
+	// between the pread and the open is never taken for the one seen.
+	g.txid = snap.txid
+	s.snap.Store(snap)
+	s.gen = g
+	return snap, nil
+}
+
+// Counts reads the counts of tokens from the in-memory snapshot.
+func (s *Shared) Counts(ctx context.Context, tokens []string) ([]classifier.Counts, classifier.Totals, error) {
+	snap, err := s.snapshot(ctx)
+	if err != nil {
+		return nil, classifier.Totals{}, err
+	}
+	return snap.Counts(ctx, tokens)
+}
+
+// Totals reads the learnt message counts.
+func (s *Shared) Totals(ctx context.Context) (classifier.Totals, error) {
+	snap, err := s.snapshot(ctx)
+	if err != nil {
+		return classifier.Totals{}, err
+	}
+	return snap.Totals(ctx)
+}
+
+// Learn opens the file for writing (creating it), learns docs, closes it;
+// the next read sees the new generation and rebuilds the snapshot.
+func (s *Shared) Learn(ctx context.Context, docs ...classifier.Doc) (int, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	cfg := s.cfg
 	cfg.ReadOnly = false
+	s.opens.Add(1)
 	st, err := Open(cfg)
 	if err != nil {
 		return 0, err
@@ -103,5 +242,8 @@ func (s *Shared) Learn(ctx context.Context, docs ...classifier.Doc) (int, error)
 	return n, lerr
 }
 
-// Close does nothing: the file is never left open.
-func (s *Shared) Close() error { return nil }
+// Close drops the snapshot; the file is never left open.
+func (s *Shared) Close() error {
+	s.snap.Store(nil)
+	return nil
+}

@@ -85,11 +85,75 @@ func BenchmarkSharedCounts(b *testing.B) {
 		}
 	})
 	st.Close()
-	b.Run("opened per call", func(b *testing.B) {
+	b.Run("shared snapshot", func(b *testing.B) {
+		b.ReportAllocs()
 		for b.Loop() {
 			if _, _, err := sh.Counts(ctx, q); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
+	// What the gateway did before it kept a snapshot.
+	b.Run("opened per call", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			st, err := Open(Config{Path: path, ReadOnly: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, _, err := st.Counts(ctx, q); err != nil {
+				b.Fatal(err)
+			}
+			st.Close()
+		}
+	})
+}
+
+// The gateway reads the token table from memory: scoring many messages
+// opens the database once, and opens it again only after a commit.
+func TestSharedDoesNotReopenPerMessage(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), FileName)
+	sh := OpenShared(Config{Path: path})
+	if _, err := sh.Learn(ctx, classifier.Doc{Digest: "m1", Spam: true, Tokens: []string{"a", "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	base := sh.Opens()
+	for range 200 {
+		if _, _, err := sh.Counts(ctx, []string{"a", "b", "z"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := sh.Opens() - base; got != 1 {
+		t.Fatalf("200 messages opened the token database %d times, want once", got)
+	}
+
+	// Another process commits: the next message sees it, with one more open.
+	other, err := Open(Config{Path: path, LockTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Learn(ctx, classifier.Doc{Digest: "m2", Spam: false, Tokens: []string{"a", "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	// While the other process holds the file, the snapshot still answers.
+	if _, totals, err := sh.Counts(ctx, []string{"a"}); err != nil || totals != (classifier.Totals{Spam: 1}) {
+		t.Fatalf("while another process holds the file: totals %+v err %v; want the last snapshot", totals, err)
+	}
+	if err := other.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := sh.Opens()
+	for range 50 {
+		counts, totals, err := sh.Counts(ctx, []string{"a", "c"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if totals != (classifier.Totals{Spam: 1, Ham: 1}) || counts[1] != (classifier.Counts{Ham: 1}) {
+			t.Fatalf("after another process learnt: counts %v totals %+v", counts, totals)
+		}
+	}
+	if got := sh.Opens() - before; got != 1 {
+		t.Fatalf("after one commit by another process, 50 messages opened the database %d times, want once", got)
+	}
 }

@@ -17,6 +17,7 @@ import (
 type Snapshot struct {
 	table  table
 	totals classifier.Totals
+	txid   uint64 // the bbolt transaction it was read in
 }
 
 // table is an open-addressing hash table keyed by the token hashes
@@ -87,6 +88,7 @@ func (s *Store) Snapshot(ctx context.Context) (*Snapshot, error) {
 	snap := &Snapshot{}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		snap.totals = readTotals(tx)
+		snap.txid = uint64(tx.ID())
 		b := tx.Bucket(bucketTokens)
 		if b == nil {
 			snap.table = newTable(0)

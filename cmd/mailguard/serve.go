@@ -406,6 +406,7 @@ func restartKeys(old, cur *rules.Config) []string {
 	check("web", old.Web != cur.Web)
 	check("metrics", old.Metrics != cur.Metrics)
 	check("log", old.Log != cur.Log)
+	check("debug", old.Debug != cur.Debug)
 	return keys
 }
 

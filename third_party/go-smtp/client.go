@@ -35,6 +35,7 @@ type Client struct {
 	didHello   bool              // whether we've said HELO/EHLO/LHLO
 	helloError error             // the error from the hello
 	rcpts      []string          // recipients accumulated for the current transaction
+	dot        *dotWriter        // the message being written, until closed
 
 	// Time to wait for command responses (this includes 3xx reply to DATA).
 	CommandTimeout time.Duration
@@ -255,6 +256,12 @@ func (c *Client) cmd(expectCode int, format string, args ...interface{}) (int, s
 	c.conn.SetDeadline(time.Now().Add(c.CommandTimeout))
 	defer c.conn.SetDeadline(time.Time{})
 
+	// As textproto does with its own dot writer: a command after DATA
+	// first ends the message.
+	if c.dot != nil {
+		c.dot.Close()
+		c.dot = nil
+	}
 	id, err := c.text.Cmd(format, args...)
 	if err != nil {
 		return 0, "", err
@@ -661,6 +668,9 @@ func (cmd *DataCommand) close() error {
 		return cmd.closeErr
 	}
 
+	if cmd.client.dot == cmd.wc {
+		cmd.client.dot = nil
+	}
 	if err := cmd.wc.Close(); err != nil {
 		cmd.closeErr = err
 		return err
@@ -708,7 +718,8 @@ func (c *Client) Data() (*DataCommand, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DataCommand{client: c, wc: c.text.DotWriter()}, nil
+	c.dot = &dotWriter{w: c.text.W}
+	return &DataCommand{client: c, wc: c.dot}, nil
 }
 
 // SendMail will use an existing connection to send an email from

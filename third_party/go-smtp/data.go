@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 )
@@ -103,6 +104,25 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 			b[n] = '\r'
 			n++
 			continue
+		}
+		if r.state == stateData {
+			// Inside a line only a CR can change the state: what is
+			// buffered up to the next CR is message text as it is.
+			if buf, _ := r.r.Peek(r.r.Buffered()); len(buf) > 0 {
+				k := bytes.IndexByte(buf, '\r')
+				if k < 0 {
+					k = len(buf)
+				}
+				if k > len(b)-n {
+					k = len(b) - n
+				}
+				if k > 0 {
+					copy(b[n:], buf[:k])
+					r.r.Discard(k)
+					n += k
+					continue
+				}
+			}
 		}
 		var c byte
 		c, err = r.r.ReadByte()
