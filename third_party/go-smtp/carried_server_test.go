@@ -86,7 +86,40 @@ func TestUnknownCommandEcho(t *testing.T) {
 	r.ReadString('\n')
 	io.WriteString(c, "00\r0\r\nNOOP\r\n")
 	line, err := r.ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "500 ") || strings.Count(line, "\r") != 1 {
+	if err != nil || !strings.HasPrefix(line, "5") || strings.Count(line, "\r") != 1 {
 		t.Fatalf("reply %q, %v", line, err)
+	}
+}
+
+// TestMaxProtocolErrors: a negative MaxProtocolErrors leaves the session
+// open however many unknown commands it gets, so the caller's own error
+// limit decides.
+func TestMaxProtocolErrors(t *testing.T) {
+	s := smtp.NewServer(new(backend))
+	s.Domain = "localhost"
+	s.MaxProtocolErrors = -1 // 0 (the release) closes after the fourth
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(l)
+	defer s.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	r.ReadString('\n')
+	for i := 0; i < 8; i++ {
+		io.WriteString(c, "BOGUS\r\n")
+		line, err := r.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "5") {
+			t.Fatalf("error %d: got %q, %v; want 5xx and the session open", i+1, line, err)
+		}
+	}
+	io.WriteString(c, "NOOP\r\n")
+	if line, _ := r.ReadString('\n'); !strings.HasPrefix(line, "250 ") {
+		t.Fatalf("NOOP after 8 errors: got %q", line)
 	}
 }

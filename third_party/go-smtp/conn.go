@@ -212,7 +212,11 @@ func (c *Conn) protocolError(code int, ec EnhancedCode, msg string) {
 	c.writeResponse(code, ec, msg)
 
 	c.errCount++
-	if c.errCount > errThreshold {
+	limit := errThreshold
+	if c.server.MaxProtocolErrors != 0 {
+		limit = c.server.MaxProtocolErrors
+	}
+	if limit > 0 && c.errCount > limit {
 		c.writeResponse(500, EnhancedCode{5, 5, 1}, "Too many errors. Quiting now")
 		c.Close()
 	}
