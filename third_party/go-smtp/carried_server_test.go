@@ -123,3 +123,40 @@ func TestMaxProtocolErrors(t *testing.T) {
 		t.Fatalf("NOOP after 8 errors: got %q", line)
 	}
 }
+
+// TestBeforeReply: the hook sees each reply's code before it is written,
+// and the reply it returns follows the last one before the connection
+// closes.
+func TestBeforeReply(t *testing.T) {
+	s := smtp.NewServer(new(backend))
+	s.Domain = "localhost"
+	s.MaxProtocolErrors = -1
+	var codes []int
+	s.BeforeReply = func(c *smtp.Conn, code int) *smtp.SMTPError {
+		codes = append(codes, code)
+		if code >= 500 && len(codes) == 3 {
+			return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many errors"}
+		}
+		return nil
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(l)
+	defer s.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "NOOP\r\nBOGUS\r\nNOOP\r\n")
+	got, _ := io.ReadAll(c)
+	lines := strings.Split(strings.TrimSpace(string(got)), "\r\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[2], "500 ") || lines[3] != "421 4.7.0 Too many errors" {
+		t.Fatalf("got %q; want 220, 250, 500, then 421 and the end", lines)
+	}
+	if len(codes) != 3 || codes[0] != 220 || codes[1] != 250 {
+		t.Fatalf("hook saw %v", codes)
+	}
+}

@@ -1298,6 +1298,18 @@ func (c *Conn) greet() {
 }
 
 func (c *Conn) writeResponse(code int, enhCode EnhancedCode, text ...string) {
+	var last *SMTPError
+	if c.server.BeforeReply != nil {
+		last = c.server.BeforeReply(c, code)
+	}
+	c.writeResponseLines(code, enhCode, text...)
+	if last != nil {
+		c.writeResponseLines(last.Code, last.EnhancedCode, last.Message)
+		c.Close()
+	}
+}
+
+func (c *Conn) writeResponseLines(code int, enhCode EnhancedCode, text ...string) {
 	// TODO: error handling
 	if c.server.WriteTimeout != 0 {
 		c.conn.SetWriteDeadline(time.Now().Add(c.server.WriteTimeout))
