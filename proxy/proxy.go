@@ -96,6 +96,8 @@ type Config struct {
 	SpoolMemory int
 	// Log receives one line per decision (default slog.Default()).
 	Log *slog.Logger
+	// Abuse holds the admission, pregreet, error and rate limits.
+	Abuse Abuse
 }
 
 // Defaults of the limits.
@@ -133,6 +135,7 @@ type Proxy struct {
 	gens     []*generation // every generation still serving connections
 	conns    map[*clientConn]struct{}
 	perIP    map[netip.Addr]int
+	adm      admission
 	closing  bool
 	serving  bool
 	drained  chan struct{} // closed when conns empties after closing
@@ -163,7 +166,8 @@ func New(cfg Config) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{log: cfg.Log, conns: map[*clientConn]struct{}{}, perIP: map[netip.Addr]int{}, drained: make(chan struct{})}
+	p := &Proxy{log: cfg.Log, conns: map[*clientConn]struct{}{}, perIP: map[netip.Addr]int{}, adm: newAdmission(), drained: make(chan struct{})}
+	cfg.Abuse.prepare(p)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.chain.Store(cfg.Chain)
 	p.users.Store(cfg.Users)
@@ -238,6 +242,7 @@ func (p *Proxy) Reconfigure(cfg Config) error {
 	if err != nil {
 		return err
 	}
+	cfg.Abuse.prepare(p)
 	g := p.newGeneration(cfg)
 	p.mu.Lock()
 	if p.closing {
@@ -319,6 +324,9 @@ func (p *Proxy) newServer(cfg Config, utf8 bool) *smtp.Server {
 	s.AllowInsecureAuth = true
 	s.EnableSMTPUTF8 = utf8
 	s.ErrorLog = logAdapter{p.log}
+	// Errors are counted, tarpitted and limited by beforeReply.
+	s.MaxProtocolErrors = -1
+	s.BeforeReply = p.beforeReply
 	return s
 }
 
