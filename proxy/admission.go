@@ -281,3 +281,31 @@ func (c *clientConn) rateLimited(ctx context.Context, kind string, limit int, wi
 	}
 	return n > int64(limit)
 }
+
+// authFailuresOver reports whether the client failed AUTH
+// Abuse.AuthFailureRate times in the last hour.
+func (c *clientConn) authFailuresOver(ctx context.Context) bool {
+	a := &c.cfg.Abuse
+	if c.exempt || a.AuthFailureRate <= 0 {
+		return false
+	}
+	n, err := a.Store.Incr(ctx, "authfail:"+c.ip.String(), 0, time.Hour)
+	return err == nil && n >= int64(a.AuthFailureRate)
+}
+
+// authFailed counts a failed AUTH.
+func (c *clientConn) authFailed(ctx context.Context) {
+	if _, err := c.cfg.Abuse.Store.Incr(ctx, "authfail:"+c.ip.String(), 1, time.Hour); err != nil {
+		c.p.log.Warn("rate limit store failed", "kind", "authfail", "err", err)
+	}
+}
+
+// endWith logs a closing refusal and returns it; the session ends after
+// the reply is written.
+func (c *clientConn) endWith(phase string, r filters.Reply, test string) error {
+	r = r.WithQueueID(c.id)
+	c.stats.refused.Add(1)
+	maillog.Reject(c.fc.Log, maillog.Refusal{Phase: phase, Test: test, Reply: r})
+	c.ended.Store(true)
+	return smtpError(r)
+}

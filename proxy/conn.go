@@ -75,6 +75,9 @@ type clientConn struct {
 	deadlineKind string
 	// errors counts the session's error replies.
 	errors atomic.Int32
+	// ended is set after a closing reply (a rate limit's 421): the next
+	// read ends the session.
+	ended atomic.Bool
 
 	wmu       sync.Mutex
 	closeOnce sync.Once
@@ -232,6 +235,9 @@ func (c *clientConn) Read(b []byte) (int, error) {
 	}
 	if c.cut.Load() {
 		return 0, c.cutRead()
+	}
+	if c.ended.Load() {
+		return 0, io.EOF
 	}
 	if !c.fixedDeadline.Load() {
 		dl, what := c.readDeadline(time.Now())
