@@ -103,4 +103,6 @@ type Limits struct {
 	DataTimeout         time.Duration `yaml:"data_timeout"`
 	BackendTimeout      time.Duration `yaml:"backend_timeout"`
 	ShutdownTimeout     time.Duration `yaml:"shutdown_timeout"`
+	// AbuseLimits: config_abuse.go.
+	AbuseLimits `yaml:",inline"`
 }

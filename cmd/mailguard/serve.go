@@ -127,6 +127,8 @@ func serveUsage(fs *flag.FlagSet) {
 		{"limits.data_timeout", d.Limits.DataTimeout.String()},
 		{"limits.backend_timeout", d.Limits.BackendTimeout.String()},
 		{"limits.shutdown_timeout", d.Limits.ShutdownTimeout.String()},
+		{"limits.greet_delay", d.Limits.GreetDelay.String()},
+		{"limits.max_errors", fmt.Sprint(d.Limits.MaxErrors)},
 		{"tls, auth, milter, web, metrics", "off"},
 	}
 	for _, r := range rows {
@@ -320,6 +322,7 @@ func (g *gateway) proxyConfig(cfg *rules.Config, chain *filters.Chain, tlsConfig
 		TLS:                 tlsConfig,
 		Users:               users,
 		Log:                 g.log,
+		Abuse:               cfg.ProxyAbuse(),
 	}
 }
 
