@@ -89,6 +89,13 @@ const (
 	stressPercent = 80
 	// maxSleeps bounds the tarpit, in ErrorSleeps.
 	maxSleeps = 10
+	// minEvictIdle is how long a session must have waited for a command
+	// before it may be closed to make room: a client between two quick
+	// commands is busy, not idle.
+	minEvictIdle = time.Second
+	// slotWait is how long a connection waits for a slot when every one
+	// is busy, before 421.
+	slotWait = 2 * time.Second
 )
 
 func (a *Abuse) prepare(p *Proxy) {
@@ -114,10 +121,12 @@ type admission struct {
 	// open counts open connections, read without the lock on every read.
 	open  atomic.Int32
 	store anvil.Store
+	// freed is closed (and replaced) whenever a slot frees.
+	freed chan struct{}
 }
 
 func newAdmission() admission {
-	return admission{perNet: map[netip.Prefix]int{}, store: anvil.NewMemory(0)}
+	return admission{perNet: map[netip.Prefix]int{}, store: anvil.NewMemory(0), freed: make(chan struct{})}
 }
 
 // clientNetwork is the network a client's slots are counted in.
@@ -170,12 +179,12 @@ func (p *Proxy) limitsLocked(c *clientConn) (r filters.Reply, reason string, evi
 // outside a transaction; exempt clients are kept.
 func (p *Proxy) oldestIdleLocked() *clientConn {
 	var old *clientConn
-	var oldest int64
+	oldest := time.Now().Add(-minEvictIdle).UnixNano()
 	for c := range p.conns {
-		if c.exempt || !c.ready.Load() || c.inTxn.Load() {
+		if c.exempt || !c.ready.Load() || c.inTxn.Load() || c.inData.Load() {
 			continue
 		}
-		if t := c.lastActive.Load(); old == nil || t < oldest {
+		if t := c.lastActive.Load(); t < oldest {
 			old, oldest = c, t
 		}
 	}

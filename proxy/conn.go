@@ -65,8 +65,9 @@ type clientConn struct {
 	// net is the client network slots are counted in.
 	exempt bool
 	net    netip.Prefix
-	// lastActive is when the client last sent something, in Unix
-	// nanoseconds; the oldest idle session is the first evicted.
+	// lastActive is when the session last replied (so began waiting for
+	// a command), in Unix nanoseconds; bytes trickled since do not count.
+	// The session waiting longest is the first evicted.
 	lastActive atomic.Int64
 	// armed is set by each reply: the next read starts a command and
 	// sets its deadline, cmdDeadline (Unix nanoseconds).
@@ -173,6 +174,23 @@ func (p *Proxy) enter(c *clientConn) (filters.Reply, bool) {
 		return filters.ReplyShuttingDown.WithQueueID(c.id), false
 	}
 	r, reason, evicted := p.limitsLocked(c)
+	for wait := time.Now().Add(slotWait); reason == "max_connections" && time.Now().Before(wait); {
+		// Full, and no session idle long enough to close: wait for a
+		// slot as a connection waits in Postfix's listen queue.
+		freed := p.adm.freed
+		p.mu.Unlock()
+		select {
+		case <-freed:
+		case <-time.After(time.Until(wait)):
+		}
+		p.mu.Lock()
+		if p.closing {
+			p.mu.Unlock()
+			metrics.ConnectionsRefused.WithLabelValues("shutting_down").Inc()
+			return filters.ReplyShuttingDown.WithQueueID(c.id), false
+		}
+		r, reason, evicted = p.limitsLocked(c)
+	}
 	if reason != "" {
 		p.mu.Unlock()
 		metrics.ConnectionsRefused.WithLabelValues(reason).Inc()
@@ -216,6 +234,8 @@ func (p *Proxy) leaveLocked(c *clientConn) bool {
 		delete(p.adm.perNet, c.net)
 	}
 	p.adm.open.Add(-1)
+	close(p.adm.freed)
+	p.adm.freed = make(chan struct{})
 	c.gen.conns--
 	if p.closing && len(p.conns) == 0 {
 		close(p.drained)
@@ -245,9 +265,6 @@ func (c *clientConn) Read(b []byte) (int, error) {
 		c.Conn.SetReadDeadline(dl)
 	}
 	n, err := c.Conn.Read(b)
-	if n > 0 {
-		c.lastActive.Store(time.Now().UnixNano())
-	}
 	var ne net.Error
 	if err != nil && c.cut.Load() {
 		return n, c.cutRead()
@@ -297,6 +314,7 @@ func (c *clientConn) Write(b []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.armed.Store(true)
+	c.lastActive.Store(time.Now().UnixNano())
 	return c.Conn.Write(b)
 }
 
