@@ -42,6 +42,7 @@ type Config struct {
 	Attachments     AttachmentsConfig `yaml:"attachments"`
 	Antivirus       AntivirusConfig   `yaml:"antivirus"`
 	Quarantine      QuarantineConfig  `yaml:"quarantine"`
+	RDNS            RDNSConfig        `yaml:"rdns"`
 }
 
 // TLSConfig enables STARTTLS when both files are set.
