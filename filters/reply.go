@@ -62,6 +62,8 @@ var (
 	ReplyMessageRate     = Reply{450, "4.7.1", "Error: too many messages from your host, try again later"}
 	ReplyRecipientRate   = Reply{450, "4.7.1", "Error: too many recipients from your host, try again later"}
 	ReplyAuthFailureRate = Reply{421, "4.7.0", "Error: too many AUTH failures from your host, try again later"}
+	// ReplyGreylisted is postgrey's wording, which operators grep for.
+	ReplyGreylisted = Reply{451, "4.7.1", "Recipient address rejected: Greylisted, try again later"}
 	// Envelope addresses RFC 5321 or RFC 6531 forbid (package envelope).
 	ReplyBadSenderSyntax    = Reply{501, "5.1.7", "Bad sender address syntax"}
 	ReplyBadRecipientSyntax = Reply{501, "5.1.3", "Bad recipient address syntax"}

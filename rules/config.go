@@ -43,6 +43,7 @@ type Config struct {
 	Antivirus       AntivirusConfig   `yaml:"antivirus"`
 	Quarantine      QuarantineConfig  `yaml:"quarantine"`
 	RDNS            RDNSConfig        `yaml:"rdns"`
+	Greylist        GreylistConfig    `yaml:"greylist"`
 }
 
 // TLSConfig enables STARTTLS when both files are set.

@@ -24,3 +24,17 @@ func TestAbuseLimits(t *testing.T) {
 		}},
 	})
 }
+
+func TestGreylistAndRDNSConfig(t *testing.T) {
+	runCases(t, []keyCase{
+		{name: "greylist off by default", yaml: "{}", check: func(c *Config) bool {
+			return !c.Greylist.Enabled && c.Greylist.Delay == 5*time.Minute && c.Greylist.Networks.IPv4 == 24 && !c.RDNS.Enabled
+		}},
+		{name: "greylist set", yaml: "greylist: {enabled: true, delay: 1m, only: {no_rdns: true, score_above: 3}}", check: func(c *Config) bool {
+			return c.Greylist.Enabled && c.Greylist.Delay == time.Minute && c.Greylist.Only.NoRDNS && c.Greylist.Only.ScoreAbove == 3
+		}},
+		{name: "greylist window under delay", yaml: "greylist: {delay: 2h, window: 1h}", want: []string{
+			`1: greylist.window: is 1h0m0s, not more than greylist.delay (2h0m0s)`,
+		}},
+	})
+}

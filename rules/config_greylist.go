@@ -1,0 +1,75 @@
+package rules
+
+import (
+	"time"
+
+	"mailguard/anvil"
+	"mailguard/filters"
+	"mailguard/verify"
+)
+
+// GreylistConfig is the "greylist" section (RFC 6647; off by default).
+type GreylistConfig struct {
+	Enabled bool `yaml:"enabled"`
+	// Delay before a retry passes, Window in which it must come, Memory
+	// of a triplet that passed.
+	Delay  time.Duration `yaml:"delay"`
+	Window time.Duration `yaml:"window"`
+	Memory time.Duration `yaml:"memory"`
+	// Networks are the client network's prefix lengths in the triplet.
+	Networks GreylistNetworks `yaml:"networks"`
+	// Only narrows greylisting to some clients; empty is every client.
+	Only GreylistOnly `yaml:"only"`
+}
+
+// GreylistNetworks are prefix lengths.
+type GreylistNetworks struct {
+	IPv4 int `yaml:"ipv4"`
+	IPv6 int `yaml:"ipv6"`
+}
+
+// GreylistOnly: greylist only clients without a forward-confirmed reverse
+// name (no_rdns) or transactions that scored above score_above; both set,
+// either.
+type GreylistOnly struct {
+	NoRDNS     bool    `yaml:"no_rdns"`
+	ScoreAbove float64 `yaml:"score_above"`
+}
+
+func init() {
+	registerDefaults(func(c *Config) {
+		c.Greylist = GreylistConfig{Delay: verify.DefaultGreylistDelay, Window: verify.DefaultGreylistWindow,
+			Memory: verify.DefaultGreylistMemory, Networks: GreylistNetworks{IPv4: 24, IPv6: 64}}
+	})
+	registerValidator(validateGreylist)
+	register(55, "greylist", func(cfg *Config, d *Deps) ([]filters.Filter, error) {
+		g := cfg.Greylist
+		if !g.Enabled {
+			return nil, nil
+		}
+		// The triplets outlive reloads.
+		s, err := d.Shared("anvil", func() (any, error) { return anvil.NewMemory(0), nil })
+		if err != nil {
+			return nil, err
+		}
+		return []filters.Filter{verify.NewGreylist(verify.GreylistConfig{Store: s.(anvil.Store),
+			Delay: g.Delay, Window: g.Window, Memory: g.Memory, IPv4Bits: g.Networks.IPv4, IPv6Bits: g.Networks.IPv6,
+			OnlyNoRDNS: g.Only.NoRDNS, OnlyScoreAbove: g.Only.ScoreAbove})}, nil
+	})
+}
+
+func validateGreylist(c *Config, v *validator) {
+	g := &c.Greylist
+	checkDuration(v, "greylist.delay", g.Delay, 0)
+	checkDuration(v, "greylist.window", g.Window, 0)
+	checkDuration(v, "greylist.memory", g.Memory, 0)
+	if g.Delay > 0 && g.Window > 0 && g.Delay >= g.Window {
+		v.Errorf("greylist.window", "is %s, not more than greylist.delay (%s)", g.Window, g.Delay)
+	}
+	if g.Networks.IPv4 < 8 || g.Networks.IPv4 > 32 {
+		v.Errorf("greylist.networks.ipv4", "must be between 8 and 32, got %d", g.Networks.IPv4)
+	}
+	if g.Networks.IPv6 < 16 || g.Networks.IPv6 > 128 {
+		v.Errorf("greylist.networks.ipv6", "must be between 16 and 128, got %d", g.Networks.IPv6)
+	}
+}
