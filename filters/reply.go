@@ -64,6 +64,8 @@ var (
 	ReplyAuthFailureRate = Reply{421, "4.7.0", "Error: too many AUTH failures from your host, try again later"}
 	// ReplyGreylisted is postgrey's wording, which operators grep for.
 	ReplyGreylisted = Reply{451, "4.7.1", "Recipient address rejected: Greylisted, try again later"}
+	// ReplySenderLoginMismatch is Postfix's reject_sender_login_mismatch.
+	ReplySenderLoginMismatch = Reply{553, "5.7.1", "Sender address rejected: not owned by the authenticated user"}
 	// Envelope addresses RFC 5321 or RFC 6531 forbid (package envelope).
 	ReplyBadSenderSyntax    = Reply{501, "5.1.7", "Bad sender address syntax"}
 	ReplyBadRecipientSyntax = Reply{501, "5.1.3", "Bad recipient address syntax"}

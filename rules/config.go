@@ -55,6 +55,9 @@ type TLSConfig struct {
 // AuthConfig enables SMTP AUTH (under TLS only).
 type AuthConfig struct {
 	UsersFile string `yaml:"users_file"`
+	// SendersFile and RejectSenderMismatch: config_senderid.go.
+	SendersFile          string `yaml:"senders_file"`
+	RejectSenderMismatch bool   `yaml:"reject_sender_mismatch"`
 }
 
 // ListConfig is a list of senders (addresses or @domains) and networks.
