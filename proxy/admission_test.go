@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"mailguard/internal/testutil/smtptest"
+	"mailguard/verify"
 )
 
 func dialFrom(t *testing.T, tp *testProxy, src string) *smtptest.Client {
@@ -308,5 +309,38 @@ func TestAuthFailureRate(t *testing.T) {
 	}
 	if _, err := c.CmdErr("NOOP"); err == nil {
 		t.Error("session still open after the AUTH failure limit")
+	}
+}
+
+// TestSenderHeaderOnMismatch: an authenticated client writing someone
+// else's From: has a Sender: naming it in the relayed message.
+func TestSenderHeaderOnMismatch(t *testing.T) {
+	u, err := LoadUsers(usersFile(t, "alice@example.org:"+hash(t, "secret")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := startProxy(t, Config{TLS: testTLS(t), Users: u, Chain: testChain(&verify.SenderID{})}, smtptest.Options{})
+	c := dialFrom(t, tp, "127.0.0.1")
+	c.Expect(250, "EHLO c.test")
+	c.StartTLS()
+	c.Expect(250, "EHLO c.test")
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00alice@example.org\x00secret"))
+	c.Expect(235, "AUTH PLAIN %s", plain)
+	for _, from := range []string{"alice@example.org", "boss@example.org"} {
+		c.Expect(250, "MAIL FROM:<%s>", from)
+		c.Expect(250, "RCPT TO:<u@example.org>")
+		if r := c.Data([]byte("From: " + from + "\r\nTo: u@example.org\r\nSubject: hi\r\n\r\nbody\r\n")); r.Code != 250 {
+			t.Fatalf("message from %s: %s", from, r)
+		}
+	}
+	msgs := tp.be.Messages()
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages relayed", len(msgs))
+	}
+	if strings.Contains(string(msgs[0].Data), "\nSender:") {
+		t.Errorf("Sender: added to the user's own message:\n%s", msgs[0].Data)
+	}
+	if !strings.Contains(string(msgs[1].Data), "Sender: alice@example.org\r\n") {
+		t.Errorf("no Sender: on a message From: someone else:\n%s", msgs[1].Data)
 	}
 }
