@@ -33,7 +33,7 @@ func ParseSenders(data []byte) (Senders, error) {
 		user, list, ok := strings.Cut(line, ":")
 		user = strings.TrimSpace(user)
 		if !ok || user == "" {
-			return nil, fmt.Errorf("line %d: want user: address or @domain, ...", n)
+			return nil, fmt.Errorf("line %d: want \"user: address or @domain, more\"", n)
 		}
 		for _, e := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
 			if !strings.Contains(e, "@") || strings.Count(e, "@") > 1 || strings.HasSuffix(e, "@") {
