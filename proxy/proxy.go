@@ -61,7 +61,9 @@ type Config struct {
 	// MaxRecipients per transaction (default 100); more get 452 4.5.3.
 	MaxRecipients int
 	// MaxConnections in total (default 500) and per client IP (default
-	// 20); a client over either gets 421 4.7.0 and is disconnected.
+	// 20); a client over either gets 421 4.7.0 and is disconnected. When
+	// the total is reached, the session idle longest is closed to make
+	// room, or the newcomer waits for a slot (Abuse, admission.go).
 	MaxConnections      int
 	MaxConnectionsPerIP int
 	// MaxLineLength bounds a line, in octets without its CRLF (default
