@@ -162,7 +162,9 @@ func TestBeforeReply(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(codes) != 3 || codes[0] != 220 || codes[1] != 250 {
+	// A command already read may still be answered into the closed
+	// connection (with no session: go-smtp forgot it at Close).
+	if len(codes) < 3 || codes[0] != 220 || codes[1] != 250 {
 		t.Fatalf("hook saw %v", codes)
 	}
 }
