@@ -33,6 +33,12 @@ func TestGreylistAndRDNSConfig(t *testing.T) {
 		{name: "greylist set", yaml: "greylist: {enabled: true, delay: 1m, only: {no_rdns: true, score_above: 3}}", check: func(c *Config) bool {
 			return c.Greylist.Enabled && c.Greylist.Delay == time.Minute && c.Greylist.Only.NoRDNS && c.Greylist.Only.ScoreAbove == 3
 		}},
+		{name: "greylist only as a list", yaml: "greylist: {only: [no_rdns, score_above: 4.5]}", check: func(c *Config) bool {
+			return c.Greylist.Only.NoRDNS && c.Greylist.Only.ScoreAbove == 4.5
+		}},
+		{name: "greylist only unknown condition", yaml: "greylist:\n  only: [sometimes]\n", want: []string{
+			`2: greylist.only: unknown condition at line 2 (no_rdns or score_above: N)`,
+		}},
 		{name: "greylist window under delay", yaml: "greylist: {delay: 2h, window: 1h}", want: []string{
 			`1: greylist.window: is 1h0m0s, not more than greylist.delay (2h0m0s)`,
 		}},

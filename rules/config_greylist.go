@@ -1,7 +1,10 @@
 package rules
 
 import (
+	"fmt"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"mailguard/anvil"
 	"mailguard/filters"
@@ -19,6 +22,7 @@ type GreylistConfig struct {
 	// Networks are the client network's prefix lengths in the triplet.
 	Networks GreylistNetworks `yaml:"networks"`
 	// Only narrows greylisting to some clients; empty is every client.
+	// Written as a list, [no_rdns, score_above: N], or a map.
 	Only GreylistOnly `yaml:"only"`
 }
 
@@ -72,4 +76,30 @@ func validateGreylist(c *Config, v *validator) {
 	if g.Networks.IPv6 < 16 || g.Networks.IPv6 > 128 {
 		v.Errorf("greylist.networks.ipv6", "must be between 16 and 128, got %d", g.Networks.IPv6)
 	}
+}
+
+// UnmarshalYAML reads greylist.only as a list, the issue's and postgrey's
+// way of naming conditions ("[no_rdns, score_above: 5]"), or as a map
+// ("{no_rdns: true, score_above: 5}").
+func (o *GreylistOnly) UnmarshalYAML(n *yaml.Node) error {
+	type plain GreylistOnly
+	if n.Kind == yaml.MappingNode {
+		return n.Decode((*plain)(o))
+	}
+	if n.Kind != yaml.SequenceNode {
+		return fmt.Errorf("want a list such as [no_rdns, score_above: 5]")
+	}
+	for _, item := range n.Content {
+		switch {
+		case item.Kind == yaml.ScalarNode && item.Value == "no_rdns":
+			o.NoRDNS = true
+		case item.Kind == yaml.MappingNode && len(item.Content) == 2 && item.Content[0].Value == "score_above":
+			if err := item.Content[1].Decode(&o.ScoreAbove); err != nil || o.ScoreAbove <= 0 {
+				return fmt.Errorf("score_above wants a number above 0, got %q", item.Content[1].Value)
+			}
+		default:
+			return fmt.Errorf("unknown condition at line %d (no_rdns or score_above: N)", item.Line)
+		}
+	}
+	return nil
 }
