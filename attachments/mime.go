@@ -3,7 +3,6 @@ package attachments
 import (
 	"bufio"
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -96,7 +95,7 @@ func (in *inspector) entity(r io.Reader, ctype, cte, disposition, parent string,
 func decode(r io.Reader, cte string) io.Reader {
 	switch strings.ToLower(strings.TrimSpace(cte)) {
 	case "base64":
-		return base64.NewDecoder(base64.StdEncoding, &base64Cleaner{r: r})
+		return filters.Base64Decoder(r)
 	case "quoted-printable":
 		return quotedprintable.NewReader(r)
 	}
@@ -152,23 +151,4 @@ func readHeader(br *bufio.Reader) (filters.Header, bool) {
 		}
 	}
 	return nil, false
-}
-
-// base64Cleaner drops everything that is not base64 alphabet or padding.
-type base64Cleaner struct{ r io.Reader }
-
-func (c *base64Cleaner) Read(p []byte) (int, error) {
-	for {
-		n, err := c.r.Read(p)
-		k := 0
-		for _, b := range p[:n] {
-			if b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '+' || b == '/' || b == '=' {
-				p[k] = b
-				k++
-			}
-		}
-		if k > 0 || err != nil {
-			return k, err
-		}
-	}
 }

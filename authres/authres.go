@@ -68,6 +68,10 @@ type Checker struct {
 	weights map[string]float64
 }
 
+// DefaultTimeout bounds the SPF evaluation when Config.Timeout is zero; it
+// is also sender_auth.spf_timeout's default.
+const DefaultTimeout = 20 * time.Second
+
 // New returns the filter. Weights naming an unknown test are an error.
 func New(cfg Config) (*Checker, error) {
 	if cfg.Resolver == nil {
@@ -77,7 +81,7 @@ func New(cfg Config) (*Checker, error) {
 		return nil, fmt.Errorf("authres: no hostname for the authserv-id")
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 20 * time.Second
+		cfg.Timeout = DefaultTimeout
 	}
 	w := DefaultWeights()
 	for name, v := range cfg.Weights {

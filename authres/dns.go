@@ -5,8 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-
-	"github.com/miekg/dns"
+	"strings"
 
 	"mailguard/resolver"
 )
@@ -79,5 +78,13 @@ func (a dnsAdapter) LookupAddr(ctx context.Context, addr string) ([]string, erro
 		return nil, &net.DNSError{Err: "not an IP address", Name: addr}
 	}
 	names, err := resolver.LookupAddr(ctx, a.r, ip)
-	return names, netError(dns.Fqdn(addr), err)
+	return names, netError(fqdn(addr), err)
+}
+
+// fqdn returns name with the trailing dot of a fully qualified name.
+func fqdn(name string) string {
+	if strings.HasSuffix(name, ".") {
+		return name
+	}
+	return name + "."
 }

@@ -17,7 +17,7 @@ func TestCheckConfigAgreesWithServe(t *testing.T) {
 		problem     string // "" when good
 	}{
 		{"milter.listen", "milter: {listen: '127.0.0.1:8891'}\n", "milter.listen: is set, but this version has no such listener"},
-		{"web.listen", "web: {listen: '127.0.0.1:8080'}\n", "web.listen: is set, but this version has no such listener"},
+		{"web.listen without users", "web: {listen: '127.0.0.1:8080'}\n", "web.users_file: web.listen is set but web.users_file is empty"},
 		{"metrics.listen", "metrics: {listen: '127.0.0.1:9100'}\n", "metrics.listen: is set, but this version has no such listener"},
 		{"redis store", "store: redis://127.0.0.1:6379/0\n", "store: quarantine: store redis://127.0.0.1:6379/0: the Redis quarantine is not available"},
 		{"syntax", "domains: [example.org\n", "YAML syntax"},

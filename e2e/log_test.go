@@ -106,3 +106,30 @@ func TestLogJSON(t *testing.T) {
 		t.Errorf("decisions of the relayed message: %v", got)
 	}
 }
+
+// A message refused or held after its data names its recipients, as the
+// relayed line does: the operator greps a recipient's address and finds
+// every decision about mail to it.
+func TestLogDataDecisionsNameRecipients(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		settings map[string]any
+		code     int
+		msg      string
+	}{
+		{"refused", nil, 550, "reject"},
+		{"quarantined", quarantineSettings, 250, "quarantined"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := Start(t, Options{Settings: tc.settings})
+			r := sendGTUBE(t, g, tc.name)
+			if r.Code != tc.code {
+				t.Fatalf("GTUBE: %s, want %d", r, tc.code)
+			}
+			id := RequireQueueID(t, r)
+			if got := g.LogLines(`msg=` + tc.msg + ` .*queue_id=` + id + ` .*to="?\[u@example\.org v@example\.org\]`); len(got) != 1 {
+				t.Errorf("want one %s line for %s naming both recipients:\n%s", tc.msg, id, g.Log())
+			}
+		})
+	}
+}

@@ -199,4 +199,19 @@ func TestMetrics(t *testing.T) {
 	if code, _ := get(t, base+"/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz with the backend down: %d, want 200 (the process is up)", code)
 	}
+	// A client meets the backend down: counted as a failure to talk to it.
+	c = g.DialFrom("127.0.0.5")
+	c.Expect(250, "EHLO client.example")
+	if r := c.Cmd("MAIL FROM:<a@example.com>"); r.Code != 451 {
+		t.Errorf("MAIL FROM with the backend down: %s, want 451", r)
+	}
+	c.Close()
+	_, body = get(t, base+"/metrics")
+	fams, err = parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := sample(fams, "mailguard_backend_errors_total", map[string]string{"command": "CONNECT"}); got < 1 {
+		t.Errorf("mailguard_backend_errors_total{command=CONNECT} = %v after a client met the backend down, want at least 1", got)
+	}
 }

@@ -118,8 +118,8 @@ func TestQuarantineHoldAndRelease(t *testing.T) {
 	}
 	// It is gone: a second release fails and delivers nothing.
 	_, errOut, code = Run(t, nil, "quarantine", "-config", g.ConfigPath, "release", e.ID)
-	if code != 1 || !strings.Contains(errOut, "no message "+e.ID) {
-		t.Errorf("second release: exit %d: %s", code, errOut)
+	if code != 1 || !strings.Contains(errOut, "no message "+e.ID) || !strings.Contains(errOut, "it was released by ") {
+		t.Errorf("second release: exit %d: %s; want it to say the message was released", code, errOut)
 	}
 	if n := g.Backend.Count(); n != 1 {
 		t.Errorf("backend has %d messages after a second release", n)
@@ -189,11 +189,14 @@ func TestQuarantineDeleteAndUsage(t *testing.T) {
 	if out, _, code := Run(t, nil, "quarantine", "list", "-config", g.ConfigPath); code != 0 || !strings.Contains(out, l[1].ID) {
 		t.Errorf("list -config after the command: exit %d\n%s", code, out)
 	}
+	// Deleted: a second delete says so.
+	if _, errOut, code := Run(t, nil, "quarantine", "-config", g.ConfigPath, "delete", strings.ToLower(l[0].ID)); code != 1 || !strings.Contains(errOut, "it was deleted by ") {
+		t.Errorf("second delete: exit %d: %s; want it to say the message was deleted", code, errOut)
+	}
 	for _, tc := range []struct {
 		args []string
 		code int
 	}{
-		{[]string{"delete", l[0].ID}, 1},
 		{[]string{"show", "../../etc/passwd"}, 1},
 		{[]string{"show"}, 2},
 		{[]string{"frobnicate"}, 2},

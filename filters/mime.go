@@ -146,7 +146,7 @@ func (w *walker) scanDecoded(r io.Reader, cte string) {
 	var dec io.Reader
 	switch strings.ToLower(strings.TrimSpace(cte)) {
 	case "base64":
-		dec = base64.NewDecoder(base64.StdEncoding, &base64Cleaner{r: r})
+		dec = Base64Decoder(r)
 	case "quoted-printable":
 		dec = quotedprintable.NewReader(r)
 	default:
@@ -312,8 +312,14 @@ func readContentFields(br *bufio.Reader) (map[string]string, bool) {
 	return h, false
 }
 
-// base64Cleaner drops everything that is not base64 alphabet or padding,
-// as mail readers do with line ends and stray white space.
+// Base64Decoder decodes a base64 body leniently, as mail readers do:
+// line ends, stray white space and other bytes outside the alphabet are
+// skipped.
+func Base64Decoder(r io.Reader) io.Reader {
+	return base64.NewDecoder(base64.StdEncoding, &base64Cleaner{r: r})
+}
+
+// base64Cleaner drops everything that is not base64 alphabet or padding.
 type base64Cleaner struct{ r io.Reader }
 
 func (c *base64Cleaner) Read(p []byte) (int, error) {

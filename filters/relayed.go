@@ -23,8 +23,9 @@ import (
 // maxFieldBuffer bounds how much of one header field is held to judge it.
 const maxFieldBuffer = 64 << 10
 
-// cleanValue keeps a value from breaking the header it is written into.
-func cleanValue(s string) string {
+// CleanValue keeps a value from breaking the header it is written into:
+// CR, LF and NUL become spaces.
+func CleanValue(s string) string {
 	if !strings.ContainsAny(s, "\r\n\x00") {
 		return s
 	}
@@ -49,7 +50,7 @@ func FormatField(f Field) string {
 	const width = 78
 	var b strings.Builder
 	line := f.Name + ":"
-	for i, tk := range foldTokens(cleanValue(f.Value)) {
+	for i, tk := range foldTokens(CleanValue(f.Value)) {
 		sep := " "
 		if tk.glued {
 			sep = ""

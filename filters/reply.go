@@ -75,6 +75,16 @@ var (
 	ReplyAttachment         = Reply{554, "5.7.1", "Message rejected: attachment %s %s"}
 	ReplyVirus              = Reply{554, "5.7.0", "Message rejected: virus found: %s"}
 	ReplyVirusScanFailed    = Reply{451, "4.7.1", "Message could not be scanned for viruses, try again later"}
+	// ReplyQueued accepts a relayed message; its text is formatted with
+	// the queue id.
+	ReplyQueued = Reply{250, "2.0.0", "Ok: queued as %s"}
+	// Commands out of sequence (RFC 5321 section 4.1.4).
+	ReplyNeedMail = Reply{503, "5.5.1", "Error: need MAIL command"}
+	ReplyNeedRcpt = Reply{503, "5.5.1", "Error: need RCPT command"}
+	// AUTH (RFC 4954): before STARTTLS, and a response that is not valid
+	// base64 or not of the mechanism's form.
+	ReplyEncryptionRequired = Reply{538, "5.7.11", "Encryption required for requested authentication mechanism"}
+	ReplyBadAuthData        = Reply{501, "5.5.2", "Malformed authentication data"}
 )
 
 // Format returns r with its text formatted with args; r.Text is the format.

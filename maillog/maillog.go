@@ -95,3 +95,41 @@ func Accepted(l *slog.Logger, m Message, attrs ...any) {
 	}
 	l.Info(msg, append(a, attrs...)...)
 }
+
+// DecidedBy takes the "filter" and "test" pairs out of a refusal's log
+// attributes, for the front ends' reject lines; without a filter, the
+// gateway itself decided.
+func DecidedBy(args []any) (filter, test string, rest []any) {
+	filter = Gateway
+	for i := 0; i+1 < len(args); i += 2 {
+		k, _ := args[i].(string)
+		v, isString := args[i+1].(string)
+		switch {
+		case k == "filter" && isString:
+			if v != "" {
+				filter = v
+			}
+		case k == "test" && isString:
+			test = v
+		default:
+			rest = append(rest, args[i], args[i+1])
+		}
+	}
+	return filter, test, rest
+}
+
+// DecidingTest is the test that weighed most in a message's outcome, ""
+// when none scored: a bounded label, since test names come from the
+// configuration.
+func DecidingTest(out filters.Outcome) string {
+	if top := filters.TopTests(out.Tests, 1); len(top) > 0 && top[0].Points > 0 {
+		return top[0].Test
+	}
+	return ""
+}
+
+// AcceptedMessage describes an accepted message of size bytes for its
+// log line; verb is Message.Verb.
+func AcceptedMessage(outcome, verb string, out filters.Outcome, size int64, nrcpt int) Message {
+	return Message{Outcome: outcome, Verb: verb, Size: size, Nrcpt: nrcpt, Score: out.Score, Tests: out.Tests, Test: DecidingTest(out)}
+}

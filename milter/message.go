@@ -56,7 +56,7 @@ func (s *session) EndOfMessage(m milterlib.Modifier) (resp *milterlib.Response, 
 	case filters.Reject, filters.Tempfail:
 		test := out.Verdict.Test
 		if test == "" {
-			test = decidingTest(out)
+			test = maillog.DecidingTest(out)
 		}
 		return s.reply("END-OF-MESSAGE", out.Verdict.Reply, reason, true, append(attrs, "filter", out.Verdict.Filter, "test", test)...), nil
 	case filters.Quarantine:
@@ -70,7 +70,7 @@ func (s *session) EndOfMessage(m milterlib.Modifier) (resp *milterlib.Response, 
 			return nil, err
 		}
 		s.stats.accepted++
-		maillog.Accepted(t.Log, accepted(metrics.Quarantined, "held at the MTA", out, msg, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "to", t.Rcpts, "reason", reason)
+		maillog.Accepted(t.Log, maillog.AcceptedMessage(metrics.Quarantined, "held at the MTA", out, msg.Size, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "to", t.Rcpts, "reason", reason)
 		return milterlib.RespAccept, nil
 	}
 	if err := s.modify(m, out); err != nil {
@@ -83,7 +83,7 @@ func (s *session) EndOfMessage(m milterlib.Modifier) (resp *milterlib.Response, 
 	if out.Tag {
 		outcome = metrics.Tagged
 	}
-	maillog.Accepted(t.Log, accepted(outcome, "accepted", out, msg, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "to", t.Rcpts)
+	maillog.Accepted(t.Log, maillog.AcceptedMessage(outcome, "accepted", out, msg.Size, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "to", t.Rcpts)
 	return milterlib.RespAccept, nil
 }
 
@@ -113,7 +113,7 @@ func (s *session) quarantine(ctx context.Context, out filters.Outcome, msg *filt
 		return s.reply("END-OF-MESSAGE", s.internal("quarantine", err), reason, true, attrs...)
 	}
 	s.stats.accepted++
-	maillog.Accepted(t.Log, accepted(metrics.Quarantined, "", out, msg, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "quarantine_id", id, "reason", reason, "mta_action", "discard")
+	maillog.Accepted(t.Log, maillog.AcceptedMessage(metrics.Quarantined, "", out, msg.Size, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "to", t.Rcpts, "quarantine_id", id, "reason", reason, "mta_action", "discard")
 	return milterlib.RespDiscard
 }
 

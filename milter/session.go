@@ -370,10 +370,14 @@ func (s *session) reply(phase string, r filters.Reply, reason string, end bool, 
 	r = r.WithQueueID(id)
 	s.stats.refused++
 	rf := maillog.Refusal{Phase: phase, Reply: r, Reason: reason}
-	rf.Filter, rf.Test, args = decidedBy(args)
+	rf.Filter, rf.Test, args = maillog.DecidedBy(args)
 	var attrs []any
 	if s.tx != nil {
 		attrs = append(attrs, "from", "<"+s.tx.t.MailFrom+">")
+		if phase == "END-OF-MESSAGE" {
+			// The message was refused to every recipient accepted so far.
+			attrs = append(attrs, "to", s.tx.t.Rcpts)
+		}
 	}
 	if s.conn != nil {
 		attrs = append(attrs, "helo", s.conn.Helo)

@@ -5,13 +5,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"mailguard/filters"
 	"os"
 	"strings"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 	"golang.org/x/crypto/bcrypt"
+
+	"mailguard/filters"
 )
 
 // Users are the accounts that may authenticate (SMTP AUTH) and then relay.
@@ -74,8 +75,7 @@ func (u *Users) Check(user, password string) bool {
 	return bcrypt.CompareHashAndPassword(h, []byte(password)) == nil
 }
 
-var errEncryptionRequired = &smtp.SMTPError{Code: 538, EnhancedCode: smtp.EnhancedCode{5, 7, 11},
-	Message: "Encryption required for requested authentication mechanism"}
+var errEncryptionRequired = smtpError(filters.ReplyEncryptionRequired)
 
 // AuthMechanisms is asked by go-smtp on every EHLO (never on HELO).
 func (s *session) AuthMechanisms() []string {
@@ -128,7 +128,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 // the client: go-smtp would send them verbatim.
 type replyErrors struct{ sasl.Server }
 
-var errBadAuthData = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 5, 2}, Message: "Malformed authentication data"}
+var errBadAuthData = smtpError(filters.ReplyBadAuthData)
 
 func (r replyErrors) Next(response []byte) ([]byte, bool, error) {
 	challenge, done, err := r.Server.Next(response)

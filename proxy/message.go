@@ -42,10 +42,10 @@ func received(ri receivedInfo) string {
 	if ri.ClientIP.Is6() && !ri.ClientIP.Is4In6() {
 		ip = "IPv6:" + ip
 	}
-	b.WriteString("Received: from " + clean(ri.Helo) + " (" + clean(name) + " [" + ip + "])\r\n")
-	b.WriteString("\tby " + clean(ri.Hostname) + " (mailguard) with " + ri.Protocol + " id " + ri.QueueID)
+	b.WriteString("Received: from " + filters.CleanValue(ri.Helo) + " (" + filters.CleanValue(name) + " [" + ip + "])\r\n")
+	b.WriteString("\tby " + filters.CleanValue(ri.Hostname) + " (mailguard) with " + ri.Protocol + " id " + ri.QueueID)
 	if len(ri.Rcpts) == 1 {
-		b.WriteString("\r\n\tfor <" + clean(envelope.Path(ri.Rcpts[0])) + ">")
+		b.WriteString("\r\n\tfor <" + filters.CleanValue(envelope.Path(ri.Rcpts[0])) + ">")
 	}
 	b.WriteString("; " + ri.Date.Format("Mon, 02 Jan 2006 15:04:05 -0700 (MST)") + "\r\n")
 	return b.String()
@@ -64,19 +64,6 @@ func protocol(c *filters.Conn) string {
 		p += "A"
 	}
 	return p
-}
-
-// clean keeps a value from breaking the header it is written into.
-func clean(s string) string {
-	if !strings.ContainsAny(s, "\r\n\x00") {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if r == '\r' || r == '\n' || r == 0 {
-			return ' '
-		}
-		return r
-	}, s)
 }
 
 // writeMessage writes the relayed form of the message; see

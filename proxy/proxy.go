@@ -113,7 +113,6 @@ const (
 	DefaultDataBlockTimeout    = 3 * time.Minute
 	DefaultDataTimeout         = 10 * time.Minute
 	DefaultBackendTimeout      = 2 * time.Minute
-	defaultDNSTimeout          = 2 * time.Second
 	defaultSpoolMemory         = 256 << 10
 	// capsMaxAge is how long the backend's EHLO keywords are trusted.
 	capsMaxAge = 10 * time.Minute
@@ -202,7 +201,7 @@ func prepare(cfg Config) (Config, error) {
 	if cfg.BackendForward == "" {
 		cfg.BackendForward = relay.ForwardXForward
 	}
-	setDefault(&cfg.DNSTimeout, defaultDNSTimeout)
+	setDefault(&cfg.DNSTimeout, resolver.DefaultTimeout)
 	setDefault(&cfg.SpoolMemory, defaultSpoolMemory)
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()

@@ -82,7 +82,7 @@ func (s *session) ctx() context.Context { return s.cc.ctx }
 
 // refuse logs a refusal and returns it as go-smtp's error, the queue id (or
 // the session id before MAIL FROM) at the end of its text. A "filter" and a
-// "test" among args name who decided (see decidedBy).
+// "test" among args name who decided (see maillog.DecidedBy).
 func (s *session) refuse(phase string, r filters.Reply, reason string, args ...any) error {
 	id := s.cc.id
 	if s.tx != nil {
@@ -91,10 +91,14 @@ func (s *session) refuse(phase string, r filters.Reply, reason string, args ...a
 	r = r.WithQueueID(id)
 	s.cc.stats.refused.Add(1)
 	rf := maillog.Refusal{Phase: phase, Reply: r, Reason: reason}
-	rf.Filter, rf.Test, args = decidedBy(args)
+	rf.Filter, rf.Test, args = maillog.DecidedBy(args)
 	var attrs []any
 	if s.tx != nil {
 		attrs = append(attrs, "from", "<"+s.tx.t.MailFrom+">")
+		if phase == "DATA" {
+			// The message was refused to every recipient accepted so far.
+			attrs = append(attrs, "to", s.tx.t.Rcpts)
+		}
 	}
 	attrs = append(attrs, "helo", s.sc.Hostname())
 	maillog.Reject(s.log(), rf, append(attrs, args...)...)
@@ -213,8 +217,10 @@ func (s *session) openBackend() error {
 
 // dialBackend opens a new backend connection.
 func (s *session) dialBackend() error {
+	start := time.Now()
 	be, err := relay.Dial(s.ctx(), relay.Config{Addr: s.p.backend(), Hostname: s.cc.cfg.Hostname,
 		Timeout: s.cc.cfg.BackendTimeout, DataTimeout: s.cc.cfg.DataTimeout})
+	observeBackend("CONNECT", start, err)
 	if err != nil {
 		return err
 	}
@@ -247,7 +253,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	defer s.mu.Unlock()
 	tx := s.tx
 	if tx == nil {
-		return smtpError(filters.Reply{Code: 503, Enhanced: "5.5.1", Text: "Error: need MAIL command"})
+		return smtpError(filters.ReplyNeedMail)
 	}
 	s.cc.stats.rcpt.Add(1)
 	t := tx.t
@@ -302,7 +308,7 @@ func (s *session) Data(r io.Reader) error {
 	defer s.mu.Unlock()
 	tx := s.tx
 	if tx == nil || len(tx.t.Rcpts) == 0 {
-		return smtpError(filters.Reply{Code: 503, Enhanced: "5.5.1", Text: "Error: need RCPT command"})
+		return smtpError(filters.ReplyNeedRcpt)
 	}
 	s.cc.stats.data.Add(1)
 	t := tx.t
@@ -346,7 +352,7 @@ func (s *session) Data(r io.Reader) error {
 		s.resetBackend()
 		test := out.Verdict.Test
 		if test == "" {
-			test = decidingTest(out)
+			test = maillog.DecidingTest(out)
 		}
 		return s.refuse("DATA", out.Verdict.Reply, reason, append(attrs, "filter", out.Verdict.Filter, "test", test)...)
 	case filters.Quarantine:
@@ -410,7 +416,7 @@ func (s *session) quarantine(ctx context.Context, out filters.Outcome, m *filter
 	if err != nil {
 		return s.refuse("DATA", internal(t.Log, t.QueueID, "quarantine", err), reason, attrs...)
 	}
-	maillog.Accepted(t.Log, accepted(metrics.Quarantined, out, m, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "quarantine_id", id, "reason", reason)
+	maillog.Accepted(t.Log, maillog.AcceptedMessage(metrics.Quarantined, "", out, m.Size, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "to", t.Rcpts, "quarantine_id", id, "reason", reason)
 	return smtpError(filters.ReplyQuarantined.WithQueueID(t.QueueID))
 }
 
@@ -437,8 +443,8 @@ func (s *session) relay(ctx context.Context, out filters.Outcome, m *filters.Mes
 		outcome = metrics.Tagged
 	}
 	s.cc.stats.relayed.Add(1)
-	maillog.Accepted(t.Log, accepted(outcome, out, m, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "to", t.Rcpts, "backend_reply", rep.String())
-	return smtpError(filters.Reply{Code: 250, Enhanced: "2.0.0", Text: "Ok: queued as " + t.QueueID})
+	maillog.Accepted(t.Log, maillog.AcceptedMessage(outcome, "", out, m.Size, len(t.Rcpts)), "from", "<"+t.MailFrom+">", "to", t.Rcpts, "backend_reply", rep.String())
+	return smtpError(filters.ReplyQueued.Format(t.QueueID))
 }
 
 // unavailable is the reply when the backend could not be talked to: 451

@@ -146,3 +146,25 @@ func Discard(ctx context.Context, s Store, id, by string, spam bool) error {
 	Note(s, Event{ID: e.ID, Kind: kind, Score: e.Score, By: by})
 	return nil
 }
+
+// LastEvent returns the newest journal event of the entry id, if s keeps
+// a journal and it still holds one: what became of a message that is no
+// longer held (released, deleted, expired), so an operator who asks for
+// it is told that rather than only "not found".
+func LastEvent(ctx context.Context, s Store, id string) (Event, bool) {
+	j, ok := s.(Journal)
+	if !ok {
+		return Event{}, false
+	}
+	evs, err := j.Events(ctx, time.Now().Add(-journalKeep))
+	if err != nil {
+		return Event{}, false
+	}
+	id = CanonicalID(id)
+	for i := len(evs) - 1; i >= 0; i-- {
+		if CanonicalID(evs[i].ID) == id {
+			return evs[i], true
+		}
+	}
+	return Event{}, false
+}

@@ -63,17 +63,12 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.Timeout <= 0 {
-		c.Timeout = 2 * time.Second
+		c.Timeout = resolver.DefaultTimeout
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
 }
-
-var (
-	loopback = netip.MustParsePrefix("127.0.0.0/8")
-	refused  = netip.MustParsePrefix("127.255.255.0/24")
-)
 
 // counts reports whether answer a is a listing on l. refusal is true for
 // answers that are not listings and deserve a warning.
@@ -91,9 +86,7 @@ func (l *List) counts(a netip.Addr) (listed, refusal bool) {
 		return false, false
 	}
 	if l.Mask != 0 {
-		b := a.As4()
-		v := uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-		return v&l.Mask != 0, false
+		return maskBits(a)&l.Mask != 0, false
 	}
 	return true, false
 }

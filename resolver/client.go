@@ -33,7 +33,7 @@ type Config struct {
 }
 
 const (
-	defaultTimeout   = 2 * time.Second
+	DefaultTimeout   = 2 * time.Second
 	defaultCacheSize = 10000
 	// udpSize is the EDNS0 buffer size of the DNS flag day 2020: large
 	// enough for most answers, small enough to avoid IP fragmentation.
@@ -59,7 +59,7 @@ func New(cfg Config) (Resolver, error) {
 		return nil, err
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = defaultTimeout
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()

@@ -20,7 +20,7 @@ func AskServer(ctx context.Context, server, name string, qtype uint16, timeout t
 		return Result{}, err
 	}
 	if timeout <= 0 {
-		timeout = defaultTimeout
+		timeout = DefaultTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

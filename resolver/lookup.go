@@ -2,7 +2,6 @@ package resolver
 
 import (
 	"context"
-	"errors"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -35,26 +34,13 @@ func LookupMX(ctx context.Context, r Resolver, domain string) ([]*dns.MX, Result
 	return mxs, res, nil
 }
 
-// LookupIP returns the IPv4 and IPv6 addresses of host, asking for A and
-// AAAA in parallel. When one of the two fails temporarily and the other has
-// addresses, the addresses are returned; when neither has any, the failure.
+// LookupIP returns the IPv4 and IPv6 addresses of host (LookupHost's
+// Addrs), asking for A and AAAA in parallel. When one of the two fails
+// temporarily and the other has addresses, the addresses are returned; when
+// neither has any, the failure.
 func LookupIP(ctx context.Context, r Resolver, host string) ([]netip.Addr, error) {
-	type answer struct {
-		addrs []netip.Addr
-		err   error
-	}
-	ch := make(chan answer, 1)
-	go func() {
-		a, err := lookupAddrs(ctx, r, host, dns.TypeAAAA)
-		ch <- answer{a, err}
-	}()
-	v4, err4 := lookupAddrs(ctx, r, host, dns.TypeA)
-	v6 := <-ch
-	addrs := append(v4, v6.addrs...)
-	if len(addrs) > 0 {
-		return addrs, nil
-	}
-	return nil, errors.Join(err4, v6.err)
+	h, err := LookupHost(ctx, r, host)
+	return h.Addrs, err
 }
 
 func lookupAddrs(ctx context.Context, r Resolver, host string, qtype uint16) ([]netip.Addr, error) {
@@ -62,20 +48,7 @@ func lookupAddrs(ctx context.Context, r Resolver, host string, qtype uint16) ([]
 	if err != nil {
 		return nil, err
 	}
-	var addrs []netip.Addr
-	for _, rr := range res.Records {
-		switch rr := rr.(type) {
-		case *dns.A:
-			if a, ok := netip.AddrFromSlice(rr.A.To4()); ok {
-				addrs = append(addrs, a)
-			}
-		case *dns.AAAA:
-			if a, ok := netip.AddrFromSlice(rr.AAAA.To16()); ok {
-				addrs = append(addrs, a)
-			}
-		}
-	}
-	return addrs, nil
+	return addrsOf(res), nil
 }
 
 // LookupTXT returns the TXT records of name, the strings of each record

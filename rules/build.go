@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
 	"sync"
 
 	"mailguard/filters"
@@ -63,24 +62,31 @@ func (d *Deps) Close() error {
 
 // builder makes the filters of one area from the configuration.
 type builder struct {
-	order int
 	name  string
 	build func(cfg *Config, d *Deps) ([]filters.Filter, error)
 }
 
-var builders []builder
-
-// register adds an area's filters to every chain. Each area registers from
-// its own build_*.go file; order fixes the place in the chain (ties between
-// equally strong verdicts go to the earlier filter):
-//
-//	10 block/allow lists, 20 relay control, 30 DNSBL, 35 RHSBL,
-//	40 sender verification, 50 recipient verification,
-//	60 message checks, 62 antivirus, 64 attachments, 66 URIBL,
-//	70 SPF/DKIM/DMARC, 80 classifier.
-func register(order int, name string, build func(cfg *Config, d *Deps) ([]filters.Filter, error)) {
-	builders = append(builders, builder{order: order, name: name, build: build})
-	sort.SliceStable(builders, func(i, j int) bool { return builders[i].order < builders[j].order })
+// builders is the filter chain, in order: each area's builder lives in its
+// own build_*.go file, and its place is its line here. The order is the
+// SMTP dialogue's (connection, then envelope, then content) and, within a
+// phase, cheapest first; ties between equally strong verdicts go to the
+// earlier filter. A new area adds one line.
+var builders = []builder{
+	{"lists", buildLists},              // block and allow lists
+	{"relay", buildRelay},              // relay control
+	{"dnsbl", buildDNSBL},              // client DNS lists
+	{"rdns", buildRDNS},                // reverse DNS scores
+	{"rhsbl", buildRHSBL},              // HELO and sender domain DNS lists
+	{"sender", buildSender},            // sender verification
+	{"recipients", buildRecipients},    // recipient verification
+	{"greylist", buildGreylist},        // greylisting, after the recipient is known good
+	{"sender_login", buildSenderLogin}, // Sender: for authenticated clients
+	{"checks", buildChecks},            // message checks
+	{"antivirus", buildAntivirus},      // clamd
+	{"attachments", buildAttachments},
+	{"uribl", buildURIBL},     // body link lists
+	{"authres", buildAuthres}, // SPF, DKIM, DMARC
+	{"classifier", buildClassifier},
 }
 
 // BuildChain builds the filter chain and the score policy from a validated

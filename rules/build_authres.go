@@ -7,18 +7,17 @@ import (
 	"mailguard/filters"
 )
 
-func init() {
-	register(70, "authres", func(cfg *Config, d *Deps) ([]filters.Filter, error) {
-		if !cfg.SenderAuth.Enabled {
-			return nil, nil
-		}
-		if d.Resolver == nil {
-			return nil, fmt.Errorf("sender_auth: no resolver")
-		}
-		c, err := authres.New(senderAuthConfig(cfg, d))
-		if err != nil {
-			return nil, err
-		}
-		return []filters.Filter{c}, nil
-	})
+// buildAuthres builds SPF, DKIM and DMARC (sender_auth).
+func buildAuthres(cfg *Config, d *Deps) ([]filters.Filter, error) {
+	if !cfg.SenderAuth.Enabled {
+		return nil, nil
+	}
+	if d.Resolver == nil {
+		return nil, fmt.Errorf("sender_auth: no resolver")
+	}
+	c, err := authres.New(senderAuthConfig(cfg, d))
+	if err != nil {
+		return nil, err
+	}
+	return []filters.Filter{c}, nil
 }

@@ -2,8 +2,7 @@ package rules
 
 import "mailguard/filters"
 
-func init() {
-	register(60, "checks", func(cfg *Config, d *Deps) ([]filters.Filter, error) {
-		return []filters.Filter{filters.NewMessageChecks(checksFilterConfig(cfg))}, nil
-	})
+// buildChecks builds the message checks (checks).
+func buildChecks(cfg *Config, d *Deps) ([]filters.Filter, error) {
+	return []filters.Filter{filters.NewMessageChecks(checksFilterConfig(cfg))}, nil
 }

@@ -10,10 +10,6 @@ import (
 	"mailguard/filters"
 )
 
-func init() {
-	register(80, "classifier", buildClassifier)
-}
-
 // tokenStoreKey is the Deps key of the token store: one per process,
 // kept across configuration reloads.
 const tokenStoreKey = "tokens"

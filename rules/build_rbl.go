@@ -7,27 +7,28 @@ import (
 	"mailguard/rbl"
 )
 
-func init() {
-	register(30, "dnsbl", func(cfg *Config, d *Deps) ([]filters.Filter, error) {
-		if len(cfg.DNSBL) == 0 {
-			return nil, nil
-		}
-		c, err := rblConfig(cfg, d, "dnsbl", cfg.DNSBL)
-		if err != nil {
-			return nil, err
-		}
-		return []filters.Filter{rbl.NewDNSBL(c)}, nil
-	})
-	register(35, "rhsbl", func(cfg *Config, d *Deps) ([]filters.Filter, error) {
-		if len(cfg.RHSBL) == 0 {
-			return nil, nil
-		}
-		c, err := rblConfig(cfg, d, "rhsbl", cfg.RHSBL)
-		if err != nil {
-			return nil, err
-		}
-		return []filters.Filter{rbl.NewRHSBL(c)}, nil
-	})
+// buildDNSBL builds the client's DNS lists (dnsbl).
+func buildDNSBL(cfg *Config, d *Deps) ([]filters.Filter, error) {
+	if len(cfg.DNSBL) == 0 {
+		return nil, nil
+	}
+	c, err := rblConfig(cfg, d, "dnsbl", cfg.DNSBL)
+	if err != nil {
+		return nil, err
+	}
+	return []filters.Filter{rbl.NewDNSBL(c)}, nil
+}
+
+// buildRHSBL builds the domain DNS lists (rhsbl).
+func buildRHSBL(cfg *Config, d *Deps) ([]filters.Filter, error) {
+	if len(cfg.RHSBL) == 0 {
+		return nil, nil
+	}
+	c, err := rblConfig(cfg, d, "rhsbl", cfg.RHSBL)
+	if err != nil {
+		return nil, err
+	}
+	return []filters.Filter{rbl.NewRHSBL(c)}, nil
 }
 
 // rblConfig turns the zones of a dnsbl or rhsbl section into the lists.

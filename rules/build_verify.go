@@ -7,75 +7,80 @@ import (
 	"mailguard/verify"
 )
 
-func init() {
-	register(10, "lists", func(cfg *Config, d *Deps) ([]filters.Filter, error) {
-		l, err := verify.NewLists(verify.ListsConfig{
-			BlockSenders:  cfg.Block.Senders,
-			BlockNetworks: cfg.Block.Networks,
-			AllowSenders:  cfg.Allow.Senders,
-			AllowNetworks: cfg.Allow.Networks,
-		})
+// buildLists builds the block and allow lists (block, allow).
+func buildLists(cfg *Config, d *Deps) ([]filters.Filter, error) {
+	l, err := verify.NewLists(verify.ListsConfig{
+		BlockSenders:  cfg.Block.Senders,
+		BlockNetworks: cfg.Block.Networks,
+		AllowSenders:  cfg.Allow.Senders,
+		AllowNetworks: cfg.Allow.Networks,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []filters.Filter{l}, nil
+}
+
+// buildRelay builds relay control (domains, relay_networks).
+func buildRelay(cfg *Config, d *Deps) ([]filters.Filter, error) {
+	r, err := verify.NewRelay(verify.RelayConfig{Domains: cfg.Domains, Networks: cfg.RelayNetworks})
+	if err != nil {
+		return nil, err
+	}
+	return []filters.Filter{r}, nil
+}
+
+// buildSender builds sender verification (sender_verify, sender_callout).
+func buildSender(cfg *Config, d *Deps) ([]filters.Filter, error) {
+	if !cfg.SenderVerify && !cfg.SenderCallout {
+		return nil, nil
+	}
+	if d.Resolver == nil {
+		return nil, fmt.Errorf("no resolver")
+	}
+	sc := verify.SenderConfig{
+		Resolver:    d.Resolver,
+		Verify:      cfg.SenderVerify,
+		Weights:     cfg.Verify.Scores,
+		CalloutPort: cfg.Verify.Callout.SenderPort,
+	}
+	if cfg.SenderCallout {
+		co, err := callout(cfg, d)
 		if err != nil {
 			return nil, err
 		}
-		return []filters.Filter{l}, nil
-	})
-	register(20, "relay", func(cfg *Config, d *Deps) ([]filters.Filter, error) {
-		r, err := verify.NewRelay(verify.RelayConfig{Domains: cfg.Domains, Networks: cfg.RelayNetworks})
+		sc.Callout = co
+	}
+	s, err := verify.NewSender(sc)
+	if err != nil {
+		return nil, err
+	}
+	return []filters.Filter{s}, nil
+}
+
+// buildRecipients builds recipient verification (recipients).
+func buildRecipients(cfg *Config, d *Deps) ([]filters.Filter, error) {
+	if cfg.Recipients.File == "" && !cfg.Recipients.Callout {
+		return nil, nil
+	}
+	rc := verify.RecipientsConfig{
+		Domains: cfg.Domains,
+		File:    cfg.Recipients.File,
+		Backend: cfg.Backend,
+		Log:     d.Log,
+	}
+	if cfg.Recipients.Callout {
+		co, err := callout(cfg, d)
 		if err != nil {
 			return nil, err
 		}
-		return []filters.Filter{r}, nil
-	})
-	register(40, "sender", func(cfg *Config, d *Deps) ([]filters.Filter, error) {
-		if !cfg.SenderVerify && !cfg.SenderCallout {
-			return nil, nil
-		}
-		if d.Resolver == nil {
-			return nil, fmt.Errorf("no resolver")
-		}
-		sc := verify.SenderConfig{
-			Resolver:    d.Resolver,
-			Verify:      cfg.SenderVerify,
-			Weights:     cfg.Verify.Scores,
-			CalloutPort: cfg.Verify.Callout.SenderPort,
-		}
-		if cfg.SenderCallout {
-			co, err := callout(cfg, d)
-			if err != nil {
-				return nil, err
-			}
-			sc.Callout = co
-		}
-		s, err := verify.NewSender(sc)
-		if err != nil {
-			return nil, err
-		}
-		return []filters.Filter{s}, nil
-	})
-	register(50, "recipients", func(cfg *Config, d *Deps) ([]filters.Filter, error) {
-		if cfg.Recipients.File == "" && !cfg.Recipients.Callout {
-			return nil, nil
-		}
-		rc := verify.RecipientsConfig{
-			Domains: cfg.Domains,
-			File:    cfg.Recipients.File,
-			Backend: cfg.Backend,
-			Log:     d.Log,
-		}
-		if cfg.Recipients.Callout {
-			co, err := callout(cfg, d)
-			if err != nil {
-				return nil, err
-			}
-			rc.Callout = co
-		}
-		r, err := verify.NewRecipients(rc)
-		if err != nil {
-			return nil, err
-		}
-		return []filters.Filter{r}, nil
-	})
+		rc.Callout = co
+	}
+	r, err := verify.NewRecipients(rc)
+	if err != nil {
+		return nil, err
+	}
+	return []filters.Filter{r}, nil
 }
 
 // callout returns the process's prober for these settings. It is shared

@@ -1,5 +1,7 @@
 // Package rules turns the YAML configuration into a validated Config and the
-// Config into the filter chain and the score policy.
+// Config into the filter chain (in the order of builders) and the score
+// policy. Keys lists every configuration key with its built-in default,
+// for serve -help and the documentation.
 package rules
 
 import "time"

@@ -30,7 +30,7 @@ func init() {
 	registerDefaults(func(c *Config) {
 		c.SenderAuth = SenderAuthConfig{
 			Enabled:    true,
-			SPFTimeout: 20 * time.Second,
+			SPFTimeout: authres.DefaultTimeout,
 			Scores:     authres.DefaultWeights(),
 		}
 	})

@@ -46,20 +46,22 @@ func init() {
 			Memory: verify.DefaultGreylistMemory, Networks: GreylistNetworks{IPv4: 24, IPv6: 64}}
 	})
 	registerValidator(validateGreylist)
-	register(55, "greylist", func(cfg *Config, d *Deps) ([]filters.Filter, error) {
-		g := cfg.Greylist
-		if !g.Enabled {
-			return nil, nil
-		}
-		// The triplets outlive reloads.
-		s, err := d.Shared("anvil", func() (any, error) { return anvil.NewMemory(0), nil })
-		if err != nil {
-			return nil, err
-		}
-		return []filters.Filter{verify.NewGreylist(verify.GreylistConfig{Store: s.(anvil.Store),
-			Delay: g.Delay, Window: g.Window, Memory: g.Memory, IPv4Bits: g.Networks.IPv4, IPv6Bits: g.Networks.IPv6,
-			OnlyNoRDNS: g.Only.NoRDNS, OnlyScoreAbove: g.Only.ScoreAbove})}, nil
-	})
+}
+
+// buildGreylist builds greylisting (greylist).
+func buildGreylist(cfg *Config, d *Deps) ([]filters.Filter, error) {
+	g := cfg.Greylist
+	if !g.Enabled {
+		return nil, nil
+	}
+	// The triplets outlive reloads.
+	s, err := d.Shared("anvil", func() (any, error) { return anvil.NewMemory(0), nil })
+	if err != nil {
+		return nil, err
+	}
+	return []filters.Filter{verify.NewGreylist(verify.GreylistConfig{Store: s.(anvil.Store),
+		Delay: g.Delay, Window: g.Window, Memory: g.Memory, IPv4Bits: g.Networks.IPv4, IPv6Bits: g.Networks.IPv6,
+		OnlyNoRDNS: g.Only.NoRDNS, OnlyScoreAbove: g.Only.ScoreAbove})}, nil
 }
 
 func validateGreylist(c *Config, v *validator) {

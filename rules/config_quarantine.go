@@ -99,9 +99,11 @@ func validateQuarantine(c *Config, v *validator) {
 	if w.Listen == "" {
 		return
 	}
-	// An empty users_file is refused when the UI starts (nobody could
-	// log in); a named one must parse.
-	if w.UsersFile != "" {
+	// Without users nobody could log in: refused here, so check-config
+	// says what serve would.
+	if w.UsersFile == "" {
+		v.Errorf("web.users_file", "web.listen is set but web.users_file is empty: nobody could log in; name a file of user:bcrypt-hash lines")
+	} else {
 		if data, err := readListFile(w.UsersFile); err != nil {
 			v.Errorf("web.users_file", "%v", err)
 		} else if _, err := web.ParseUsers(data); err != nil {

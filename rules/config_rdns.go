@@ -19,14 +19,16 @@ type RDNSConfig struct {
 
 func init() {
 	registerDefaults(func(c *Config) { c.RDNS = RDNSConfig{None: rdns.DefaultNone, Mismatch: rdns.DefaultMismatch} })
-	register(32, "rdns", func(cfg *Config, d *Deps) ([]filters.Filter, error) {
-		if !cfg.RDNS.Enabled {
-			return nil, nil
-		}
-		if d.Resolver == nil {
-			return nil, fmt.Errorf("rdns: no resolver")
-		}
-		return []filters.Filter{rdns.New(rdns.Config{Resolver: d.Resolver, Timeout: cfg.DNS.Timeout,
-			None: cfg.RDNS.None, Mismatch: cfg.RDNS.Mismatch})}, nil
-	})
+}
+
+// buildRDNS builds the reverse DNS scores (rdns).
+func buildRDNS(cfg *Config, d *Deps) ([]filters.Filter, error) {
+	if !cfg.RDNS.Enabled {
+		return nil, nil
+	}
+	if d.Resolver == nil {
+		return nil, fmt.Errorf("no resolver")
+	}
+	return []filters.Filter{rdns.New(rdns.Config{Resolver: d.Resolver, Timeout: cfg.DNS.Timeout,
+		None: cfg.RDNS.None, Mismatch: cfg.RDNS.Mismatch})}, nil
 }

@@ -25,20 +25,22 @@ func init() {
 			v.Errorf("auth.senders_file", "%s: %v", f, err)
 		}
 	})
-	register(58, "sender_login", func(cfg *Config, d *Deps) ([]filters.Filter, error) {
-		if cfg.Auth.UsersFile == "" {
-			return nil, nil
+}
+
+// buildSenderLogin builds the Sender: check of authenticated clients.
+func buildSenderLogin(cfg *Config, d *Deps) ([]filters.Filter, error) {
+	if cfg.Auth.UsersFile == "" {
+		return nil, nil
+	}
+	senders := verify.Senders{}
+	if f := cfg.Auth.SendersFile; f != "" {
+		data, err := readListFile(f)
+		if err != nil {
+			return nil, err
 		}
-		senders := verify.Senders{}
-		if f := cfg.Auth.SendersFile; f != "" {
-			data, err := readListFile(f)
-			if err != nil {
-				return nil, err
-			}
-			if senders, err = verify.ParseSenders(data); err != nil {
-				return nil, err
-			}
+		if senders, err = verify.ParseSenders(data); err != nil {
+			return nil, err
 		}
-		return []filters.Filter{&verify.SenderID{Senders: senders, Reject: cfg.Auth.RejectSenderMismatch}}, nil
-	})
+	}
+	return []filters.Filter{&verify.SenderID{Senders: senders, Reject: cfg.Auth.RejectSenderMismatch}}, nil
 }

@@ -475,15 +475,15 @@ func TestThresholds(t *testing.T) {
 
 func TestListeners(t *testing.T) {
 	runCases(t, []keyCase{
-		{name: "all on", yaml: "milter: {listen: 127.0.0.1:8891}\nweb: {listen: 127.0.0.1:8080}\nmetrics: {listen: ':9100'}\n", check: func(c *Config) bool {
+		{name: "all on", yaml: "milter: {listen: 127.0.0.1:8891}\nweb: {listen: 127.0.0.1:8080, users_file: testdata/web-users.txt}\nmetrics: {listen: ':9100'}\n", check: func(c *Config) bool {
 			return c.Milter.Listen == "127.0.0.1:8891" && c.Web.Listen == "127.0.0.1:8080" && c.Metrics.Listen == ":9100"
 		}},
 		{name: "same port other host", yaml: "listen: 127.0.0.1:25\nmilter: {listen: '127.0.0.2:25'}\n", check: func(c *Config) bool { return true }},
-		{name: "port 0 twice", yaml: "listen: 127.0.0.1:0\nweb: {listen: '127.0.0.1:0'}\n", check: func(c *Config) bool { return true }},
+		{name: "port 0 twice", yaml: "listen: 127.0.0.1:0\nweb: {listen: '127.0.0.1:0', users_file: testdata/web-users.txt}\n", check: func(c *Config) bool { return true }},
 		{name: "milter bad", yaml: "milter:\n  listen: 8891\n", want: []string{`2: milter.listen: "8891" is not host:port`}},
-		{name: "web bad", yaml: "web:\n  listen: localhost:http\n", want: []string{`2: web.listen: "localhost:http" has port "http", not a number`}},
+		{name: "web bad", yaml: "web:\n  listen: localhost:http\n  users_file: testdata/web-users.txt\n", want: []string{`2: web.listen: "localhost:http" has port "http", not a number`}},
 		{name: "metrics bad", yaml: "metrics:\n  listen: '127.0.0.1:99999'\n", want: []string{`2: metrics.listen: "127.0.0.1:99999" has port 99999, not 0-65535`}},
-		{name: "clash", yaml: "listen: 127.0.0.1:2525\nweb:\n  listen: 127.0.0.1:2525\n", want: []string{`3: web.listen: "127.0.0.1:2525" is also listen`}},
+		{name: "clash", yaml: "listen: 127.0.0.1:2525\nweb:\n  listen: 127.0.0.1:2525\n  users_file: testdata/web-users.txt\n", want: []string{`3: web.listen: "127.0.0.1:2525" is also listen`}},
 		{name: "clash wildcard", yaml: "milter:\n  listen: 127.0.0.1:9000\nmetrics:\n  listen: 0.0.0.0:9000\n", want: []string{`4: metrics.listen: "0.0.0.0:9000" is also milter.listen`}},
 		{name: "scalar", yaml: "web: 127.0.0.1:8080\n", want: []string{`1: web: must be a mapping with the keys listen, users_file, tls, secure_cookies, got "127.0.0.1:8080"`}},
 	})
@@ -558,7 +558,7 @@ func TestStructure(t *testing.T) {
 		{name: "alias", yaml: "relay_networks: &nets [10.0.0.0/8]\nallow:\n  networks: *nets\n", check: func(c *Config) bool {
 			return reflect.DeepEqual(c.Allow.Networks, []string{"10.0.0.0/8"})
 		}},
-		{name: "merge key", yaml: "web: &l {listen: 127.0.0.1:8080}\nmetrics:\n  <<: *l\n  listen: 127.0.0.1:9100\n", check: func(c *Config) bool {
+		{name: "merge key", yaml: "milter: &l {listen: 127.0.0.1:8891}\nmetrics:\n  <<: *l\n  listen: 127.0.0.1:9100\n", check: func(c *Config) bool {
 			return c.Metrics.Listen == "127.0.0.1:9100"
 		}},
 		{name: "many problems together in file order", yaml: `

@@ -41,12 +41,12 @@ func init() {
 		c.Verify = VerifyConfig{
 			Scores: maps(verify.DefaultSenderWeights),
 			Callout: CalloutConfig{
-				Timeout:     10 * time.Second,
-				Rate:        10,
-				Burst:       20,
-				PositiveTTL: 24 * time.Hour,
-				NegativeTTL: time.Hour,
-				SenderPort:  25,
+				Timeout:     verify.DefaultCalloutTimeout,
+				Rate:        verify.DefaultCalloutRate,
+				Burst:       verify.DefaultCalloutBurst,
+				PositiveTTL: verify.DefaultPositiveTTL,
+				NegativeTTL: verify.DefaultNegativeTTL,
+				SenderPort:  verify.DefaultCalloutPort,
 			},
 		}
 	})

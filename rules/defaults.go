@@ -3,17 +3,30 @@ package rules
 import (
 	"os"
 	"time"
+
+	"mailguard/proxy"
+	"mailguard/resolver"
 )
 
 // Built-in defaults of the SPEC's keys. Areas with their own keys add
 // theirs with registerDefaults.
+// The limits' defaults are the proxy's own, so the proxy used as a library
+// and the gateway agree; the DNS timeout is the resolver's.
 const (
 	DefaultListen          = "127.0.0.1:2525"
 	DefaultBackend         = "127.0.0.1:25"
 	DefaultDataDir         = "./mailguard-data"
-	DefaultMaxMessageBytes = 26214400
-	DefaultMaxRecipients   = 100
+	DefaultMaxMessageBytes = proxy.DefaultMaxMessageBytes
+	DefaultMaxRecipients   = proxy.DefaultMaxRecipients
+	DefaultShutdownTimeout = 30 * time.Second
 )
+
+// DefaultRelayNetworks are the clients that may relay by default: this
+// host only.
+var DefaultRelayNetworks = []string{"127.0.0.0/8", "::1/128"}
+
+// DefaultThresholds are SpamAssassin's habit: tag at 5, and room above.
+var DefaultThresholds = Thresholds{Tag: 5, Quarantine: 10, Reject: 15}
 
 var defaulters []func(*Config)
 
@@ -50,22 +63,22 @@ func Default() *Config {
 		MaxMessageBytes: DefaultMaxMessageBytes,
 		MaxRecipients:   DefaultMaxRecipients,
 		Domains:         []string{},
-		RelayNetworks:   []string{"127.0.0.0/8", "::1/128"},
+		RelayNetworks:   append([]string(nil), DefaultRelayNetworks...),
 		Block:           ListConfig{Senders: []string{}, Networks: []string{}},
 		Allow:           ListConfig{Senders: []string{}, Networks: []string{}},
-		DNS:             DNSConfig{Timeout: 2 * time.Second},
+		DNS:             DNSConfig{Timeout: resolver.DefaultTimeout},
 		DNSBL:           []ListZone{},
 		RHSBL:           []ListZone{},
 		SenderVerify:    true,
 		Thresholds:      Thresholds{Tag: 5, Quarantine: 10, Reject: 15},
 		Limits: Limits{
-			MaxConnections:      500,
-			MaxConnectionsPerIP: 20,
-			MaxLineLength:       2000,
-			CommandTimeout:      5 * time.Minute,
-			DataTimeout:         10 * time.Minute,
-			BackendTimeout:      2 * time.Minute,
-			ShutdownTimeout:     30 * time.Second,
+			MaxConnections:      proxy.DefaultMaxConnections,
+			MaxConnectionsPerIP: proxy.DefaultMaxConnectionsPerIP,
+			MaxLineLength:       proxy.DefaultMaxLineLength,
+			CommandTimeout:      proxy.DefaultCommandTimeout,
+			DataTimeout:         proxy.DefaultDataTimeout,
+			BackendTimeout:      proxy.DefaultBackendTimeout,
+			ShutdownTimeout:     DefaultShutdownTimeout,
 		},
 	}
 	for _, f := range defaulters {

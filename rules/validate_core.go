@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"mailguard/rbl"
 )
 
 // validateCore checks the SPEC's keys. It also fills what a list item
@@ -279,7 +281,7 @@ func checkZones(v *validator, key string, zones []ListZone) {
 			v.Errorf(k+".weight", "must be set (not 0) when action is score")
 		}
 		for j, code := range z.Codes {
-			if _, err := parseCode(code); err != nil {
+			if _, err := rbl.ParseCode(code); err != nil {
 				v.Errorf(fmt.Sprintf("%s.codes[%d]", k, j), "%v", err)
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"mailguard/rbl"
 )
 
 // DataPath joins elem onto data_dir: where the embedded stores keep their
@@ -62,12 +64,13 @@ func ParsePrefixes(list []string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// ParseCodes parses a zone's codes: the 127.0.0.0/8 answers that count as
-// a listing. None means any answer in 127.0.0.0/8 counts.
+// ParseCodes parses a zone's codes with rbl.ParseCode: the 127.0.0.0/8
+// answers that count as a listing. None means any answer in 127.0.0.0/8
+// counts.
 func (z ListZone) ParseCodes() ([]netip.Addr, error) {
 	out := make([]netip.Addr, 0, len(z.Codes))
 	for _, s := range z.Codes {
-		a, err := parseCode(s)
+		a, err := rbl.ParseCode(s)
 		if err != nil {
 			return nil, err
 		}
@@ -76,47 +79,10 @@ func (z ListZone) ParseCodes() ([]netip.Addr, error) {
 	return out, nil
 }
 
-var loopback8 = netip.MustParsePrefix("127.0.0.0/8")
-var refused24 = netip.MustParsePrefix("127.255.255.0/24")
-
-func parseCode(s string) (netip.Addr, error) {
-	a, err := netip.ParseAddr(strings.TrimSpace(s))
-	if err != nil || !a.Is4() || !loopback8.Contains(a) {
-		return netip.Addr{}, fmt.Errorf("%q is not a list answer (an address in 127.0.0.0/8 such as 127.0.0.2)", s)
-	}
-	if refused24.Contains(a) {
-		return netip.Addr{}, fmt.Errorf("%q is in 127.255.255.0/24, the lists' \"query refused\" codes, never a listing", s)
-	}
-	return a, nil
-}
-
-// ParseMask parses a zone's mask: a bit mask for lists that encode several
-// sublists in the bits of one answer (multi.surbl.org, ...). It is written
-// as an address ("0.0.0.4", "127.0.0.12") or a number ("4", "0x0c"); an
-// answer is a listing when answer AND mask is not zero in its last three
-// octets. ok is false when no mask is set.
+// ParseMask parses a zone's mask with rbl.ParseMask; ok is false when no
+// mask is set.
 func (z ListZone) ParseMask() (mask uint32, ok bool, err error) {
-	s := strings.TrimSpace(z.Mask)
-	if s == "" {
-		return 0, false, nil
-	}
-	if a, err := netip.ParseAddr(s); err == nil {
-		if !a.Is4() {
-			return 0, false, fmt.Errorf("%q: a mask is an IPv4 address or a number", s)
-		}
-		b := a.As4()
-		mask = uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-	} else {
-		n, err := strconv.ParseUint(s, 0, 32)
-		if err != nil || n > 0xffffff {
-			return 0, false, fmt.Errorf("%q: a mask is an address such as 0.0.0.4 or a number up to 0xffffff", s)
-		}
-		mask = uint32(n)
-	}
-	if mask == 0 {
-		return 0, false, fmt.Errorf("%q: a mask of zero matches nothing", s)
-	}
-	return mask, true, nil
+	return rbl.ParseMask(z.Mask)
 }
 
 // RedisURL is a parsed store: redis://[:password@]host[:port][/db].

@@ -71,7 +71,7 @@ func New(cfg Config) *Filter {
 		cfg.MaxLookups = DefaultMaxLookups
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 2 * time.Second
+		cfg.Timeout = resolver.DefaultTimeout
 	}
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = DefaultMaxBytes

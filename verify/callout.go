@@ -45,20 +45,33 @@ type Callout struct {
 	limit *limiter
 }
 
+// Defaults of the callout, used by NewCallout for a zero field and by the
+// configuration (verify.callout) as its defaults.
+const (
+	DefaultCalloutTimeout = 10 * time.Second
+	// DefaultCalloutRate is the configuration's default; a zero Rate
+	// given to NewCallout means no limit.
+	DefaultCalloutRate  = 10
+	DefaultCalloutBurst = 20
+	DefaultPositiveTTL  = 24 * time.Hour
+	DefaultNegativeTTL  = time.Hour
+	DefaultCalloutPort  = 25
+)
+
 // NewCallout makes a Callout. Its caches start a cleanup goroutine that
 // lives as long as the process, so make one per process, not per chain.
 func NewCallout(cfg CalloutConfig) *Callout {
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 10 * time.Second
+		cfg.Timeout = DefaultCalloutTimeout
 	}
 	if cfg.Burst <= 0 {
-		cfg.Burst = 20
+		cfg.Burst = DefaultCalloutBurst
 	}
 	if cfg.PositiveTTL <= 0 {
-		cfg.PositiveTTL = 24 * time.Hour
+		cfg.PositiveTTL = DefaultPositiveTTL
 	}
 	if cfg.NegativeTTL <= 0 {
-		cfg.NegativeTTL = time.Hour
+		cfg.NegativeTTL = DefaultNegativeTTL
 	}
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = 10000

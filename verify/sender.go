@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/miekg/dns"
-
 	"mailguard/filters"
 	"mailguard/resolver"
 )
@@ -97,7 +95,7 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 	}
 	port := cfg.CalloutPort
 	if port == 0 {
-		port = 25
+		port = DefaultCalloutPort
 	}
 	return &Sender{res: cfg.Resolver, verify: cfg.Verify, weights: w, callout: cfg.Callout, port: strconv.Itoa(port)}, nil
 }
@@ -309,58 +307,15 @@ type hostInfo struct {
 	err     error
 }
 
-// hostAddrs asks for A and AAAA at once and notes whether host is an
-// alias. One family failing while the other has addresses is no failure.
+// hostAddrs looks up host's addresses, IPv4 first so a probe tries it
+// first, and notes whether host is an alias. A name that is not a valid
+// domain name has no address, which is no lookup failure.
 func (s *Sender) hostAddrs(ctx context.Context, host string) hostInfo {
-	var h hostInfo
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	var errs []error
-	for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res, err := s.res.Lookup(ctx, host, qt)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if !errors.Is(err, resolver.ErrBadName) {
-					errs = append(errs, err)
-				}
-				return
-			}
-			if len(res.CNAMEs) > 0 {
-				h.alias = true
-			}
-			for _, rr := range res.Records {
-				switch rr := rr.(type) {
-				case *dns.A:
-					if a, ok := netip.AddrFromSlice(rr.A.To4()); ok {
-						h.addrs = append(h.addrs, a)
-					}
-				case *dns.AAAA:
-					if a, ok := netip.AddrFromSlice(rr.AAAA.To16()); ok {
-						h.addrs = append(h.addrs, a)
-					}
-				}
-			}
-		}()
+	h, err := resolver.LookupHost(ctx, s.res, host)
+	if errors.Is(err, resolver.ErrBadName) {
+		err = nil
 	}
-	wg.Wait()
-	if len(h.addrs) == 0 {
-		h.err = errors.Join(errs...)
-	}
-	// A before AAAA, so a probe tries IPv4 first whatever came back first.
-	sortAddrs(h.addrs)
-	return h
-}
-
-func sortAddrs(a []netip.Addr) {
-	for i := 1; i < len(a); i++ {
-		for j := i; j > 0 && a[j].Is4() && !a[j-1].Is4(); j-- {
-			a[j], a[j-1] = a[j-1], a[j]
-		}
-	}
+	return hostInfo{addrs: h.Addrs, alias: h.Alias, err: err}
 }
 
 // literal reports whether an MX target is an IP address written as a name

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"mailguard/rules"
 )
@@ -34,6 +35,15 @@ func runCheckConfig(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "mailguard check-config: %v\n", err)
 		}
 		return exitUsage
+	}
+	if *path != "" {
+		// serve starts with it, but a reload would not take it: say so
+		// now rather than in the log after a SIGHUP.
+		if data, err := os.ReadFile(*path); err == nil {
+			if err := reloadRefusal(*path, data); err != nil {
+				fmt.Fprintf(stderr, "warning: serve starts with this file, but SIGHUP would not reload it: %v\n", err)
+			}
+		}
 	}
 	fmt.Fprintln(stdout, "configuration OK")
 	return exitOK

@@ -18,6 +18,10 @@ func TestCheckConfig(t *testing.T) {
 		}
 	}
 	write(good, "hostname: mx.example.org\ndomains: [example.org]\n")
+	cut := filepath.Join(dir, "cut.yaml")
+	blank := filepath.Join(dir, "blank.yaml")
+	write(cut, "hostname: mx.example.org\ndomains: [example.org]")
+	write(blank, "# nothing set yet\n")
 	write(bad, "hostname: mx.example.org\nbakend: 127.0.0.1:25\ndnsbl:\n  - zone: zen.spamhaus.org\n    action: rejct\n")
 
 	for _, tc := range []struct {
@@ -31,6 +35,10 @@ func TestCheckConfig(t *testing.T) {
 	}{
 		{name: "defaults", args: nil, code: exitOK, stdout: "configuration OK\n", stderrNone: true},
 		{name: "good file", args: []string{"-config", good}, code: exitOK, stdout: "configuration OK\n", stderrNone: true},
+		// serve starts with these, a reload refuses them: check-config
+		// accepts them and warns in the reload's words.
+		{name: "no final line end", args: []string{"-config", cut}, code: exitOK, stdout: "configuration OK\n", stderrHas: []string{"SIGHUP would not reload it: " + cut + " does not end with a line end"}},
+		{name: "blank file", args: []string{"-config", blank}, code: exitOK, stdout: "configuration OK\n", stderrHas: []string{"SIGHUP would not reload it: " + blank + " sets no key"}},
 		{name: "bad file", args: []string{"-config", bad}, code: exitUsage, stderrHas: []string{
 			bad + ":2: bakend: unknown key (did you mean backend?)\n" +
 				bad + ":5: dnsbl[0].action: must be reject or score, got \"rejct\"\n",

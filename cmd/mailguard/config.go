@@ -63,13 +63,23 @@ func readForReload(path string) ([]byte, error) {
 	if after, err := os.Stat(path); err != nil || after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) || int64(len(data)) != after.Size() {
 		return nil, fmt.Errorf("%s changed while it was read; send SIGHUP again once it is saved", path)
 	}
-	if rules.Blank(data) {
-		return nil, fmt.Errorf("%s sets no key (it is empty or only comments); a reload would replace the running configuration with the built-in defaults", path)
-	}
-	if !bytes.HasSuffix(data, []byte("\n")) {
-		return nil, fmt.Errorf("%s does not end with a line end, as if caught while being written; send SIGHUP again once it is saved", path)
+	if err := reloadRefusal(path, data); err != nil {
+		return nil, err
 	}
 	return data, nil
+}
+
+// reloadRefusal says why a reload would refuse a file's content, which
+// serve accepts at startup (a blank file is the built-in defaults there);
+// check-config warns with the same words.
+func reloadRefusal(path string, data []byte) error {
+	if rules.Blank(data) {
+		return fmt.Errorf("%s sets no key (it is empty or only comments); a reload would replace the running configuration with the built-in defaults", path)
+	}
+	if !bytes.HasSuffix(data, []byte("\n")) {
+		return fmt.Errorf("%s does not end with a line end, as if caught while being written; send SIGHUP again once it is saved", path)
+	}
+	return nil
 }
 
 // runnable refuses what this build cannot run. Starting without it would

@@ -151,13 +151,35 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		if errors.Is(err, quarantine.ErrNotFound) {
-			fmt.Fprintf(stderr, "mailguard quarantine %s: no message %s in the quarantine\n", sub, rest[0])
+			fmt.Fprintf(stderr, "mailguard quarantine %s: no message %s in the quarantine%s\n", sub, rest[0], whatBecameOf(ctx, st, id))
 		} else {
 			fmt.Fprintf(stderr, "mailguard quarantine %s: %v\n", sub, err)
 		}
 		return exitFailed
 	}
 	return exitOK
+}
+
+// whatBecameOf says what the journal knows of an entry no longer held
+// ("; released by NAME at TIME"), or "".
+func whatBecameOf(ctx context.Context, st quarantine.Store, id string) string {
+	ev, ok := quarantine.LastEvent(ctx, st, id)
+	if !ok || ev.Kind == quarantine.EventHeld {
+		return ""
+	}
+	what := map[string]string{
+		quarantine.EventReleased: "released",
+		quarantine.EventSpam:     "deleted as spam",
+		quarantine.EventDeleted:  "deleted",
+		quarantine.EventExpired:  "removed at the end of its retention",
+	}[ev.Kind]
+	if what == "" {
+		return ""
+	}
+	if ev.By != "" {
+		what += " by " + ev.By
+	}
+	return fmt.Sprintf("; it was %s at %s", what, ev.Time.Format(time.RFC3339))
 }
 
 // reviewerName is who releases from the shell: the login name.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"syscall"
 	"time"
@@ -99,41 +100,23 @@ func serveUsage(fs *flag.FlagSet) {
 	fmt.Fprintln(w, "usage: mailguard serve [-config FILE]")
 	fmt.Fprintln(w, "\nRuns the gateway until SIGTERM or SIGINT (graceful stop); SIGHUP reloads the configuration.")
 	fs.PrintDefaults()
-	fmt.Fprintln(w, "\nBuilt-in defaults (used without -config, and for keys a file leaves out):")
-	store := d.Store
-	if store == "" {
-		store = "embedded (in data_dir)"
+	fmt.Fprintln(w, "\nBuilt-in defaults (used without -config, and for keys a file leaves out; docs/configuration.md says what each key means):")
+	for _, k := range rules.Keys(d) {
+		v := k.Default
+		if n := entries(k); len(v) > 60 && n > 0 {
+			v = fmt.Sprintf("%d entries (listed in docs/configuration.md)", n)
+		}
+		fmt.Fprintf(w, "  %-38s %s\n", k.Name, v)
 	}
-	rows := [][2]string{
-		{"hostname", d.Hostname},
-		{"listen", d.Listen},
-		{"backend", d.Backend},
-		{"backend_forward", d.BackendForward},
-		{"log", d.Log.Format + " at " + d.Log.Level},
-		{"data_dir", d.DataDir},
-		{"store", store},
-		{"max_message_bytes", fmt.Sprint(d.MaxMessageBytes)},
-		{"max_recipients", fmt.Sprint(d.MaxRecipients)},
-		{"relay_networks", fmt.Sprint(d.RelayNetworks)},
-		{"dns.resolver", orText(d.DNS.Resolver, "/etc/resolv.conf")},
-		{"dns.timeout", d.DNS.Timeout.String()},
-		{"sender_verify", fmt.Sprint(d.SenderVerify)},
-		{"thresholds", fmt.Sprintf("tag %s, quarantine %s, reject %s", filters.FormatPoints(d.Thresholds.Tag),
-			filters.FormatPoints(d.Thresholds.Quarantine), filters.FormatPoints(d.Thresholds.Reject))},
-		{"limits.max_connections", fmt.Sprint(d.Limits.MaxConnections)},
-		{"limits.max_connections_per_ip", fmt.Sprint(d.Limits.MaxConnectionsPerIP)},
-		{"limits.max_line_length", fmt.Sprint(d.Limits.MaxLineLength)},
-		{"limits.command_timeout", d.Limits.CommandTimeout.String()},
-		{"limits.data_timeout", d.Limits.DataTimeout.String()},
-		{"limits.backend_timeout", d.Limits.BackendTimeout.String()},
-		{"limits.shutdown_timeout", d.Limits.ShutdownTimeout.String()},
-		{"limits.greet_delay", d.Limits.GreetDelay.String()},
-		{"limits.max_errors", fmt.Sprint(d.Limits.MaxErrors)},
-		{"tls, auth, milter, web, metrics", "off"},
+}
+
+// entries is the number of items of a list or mapping key, 0 for others.
+func entries(k rules.Key) int {
+	switch k.Value.Kind() {
+	case reflect.Slice, reflect.Map:
+		return k.Value.Len()
 	}
-	for _, r := range rows {
-		fmt.Fprintf(w, "  %-32s %s\n", r[0], r[1])
-	}
+	return 0
 }
 
 func orText(s, empty string) string {

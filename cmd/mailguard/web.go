@@ -40,9 +40,8 @@ func newWebService(env *serveEnv) (service, error) {
 	if wc.Listen == "" {
 		return nil, nil
 	}
-	if wc.UsersFile == "" {
-		return nil, errors.New("web.listen is set but web.users_file is empty: nobody could log in; name a file of user:bcrypt-hash lines")
-	}
+	// Validation refused an empty users_file; the file is read again
+	// here because it may have changed since.
 	data, err := os.ReadFile(wc.UsersFile)
 	if err != nil {
 		return nil, fmt.Errorf("web.users_file: %w", err)
