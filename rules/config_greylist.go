@@ -6,8 +6,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"mailguard/anvil"
-	"mailguard/filters"
 	"mailguard/verify"
 )
 
@@ -46,22 +44,6 @@ func init() {
 			Memory: verify.DefaultGreylistMemory, Networks: GreylistNetworks{IPv4: 24, IPv6: 64}}
 	})
 	registerValidator(validateGreylist)
-}
-
-// buildGreylist builds greylisting (greylist).
-func buildGreylist(cfg *Config, d *Deps) ([]filters.Filter, error) {
-	g := cfg.Greylist
-	if !g.Enabled {
-		return nil, nil
-	}
-	// The triplets outlive reloads.
-	s, err := d.Shared("anvil", func() (any, error) { return anvil.NewMemory(0), nil })
-	if err != nil {
-		return nil, err
-	}
-	return []filters.Filter{verify.NewGreylist(verify.GreylistConfig{Store: s.(anvil.Store),
-		Delay: g.Delay, Window: g.Window, Memory: g.Memory, IPv4Bits: g.Networks.IPv4, IPv6Bits: g.Networks.IPv6,
-		OnlyNoRDNS: g.Only.NoRDNS, OnlyScoreAbove: g.Only.ScoreAbove})}, nil
 }
 
 func validateGreylist(c *Config, v *validator) {

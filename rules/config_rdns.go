@@ -1,11 +1,6 @@
 package rules
 
-import (
-	"fmt"
-
-	"mailguard/filters"
-	"mailguard/rdns"
-)
+import "mailguard/rdns"
 
 // RDNSConfig is the "rdns" section: the FCrDNS scores (package rdns).
 type RDNSConfig struct {
@@ -19,16 +14,4 @@ type RDNSConfig struct {
 
 func init() {
 	registerDefaults(func(c *Config) { c.RDNS = RDNSConfig{None: rdns.DefaultNone, Mismatch: rdns.DefaultMismatch} })
-}
-
-// buildRDNS builds the reverse DNS scores (rdns).
-func buildRDNS(cfg *Config, d *Deps) ([]filters.Filter, error) {
-	if !cfg.RDNS.Enabled {
-		return nil, nil
-	}
-	if d.Resolver == nil {
-		return nil, fmt.Errorf("no resolver")
-	}
-	return []filters.Filter{rdns.New(rdns.Config{Resolver: d.Resolver, Timeout: cfg.DNS.Timeout,
-		None: cfg.RDNS.None, Mismatch: cfg.RDNS.Mismatch})}, nil
 }

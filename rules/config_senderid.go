@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"mailguard/filters"
 	"mailguard/verify"
 )
 
@@ -25,22 +24,4 @@ func init() {
 			v.Errorf("auth.senders_file", "%s: %v", f, err)
 		}
 	})
-}
-
-// buildSenderLogin builds the Sender: check of authenticated clients.
-func buildSenderLogin(cfg *Config, d *Deps) ([]filters.Filter, error) {
-	if cfg.Auth.UsersFile == "" {
-		return nil, nil
-	}
-	senders := verify.Senders{}
-	if f := cfg.Auth.SendersFile; f != "" {
-		data, err := readListFile(f)
-		if err != nil {
-			return nil, err
-		}
-		if senders, err = verify.ParseSenders(data); err != nil {
-			return nil, err
-		}
-	}
-	return []filters.Filter{&verify.SenderID{Senders: senders, Reject: cfg.Auth.RejectSenderMismatch}}, nil
 }
