@@ -206,6 +206,9 @@ func (p *Proxy) enter(c *clientConn) (filters.Reply, bool) {
 	p.mu.Unlock()
 	if evicted != nil {
 		evicted.evict()
+		// The evicted session may have been its retired generation's
+		// last.
+		p.prune()
 	}
 	return filters.Reply{}, true
 }
