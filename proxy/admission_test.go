@@ -38,16 +38,34 @@ func rawDial(t *testing.T, tp *testProxy, src string) (net.Conn, *bufio.Reader) 
 func TestTricklingClientCut(t *testing.T) {
 	tp := startProxy(t, Config{CommandTimeout: 500 * time.Millisecond}, smtptest.Options{})
 	c := dialFrom(t, tp, "127.0.0.1")
-	for range 40 {
-		if err := c.Write([]byte("N")); err != nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+	type reply struct {
+		r   smtptest.Reply
+		err error
 	}
-	// Had the reads moved the deadline, the command completes now and is
-	// answered as an unknown one.
-	c.Write([]byte("\r\n"))
-	r, err := c.ReadReply()
+	got := make(chan reply, 1)
+	go func() {
+		r, err := c.ReadReply()
+		got <- reply{r, err}
+	}()
+	var rep reply
+	answered := false
+trickle:
+	for range 40 {
+		select {
+		case rep = <-got:
+			answered = true
+			break trickle
+		case <-time.After(100 * time.Millisecond):
+			c.Write([]byte("N"))
+		}
+	}
+	if !answered {
+		// Had the reads moved the deadline, the command completes now
+		// and is answered as an unknown one.
+		c.Write([]byte("\r\n"))
+		rep = <-got
+	}
+	r, err := rep.r, rep.err
 	if err != nil || r.Code != 421 || r.Enhanced != "4.4.2" {
 		t.Fatalf("trickling client: got %v, %v; want 421 4.4.2 at the command deadline", r, err)
 	}
