@@ -340,16 +340,23 @@ func TestBackendFailures(t *testing.T) {
 
 func TestConnectionLimits(t *testing.T) {
 	g := Start(t, Options{Settings: map[string]any{"limits": map[string]any{"max_connections": 4, "max_connections_per_ip": 2}}})
-	g.DialFrom("127.0.0.4")
-	g.DialFrom("127.0.0.4")
+	// The slots are taken by transactions: an idle session would be closed
+	// to make room (TestIdleEvicted).
+	busy := func(src string) {
+		c := g.DialFrom(src)
+		c.Expect(250, "EHLO busy.test")
+		c.Expect(250, "MAIL FROM:<a@example.com>")
+	}
+	busy("127.0.0.4")
+	busy("127.0.0.4")
 	third := g.DialFrom("127.0.0.4")
 	if b := third.Banner; b.Code != 421 || b.Enhanced != "4.7.0" {
 		t.Errorf("third connection from one address: %s", b)
 	}
 	RequireQueueID(t, third.Banner)
 	// Another address still gets in, up to the total.
-	g.DialFrom("127.0.0.5")
-	g.DialFrom("127.0.0.6")
+	busy("127.0.0.5")
+	busy("127.0.0.6")
 	over := g.DialFrom("127.0.0.7")
 	if b := over.Banner; b.Code != 421 || b.Enhanced != "4.7.0" {
 		t.Errorf("connection over the total: %s", b)

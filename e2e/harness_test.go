@@ -123,7 +123,8 @@ func baseSettings(dir, backend, dnsAddr string) map[string]any {
 		"domains":        []string{"example.org"},
 		"relay_networks": []string{"127.0.0.1/32"},
 		"dns":            map[string]any{"resolver": dnsAddr, "timeout": "2s"},
-		"limits":         map[string]any{"shutdown_timeout": "10s"},
+		// The pregreet delay is off but where a test is about it.
+		"limits": map[string]any{"shutdown_timeout": "10s", "greet_delay": "0s"},
 	}
 }
 

@@ -53,6 +53,19 @@ var (
 	// shutdown deadline.
 	ReplyShutdownCut = Reply{451, "4.3.2", "Service shutting down; transaction abandoned, try again later"}
 	ReplyTimeout     = Reply{421, "4.4.2", "Timeout exceeded"}
+	// Abuse resistance (package proxy's admission, pregreet, error and
+	// rate limits; Postfix's postscreen, anvil and smtpd wording).
+	ReplyIdleClosed      = Reply{421, "4.7.0", "Server busy, idle session closed, try again later"}
+	ReplyTooManyErrors   = Reply{421, "4.7.0", "Error: too many errors"}
+	ReplyPregreet        = Reply{554, "5.5.1", "Protocol error"}
+	ReplyConnectionRate  = Reply{421, "4.7.0", "Error: too many connections from your host, try again later"}
+	ReplyMessageRate     = Reply{450, "4.7.1", "Error: too many messages from your host, try again later"}
+	ReplyRecipientRate   = Reply{450, "4.7.1", "Error: too many recipients from your host, try again later"}
+	ReplyAuthFailureRate = Reply{421, "4.7.0", "Error: too many AUTH failures from your host, try again later"}
+	// ReplyGreylisted is postgrey's wording, which operators grep for.
+	ReplyGreylisted = Reply{451, "4.7.1", "Recipient address rejected: Greylisted, try again later"}
+	// ReplySenderLoginMismatch is Postfix's reject_sender_login_mismatch.
+	ReplySenderLoginMismatch = Reply{553, "5.7.1", "Sender address rejected: not owned by the authenticated user"}
 	// Envelope addresses RFC 5321 or RFC 6531 forbid (package envelope).
 	ReplyBadSenderSyntax    = Reply{501, "5.1.7", "Bad sender address syntax"}
 	ReplyBadRecipientSyntax = Reply{501, "5.1.3", "Bad recipient address syntax"}

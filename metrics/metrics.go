@@ -73,8 +73,11 @@ var (
 	ConnectionsAccepted = counter("mailguard_connections_accepted_total", "SMTP connections admitted.")
 	// ConnectionsRefused counts connections turned away before the
 	// banner, by reason (max_connections, max_connections_per_ip,
-	// shutting_down).
+	// max_connections_per_network, connection_rate, evicted_idle,
+	// pregreet, shutting_down).
 	ConnectionsRefused = counterVec("mailguard_connections_refused_total", "SMTP connections refused before the banner, by reason.", "reason")
+	// Tarpits counts error replies delayed by the tarpit.
+	Tarpits = counter("mailguard_tarpit_delays_total", "Error replies delayed by the tarpit (after limits.soft_errors).")
 	// Transactions counts MAIL FROM commands that opened a transaction.
 	Transactions = counter("mailguard_transactions_total", "Mail transactions started (MAIL FROM).")
 	// Messages counts messages at the end of DATA by outcome, and by the

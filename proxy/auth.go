@@ -96,9 +96,12 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 		return nil, smtp.ErrAuthUnsupported
 	case !s.cc.fc.TLS:
 		return nil, errEncryptionRequired
+	case s.cc.authFailuresOver(s.ctx()):
+		return nil, s.cc.endWith("AUTH", filters.ReplyAuthFailureRate, "auth_failure_rate")
 	}
 	check := func(user, pass string) error {
 		if !users.Check(user, pass) {
+			s.cc.authFailed(s.ctx())
 			s.cc.stats.refused.Add(1)
 			s.cc.fc.Log.Warn("authentication failed", "mechanism", mech, "user", user)
 			return smtp.ErrAuthFailed

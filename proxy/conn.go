@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailguard/filters"
+	"mailguard/maillog"
 	"mailguard/metrics"
 )
 
@@ -60,6 +61,24 @@ type clientConn struct {
 	// the connection; Shutdown leaves connections still being admitted to
 	// admit itself.
 	ready atomic.Bool
+	// exempt clients (relay and allow-listed networks) pass every limit;
+	// net is the client network slots are counted in.
+	exempt bool
+	net    netip.Prefix
+	// lastActive is when the session last replied (so began waiting for
+	// a command), in Unix nanoseconds; bytes trickled since do not count.
+	// The session waiting longest is the first evicted.
+	lastActive atomic.Int64
+	// armed is set by each reply: the next read starts a command and
+	// sets its deadline, cmdDeadline (Unix nanoseconds).
+	armed        atomic.Bool
+	cmdDeadline  atomic.Int64
+	deadlineKind string
+	// errors counts the session's error replies.
+	errors atomic.Int32
+	// ended is set after a closing reply (a rate limit's 421): the next
+	// read ends the session.
+	ended atomic.Bool
 
 	wmu       sync.Mutex
 	closeOnce sync.Once
@@ -79,7 +98,18 @@ func (p *Proxy) admit(nc net.Conn) {
 	g := p.gen.Load()
 	c := &clientConn{Conn: nc, p: p, cfg: &g.cfg, gen: g, id: newQueueID(), ip: ap.Addr(), start: time.Now()}
 	c.readTimeout.Store(int64(g.cfg.CommandTimeout))
+	c.exempt, c.net = g.cfg.Abuse.exempt(c.ip), clientNetwork(c.ip)
+	c.lastActive.Store(c.start.UnixNano())
 	log := p.log.With("session", c.id, "client", "["+c.ip.String()+"]")
+	if c.rateLimited(p.ctx, "conn", g.cfg.Abuse.ConnectionRate, time.Minute) {
+		metrics.ConnectionsRefused.WithLabelValues("connection_rate").Inc()
+		r := filters.ReplyConnectionRate.WithQueueID(c.id)
+		maillog.Reject(log, maillog.Refusal{Phase: "CONNECT", Test: "connection_rate", Reply: r})
+		nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(nc, replyLine(r))
+		nc.Close()
+		return
+	}
 
 	if r, ok := p.enter(c); !ok {
 		log.Info("connection refused", "reply", r.String())
@@ -89,6 +119,7 @@ func (p *Proxy) admit(nc net.Conn) {
 		return
 	}
 	c.ctx, c.cancel = context.WithCancel(p.ctx)
+	greet := p.startGreet(c)
 	name := p.reverseName(c.ctx, c.cfg, c.ip)
 	client := "unknown[" + c.ip.String() + "]"
 	if name != "" {
@@ -103,6 +134,9 @@ func (p *Proxy) admit(nc net.Conn) {
 		// The refusal's line is written at each RCPT TO, as Postfix's
 		// smtpd_delay_reject does.
 		c.fc.Log.Debug("client refused; replying at RCPT TO", "reply", v.Reply.String(), "reason", v.Reason)
+	}
+	if !p.finishGreet(c, greet) {
+		return
 	}
 	c.ready.Store(true)
 	i := 0
@@ -134,47 +168,82 @@ func (p *Proxy) admit(nc net.Conn) {
 // reply to send when a limit is reached or the proxy is shutting down.
 func (p *Proxy) enter(c *clientConn) (filters.Reply, bool) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	switch {
-	case p.closing:
+	if p.closing {
+		p.mu.Unlock()
 		metrics.ConnectionsRefused.WithLabelValues("shutting_down").Inc()
 		return filters.ReplyShuttingDown.WithQueueID(c.id), false
-	case len(p.conns) >= c.cfg.MaxConnections:
-		metrics.ConnectionsRefused.WithLabelValues("max_connections").Inc()
-		return filters.ReplyTooManyConnections.WithQueueID(c.id), false
-	case p.perIP[c.ip] >= c.cfg.MaxConnectionsPerIP:
-		metrics.ConnectionsRefused.WithLabelValues("max_connections_per_ip").Inc()
-		return filters.ReplyTooManyFromClient.WithQueueID(c.id), false
+	}
+	r, reason, evicted := p.limitsLocked(c)
+	for wait := time.Now().Add(slotWait); reason == "max_connections" && time.Now().Before(wait); {
+		// Full, and no session idle long enough to close: wait for a
+		// slot as a connection waits in Postfix's listen queue.
+		freed := p.adm.freed
+		p.mu.Unlock()
+		select {
+		case <-freed:
+		case <-time.After(time.Until(wait)):
+		}
+		p.mu.Lock()
+		if p.closing {
+			p.mu.Unlock()
+			metrics.ConnectionsRefused.WithLabelValues("shutting_down").Inc()
+			return filters.ReplyShuttingDown.WithQueueID(c.id), false
+		}
+		r, reason, evicted = p.limitsLocked(c)
+	}
+	if reason != "" {
+		p.mu.Unlock()
+		metrics.ConnectionsRefused.WithLabelValues(reason).Inc()
+		return r.WithQueueID(c.id), false
 	}
 	metrics.ConnectionsAccepted.Inc()
 	metrics.ConnectionsOpen.Inc()
 	p.conns[c] = struct{}{}
 	p.perIP[c.ip]++
+	p.adm.perNet[c.net]++
+	p.adm.open.Add(1)
 	c.gen.conns++
+	p.mu.Unlock()
+	if evicted != nil {
+		evicted.evict()
+		// The evicted session may have been its retired generation's
+		// last.
+		p.prune()
+	}
 	return filters.Reply{}, true
 }
 
 func (p *Proxy) leave(c *clientConn) {
 	p.mu.Lock()
+	retired := p.leaveLocked(c)
+	p.mu.Unlock()
+	if retired {
+		p.prune()
+	}
+}
+
+// leaveLocked gives c's slot back; p.mu is held. It reports whether c was
+// the last connection of a retired generation, whose servers can go.
+func (p *Proxy) leaveLocked(c *clientConn) bool {
 	if _, ok := p.conns[c]; !ok {
-		p.mu.Unlock()
-		return
+		return false
 	}
 	delete(p.conns, c)
 	metrics.ConnectionsOpen.Dec()
 	if p.perIP[c.ip]--; p.perIP[c.ip] <= 0 {
 		delete(p.perIP, c.ip)
 	}
+	if p.adm.perNet[c.net]--; p.adm.perNet[c.net] <= 0 {
+		delete(p.adm.perNet, c.net)
+	}
+	p.adm.open.Add(-1)
+	close(p.adm.freed)
+	p.adm.freed = make(chan struct{})
 	c.gen.conns--
 	if p.closing && len(p.conns) == 0 {
 		close(p.drained)
 	}
-	// The last connection of a retired generation lets its servers go.
-	retired := c.gen != p.gen.Load() && c.gen.conns == 0
-	p.mu.Unlock()
-	if retired {
-		p.prune()
-	}
+	return c.gen != p.gen.Load() && c.gen.conns == 0
 }
 
 // Read refreshes the inactivity deadline before each read and, once the
@@ -190,17 +259,22 @@ func (c *clientConn) Read(b []byte) (int, error) {
 	if c.cut.Load() {
 		return 0, c.cutRead()
 	}
-	if d := time.Duration(c.readTimeout.Load()); d > 0 && !c.fixedDeadline.Load() {
-		c.Conn.SetReadDeadline(time.Now().Add(d))
+	if c.ended.Load() {
+		return 0, io.EOF
+	}
+	if !c.fixedDeadline.Load() {
+		dl, what := c.readDeadline(time.Now())
+		c.deadlineKind = what
+		c.Conn.SetReadDeadline(dl)
 	}
 	n, err := c.Conn.Read(b)
 	var ne net.Error
 	if err != nil && c.cut.Load() {
 		return n, c.cutRead()
 	}
-	if errors.As(err, &ne) && ne.Timeout() {
+	if errors.As(err, &ne) && ne.Timeout() && !c.fixedDeadline.Load() {
 		c.timedOut.Store(true)
-		c.fc.Log.Info("timeout", "after", time.Duration(c.readTimeout.Load()).String())
+		return n, c.timeout()
 	}
 	return n, err
 }
@@ -242,6 +316,8 @@ func (c *clientConn) CloseWrite() error {
 func (c *clientConn) Write(b []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	c.armed.Store(true)
+	c.lastActive.Store(time.Now().UnixNano())
 	return c.Conn.Write(b)
 }
 

@@ -61,7 +61,9 @@ type Config struct {
 	// MaxRecipients per transaction (default 100); more get 452 4.5.3.
 	MaxRecipients int
 	// MaxConnections in total (default 500) and per client IP (default
-	// 20); a client over either gets 421 4.7.0 and is disconnected.
+	// 20); a client over either gets 421 4.7.0 and is disconnected. When
+	// the total is reached, the session idle longest is closed to make
+	// room, or the newcomer waits for a slot (Abuse, admission.go).
 	MaxConnections      int
 	MaxConnectionsPerIP int
 	// MaxLineLength bounds a line, in octets without its CRLF (default
@@ -96,6 +98,8 @@ type Config struct {
 	SpoolMemory int
 	// Log receives one line per decision (default slog.Default()).
 	Log *slog.Logger
+	// Abuse holds the admission, pregreet, error and rate limits.
+	Abuse Abuse
 }
 
 // Defaults of the limits.
@@ -132,6 +136,7 @@ type Proxy struct {
 	gens     []*generation // every generation still serving connections
 	conns    map[*clientConn]struct{}
 	perIP    map[netip.Addr]int
+	adm      admission
 	closing  bool
 	serving  bool
 	drained  chan struct{} // closed when conns empties after closing
@@ -162,7 +167,8 @@ func New(cfg Config) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{log: cfg.Log, conns: map[*clientConn]struct{}{}, perIP: map[netip.Addr]int{}, drained: make(chan struct{})}
+	p := &Proxy{log: cfg.Log, conns: map[*clientConn]struct{}{}, perIP: map[netip.Addr]int{}, adm: newAdmission(), drained: make(chan struct{})}
+	cfg.Abuse.prepare(p)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.chain.Store(cfg.Chain)
 	p.users.Store(cfg.Users)
@@ -237,6 +243,7 @@ func (p *Proxy) Reconfigure(cfg Config) error {
 	if err != nil {
 		return err
 	}
+	cfg.Abuse.prepare(p)
 	g := p.newGeneration(cfg)
 	p.mu.Lock()
 	if p.closing {
@@ -318,6 +325,9 @@ func (p *Proxy) newServer(cfg Config, utf8 bool) *smtp.Server {
 	s.AllowInsecureAuth = true
 	s.EnableSMTPUTF8 = utf8
 	s.ErrorLog = logAdapter{p.log}
+	// Errors are counted, tarpitted and limited by beforeReply.
+	s.MaxProtocolErrors = -1
+	s.BeforeReply = p.beforeReply
 	return s
 }
 

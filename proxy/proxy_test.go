@@ -448,13 +448,21 @@ func TestConnectionLimits(t *testing.T) {
 	opts := func(src string) smtptest.DialOptions {
 		return smtptest.DialOptions{Source: src, Timeout: 10 * time.Second}
 	}
-	a := smtptest.Dial(t, tp.addr, opts("127.0.0.1"))
-	smtptest.Dial(t, tp.addr, opts("127.0.0.1"))
+	// Sessions in a transaction are never closed to make room (idle ones
+	// are: TestIdleEviction).
+	busy := func(src string) *smtptest.Client {
+		c := smtptest.Dial(t, tp.addr, opts(src))
+		c.Expect(250, "EHLO busy.test")
+		c.Expect(250, "MAIL FROM:<a@example.com>")
+		return c
+	}
+	a := busy("127.0.0.1")
+	busy("127.0.0.1")
 	third := smtptest.Dial(t, tp.addr, opts("127.0.0.1"))
 	if b := third.Banner; b.Code != 421 || b.Enhanced != "4.7.0" || !strings.Contains(b.Text, "from your host") {
 		t.Errorf("third connection from one IP: %s", b)
 	}
-	smtptest.Dial(t, tp.addr, opts("127.0.0.2"))
+	busy("127.0.0.2")
 	fourth := smtptest.Dial(t, tp.addr, opts("127.0.0.3"))
 	if b := fourth.Banner; b.Code != 421 || b.Enhanced != "4.7.0" || !strings.Contains(b.Text, "Too many connections") {
 		t.Errorf("connection over the total: %s", b)

@@ -153,6 +153,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if t.Size > s.cc.cfg.MaxMessageBytes {
 		return s.abort("MAIL", filters.ReplyMessageTooBig, "declared SIZE over the limit")
 	}
+	if s.cc.rateLimited(s.ctx(), "mail", s.cc.cfg.Abuse.MessageRate, time.Hour) {
+		return s.abort("MAIL", filters.ReplyMessageRate, "limits.message_rate reached", "test", "message_rate")
+	}
 	v := chain.Mail(s.ctx(), t)
 	switch v.Action {
 	case filters.Reject, filters.Tempfail:
@@ -260,6 +263,9 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	}
 	if len(t.Rcpts) >= s.cc.cfg.MaxRecipients {
 		return s.refuse("RCPT", filters.ReplyTooManyRecipients, "", "to", "<"+to+">")
+	}
+	if s.cc.rateLimited(s.ctx(), "rcpt", s.cc.cfg.Abuse.RecipientRate, time.Hour) {
+		return s.refuse("RCPT", filters.ReplyRecipientRate, "limits.recipient_rate reached", "test", "recipient_rate", "to", "<"+to+">")
 	}
 	raw := to
 	to, err := envelope.Canonical(raw, true, t.SMTPUTF8)

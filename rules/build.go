@@ -72,14 +72,17 @@ type builder struct {
 // phase, cheapest first; ties between equally strong verdicts go to the
 // earlier filter. A new area adds one line.
 var builders = []builder{
-	{"lists", buildLists},           // block and allow lists
-	{"relay", buildRelay},           // relay control
-	{"dnsbl", buildDNSBL},           // client DNS lists
-	{"rhsbl", buildRHSBL},           // HELO and sender domain DNS lists
-	{"sender", buildSender},         // sender verification
-	{"recipients", buildRecipients}, // recipient verification
-	{"checks", buildChecks},         // message checks
-	{"antivirus", buildAntivirus},   // clamd
+	{"lists", buildLists},              // block and allow lists
+	{"relay", buildRelay},              // relay control
+	{"dnsbl", buildDNSBL},              // client DNS lists
+	{"rdns", buildRDNS},                // reverse DNS scores
+	{"rhsbl", buildRHSBL},              // HELO and sender domain DNS lists
+	{"sender", buildSender},            // sender verification
+	{"recipients", buildRecipients},    // recipient verification
+	{"greylist", buildGreylist},        // greylisting, after the recipient is known good
+	{"sender_login", buildSenderLogin}, // Sender: for authenticated clients
+	{"checks", buildChecks},            // message checks
+	{"antivirus", buildAntivirus},      // clamd
 	{"attachments", buildAttachments},
 	{"uribl", buildURIBL},     // body link lists
 	{"authres", buildAuthres}, // SPF, DKIM, DMARC

@@ -45,6 +45,8 @@ type Config struct {
 	Antivirus       AntivirusConfig   `yaml:"antivirus"`
 	Quarantine      QuarantineConfig  `yaml:"quarantine"`
 	Debug           DebugConfig       `yaml:"debug"`
+	RDNS            RDNSConfig        `yaml:"rdns"`
+	Greylist        GreylistConfig    `yaml:"greylist"`
 }
 
 // TLSConfig enables STARTTLS when both files are set.
@@ -56,6 +58,9 @@ type TLSConfig struct {
 // AuthConfig enables SMTP AUTH (under TLS only).
 type AuthConfig struct {
 	UsersFile string `yaml:"users_file"`
+	// SendersFile and RejectSenderMismatch: config_senderid.go.
+	SendersFile          string `yaml:"senders_file"`
+	RejectSenderMismatch bool   `yaml:"reject_sender_mismatch"`
 }
 
 // ListConfig is a list of senders (addresses or @domains) and networks.
@@ -106,4 +111,6 @@ type Limits struct {
 	DataTimeout         time.Duration `yaml:"data_timeout"`
 	BackendTimeout      time.Duration `yaml:"backend_timeout"`
 	ShutdownTimeout     time.Duration `yaml:"shutdown_timeout"`
+	// AbuseLimits: config_abuse.go.
+	AbuseLimits `yaml:",inline"`
 }

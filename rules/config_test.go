@@ -501,7 +501,9 @@ limits:
   backend_timeout: 30s
   shutdown_timeout: 5s
 `, check: func(c *Config) bool {
-			return c.Limits == Limits{50, 5, 4096, time.Minute, 3 * time.Minute, 30 * time.Second, 5 * time.Second}
+			return c.Limits == Limits{MaxConnections: 50, MaxConnectionsPerIP: 5, MaxLineLength: 4096, CommandTimeout: time.Minute,
+				DataTimeout: 3 * time.Minute, BackendTimeout: 30 * time.Second, ShutdownTimeout: 5 * time.Second,
+				AbuseLimits: Default().Limits.AbuseLimits}
 		}},
 		{name: "one keeps others", yaml: "limits: {max_connections: 42}", check: func(c *Config) bool {
 			return c.Limits.MaxConnections == 42 && c.Limits.MaxConnectionsPerIP == 20 && c.Limits.DataTimeout == 10*time.Minute

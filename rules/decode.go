@@ -183,7 +183,7 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 	}
 	if err != nil {
 		switch {
-		case n.Kind != yaml.ScalarNode:
+		case n.Kind != yaml.ScalarNode && !reflect.PointerTo(t).Implements(yamlUnmarshaler):
 			d.errorf(n, path, "must be %s, got %s", typeWant(t), describe(n))
 		case t.Kind() == reflect.Struct || t.Kind() == reflect.Slice || t.Kind() == reflect.Map || t.Kind() == reflect.Pointer:
 			d.errorf(n, path, "%s", strings.TrimPrefix(err.Error(), "yaml: "))

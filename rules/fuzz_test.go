@@ -17,6 +17,8 @@ func FuzzParse(f *testing.F) {
 		"", "{}", "- a", "listen: [", "dnsbl:\n  - zone: a.example\n    codes: [127.0.0.2]\n    mask: 4\n",
 		"thresholds: {tag: 1e400}", "max_message_bytes: 0x10", "a: &a [*a]", "<<: {listen: ':25'}",
 		"limits: {command_timeout: 9999999999h}", "domains: !!binary aGVsbG8=", "? |\n  x\n: y\n",
+		"greylist: {enabled: true, only: [no_rdns, score_above: 2, {score_above: x}]}", "greylist: {only: 3}",
+		"limits: {greet_delay: 1s, max_errors: 2, soft_errors: 9}",
 	} {
 		f.Add([]byte(s))
 	}

@@ -305,6 +305,7 @@ func (g *gateway) proxyConfig(cfg *rules.Config, chain *filters.Chain, tlsConfig
 		TLS:                 tlsConfig,
 		Users:               users,
 		Log:                 g.log,
+		Abuse:               cfg.ProxyAbuse(),
 	}
 }
 

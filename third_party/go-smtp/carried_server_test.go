@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/emersion/go-smtp"
@@ -86,7 +87,84 @@ func TestUnknownCommandEcho(t *testing.T) {
 	r.ReadString('\n')
 	io.WriteString(c, "00\r0\r\nNOOP\r\n")
 	line, err := r.ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "500 ") || strings.Count(line, "\r") != 1 {
+	if err != nil || !strings.HasPrefix(line, "5") || strings.Count(line, "\r") != 1 {
 		t.Fatalf("reply %q, %v", line, err)
+	}
+}
+
+// TestMaxProtocolErrors: a negative MaxProtocolErrors leaves the session
+// open however many unknown commands it gets, so the caller's own error
+// limit decides.
+func TestMaxProtocolErrors(t *testing.T) {
+	s := smtp.NewServer(new(backend))
+	s.Domain = "localhost"
+	s.MaxProtocolErrors = -1 // 0 (the release) closes after the fourth
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(l)
+	defer s.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	r.ReadString('\n')
+	for i := 0; i < 8; i++ {
+		io.WriteString(c, "BOGUS\r\n")
+		line, err := r.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "5") {
+			t.Fatalf("error %d: got %q, %v; want 5xx and the session open", i+1, line, err)
+		}
+	}
+	io.WriteString(c, "NOOP\r\n")
+	if line, _ := r.ReadString('\n'); !strings.HasPrefix(line, "250 ") {
+		t.Fatalf("NOOP after 8 errors: got %q", line)
+	}
+}
+
+// TestBeforeReply: the hook sees each reply's code before it is written,
+// and the reply it returns follows the last one before the connection
+// closes.
+func TestBeforeReply(t *testing.T) {
+	s := smtp.NewServer(new(backend))
+	s.Domain = "localhost"
+	s.MaxProtocolErrors = -1
+	var mu sync.Mutex
+	var codes []int
+	s.BeforeReply = func(c *smtp.Conn, code int) *smtp.SMTPError {
+		mu.Lock()
+		defer mu.Unlock()
+		codes = append(codes, code)
+		if code >= 500 && len(codes) == 3 {
+			return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many errors"}
+		}
+		return nil
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(l)
+	defer s.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "NOOP\r\nBOGUS\r\nNOOP\r\n")
+	got, _ := io.ReadAll(c)
+	lines := strings.Split(strings.TrimSpace(string(got)), "\r\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[2], "5") || lines[3] != "421 4.7.0 Too many errors" {
+		t.Fatalf("got %q; want 220, 250, 5xx, then 421 and the end", lines)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// A command already read may still be answered into the closed
+	// connection (with no session: go-smtp forgot it at Close).
+	if len(codes) < 3 || codes[0] != 220 || codes[1] != 250 {
+		t.Fatalf("hook saw %v", codes)
 	}
 }

@@ -212,7 +212,11 @@ func (c *Conn) protocolError(code int, ec EnhancedCode, msg string) {
 	c.writeResponse(code, ec, msg)
 
 	c.errCount++
-	if c.errCount > errThreshold {
+	limit := errThreshold
+	if c.server.MaxProtocolErrors != 0 {
+		limit = c.server.MaxProtocolErrors
+	}
+	if limit > 0 && c.errCount > limit {
 		c.writeResponse(500, EnhancedCode{5, 5, 1}, "Too many errors. Quiting now")
 		c.Close()
 	}
@@ -1294,6 +1298,18 @@ func (c *Conn) greet() {
 }
 
 func (c *Conn) writeResponse(code int, enhCode EnhancedCode, text ...string) {
+	var last *SMTPError
+	if c.server.BeforeReply != nil {
+		last = c.server.BeforeReply(c, code)
+	}
+	c.writeResponseLines(code, enhCode, text...)
+	if last != nil {
+		c.writeResponseLines(last.Code, last.EnhancedCode, last.Message)
+		c.Close()
+	}
+}
+
+func (c *Conn) writeResponseLines(code int, enhCode EnhancedCode, text ...string) {
 	// TODO: error handling
 	if c.server.WriteTimeout != 0 {
 		c.conn.SetWriteDeadline(time.Now().Add(c.server.WriteTimeout))

@@ -40,6 +40,14 @@ type Server struct {
 	ErrorLog          Logger
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
+	// MaxProtocolErrors is how many unknown or malformed commands end the
+	// session with 500 5.5.1; 0 keeps the default (3), a negative value
+	// never ends it (the caller counts errors itself).
+	MaxProtocolErrors int
+	// BeforeReply, when set, is called before each reply is written, with
+	// its basic code; it may wait (a tarpit). A non-nil result is written
+	// after the reply, and the connection is closed.
+	BeforeReply func(c *Conn, code int) *SMTPError
 
 	// Advertise SMTPUTF8 (RFC 6531) capability.
 	// Should be used only if backend supports it.

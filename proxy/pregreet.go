@@ -1,0 +1,74 @@
+package proxy
+
+// The pregreet test, as Postfix's postscreen does it: the banner's first
+// line ("220-") goes out at once and its last after Abuse.GreetDelay. A
+// client that follows RFC 5321 waits for the last line; spam software that
+// talks first is caught. A client that passed is remembered for
+// Abuse.GreetTTL and greeted at once.
+
+import (
+	"io"
+	"time"
+
+	"mailguard/filters"
+	"mailguard/maillog"
+	"mailguard/metrics"
+)
+
+// greeting is a pregreet test in progress; the zero value is none.
+type greeting struct {
+	until time.Time
+}
+
+// startGreet sends the banner's first line when c takes the test.
+func (p *Proxy) startGreet(c *clientConn) greeting {
+	a := &c.cfg.Abuse
+	if a.GreetDelay <= 0 || c.exempt {
+		return greeting{}
+	}
+	if _, ok, _ := a.Store.Get(c.ctx, greetKey(c)); ok {
+		return greeting{}
+	}
+	c.Conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte("220-" + c.cfg.Hostname + " ESMTP\r\n")); err != nil {
+		return greeting{}
+	}
+	return greeting{until: time.Now().Add(a.GreetDelay)}
+}
+
+// finishGreet waits out the delay and reports whether c passed; a client
+// that talked is told 554 5.5.1 and dropped.
+func (p *Proxy) finishGreet(c *clientConn, g greeting) bool {
+	if g.until.IsZero() {
+		return true
+	}
+	var b [1]byte
+	c.Conn.SetReadDeadline(g.until)
+	n, err := c.Conn.Read(b[:])
+	c.Conn.SetReadDeadline(time.Time{})
+	if n == 0 && isTimeout(err) {
+		a := &c.cfg.Abuse
+		if err := a.Store.Set(c.ctx, greetKey(c), time.Now(), a.GreetTTL); err != nil {
+			c.fc.Log.Warn("pregreet pass not remembered", "err", err)
+		}
+		c.fc.Log.Debug("pregreet passed")
+		return true
+	}
+	metrics.ConnectionsRefused.WithLabelValues("pregreet").Inc()
+	r := filters.ReplyPregreet.WithQueueID(c.id)
+	if n > 0 {
+		maillog.Reject(c.fc.Log, maillog.Refusal{Phase: "CONNECT", Test: "pregreet", Reply: r,
+			Reason: "client talked before the banner's last line"})
+		c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, replyLine(r))
+	}
+	c.Close()
+	return false
+}
+
+func greetKey(c *clientConn) string { return "greet:" + c.ip.String() }
+
+func isTimeout(err error) bool {
+	t, ok := err.(interface{ Timeout() bool })
+	return ok && t.Timeout()
+}
