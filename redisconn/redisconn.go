@@ -1,0 +1,94 @@
+// Package redisconn opens the Redis (or Valkey) client a `store:
+// redis://...` value names, for the shared token store and quarantine.
+//
+// Forms, parsed by go-redis:
+//
+//	redis://[user:password@]host:port/db        one server
+//	rediss://...                                the same over TLS
+//	redis://host:port/db?master_name=M&addr=...  Sentinel (addresses are the sentinels')
+//	redis://host:port?addr=host2:port2&addr=...  Cluster (several addr, no master_name)
+//
+// plus go-redis's timeout and pool parameters (dial_timeout=3s, ...).
+// Every key of mailguard's lives under one hash tag, so scripts touching
+// several keys run on a Cluster too (on one shard).
+package redisconn
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Prefix starts every key mailguard writes; the braces are the Cluster hash
+// tag.
+const Prefix = "{mailguard}:"
+
+// IsRedis reports whether a store value names Redis.
+func IsRedis(store string) bool {
+	return strings.HasPrefix(store, "redis://") || strings.HasPrefix(store, "rediss://")
+}
+
+// Options parses store into go-redis's universal options; the error says
+// what is wrong without echoing a password.
+func Options(store string) (*redis.UniversalOptions, error) {
+	u, err := url.Parse(store)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		return nil, fmt.Errorf("store %s: want redis://[user:password@]host:port/db or rediss://...", redact(store))
+	}
+	q := u.Query()
+	switch {
+	case q.Has("master_name"):
+		o, err := redis.ParseFailoverURL(store)
+		if err != nil {
+			return nil, fmt.Errorf("store %s: %w", redact(store), err)
+		}
+		return &redis.UniversalOptions{
+			Addrs: o.SentinelAddrs, MasterName: o.MasterName, DB: o.DB,
+			Username: o.Username, Password: o.Password,
+			SentinelUsername: o.SentinelUsername, SentinelPassword: o.SentinelPassword,
+			TLSConfig: o.TLSConfig, DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout,
+			WriteTimeout: o.WriteTimeout, PoolSize: o.PoolSize,
+		}, nil
+	case q.Has("addr"):
+		o, err := redis.ParseClusterURL(store)
+		if err != nil {
+			return nil, fmt.Errorf("store %s: %w", redact(store), err)
+		}
+		return &redis.UniversalOptions{
+			Addrs: o.Addrs, IsClusterMode: true, Username: o.Username, Password: o.Password,
+			TLSConfig: o.TLSConfig, DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout,
+			WriteTimeout: o.WriteTimeout, PoolSize: o.PoolSize,
+		}, nil
+	}
+	o, err := redis.ParseURL(store)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", redact(store), err)
+	}
+	return &redis.UniversalOptions{
+		Addrs: []string{o.Addr}, DB: o.DB, Username: o.Username, Password: o.Password,
+		TLSConfig: o.TLSConfig, DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout,
+		WriteTimeout: o.WriteTimeout, PoolSize: o.PoolSize, Protocol: o.Protocol,
+	}, nil
+}
+
+// Open returns a client for store. It does not connect: go-redis dials on
+// first use and again after a failure, so a Redis that is down at start or
+// restarts later is picked up by itself.
+func Open(store string) (redis.UniversalClient, error) {
+	o, err := Options(store)
+	if err != nil {
+		return nil, err
+	}
+	return redis.NewUniversalClient(o), nil
+}
+
+// redact hides the password of a store value for messages.
+func redact(store string) string {
+	u, err := url.Parse(store)
+	if err != nil {
+		return "(unparsable redis URL)"
+	}
+	return u.Redacted()
+}
