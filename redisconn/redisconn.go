@@ -16,6 +16,7 @@ package redisconn
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -34,15 +35,28 @@ func IsRedis(store string) bool {
 // what is wrong without echoing a password.
 func Options(store string) (*redis.UniversalOptions, error) {
 	u, err := url.Parse(store)
-	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-		return nil, fmt.Errorf("store %s: want redis://[user:password@]host:port/db or rediss://...", redact(store))
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Opaque != "" {
+		return nil, fmt.Errorf("%q is not redis://host:port/db", redact(store))
+	}
+	if u.Hostname() == "" {
+		return nil, fmt.Errorf("%q has no host", redact(store))
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%q: port %q is not 1-65535", redact(store), p)
+		}
+	}
+	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
+		if n, err := strconv.Atoi(db); err != nil || n < 0 {
+			return nil, fmt.Errorf("%q: database %q is not a number 0 or more", redact(store), db)
+		}
 	}
 	q := u.Query()
 	switch {
 	case q.Has("master_name"):
 		o, err := redis.ParseFailoverURL(store)
 		if err != nil {
-			return nil, fmt.Errorf("store %s: %w", redact(store), err)
+			return nil, fmt.Errorf("%q: %w", redact(store), err)
 		}
 		return &redis.UniversalOptions{
 			Addrs: o.SentinelAddrs, MasterName: o.MasterName, DB: o.DB,
@@ -54,7 +68,7 @@ func Options(store string) (*redis.UniversalOptions, error) {
 	case q.Has("addr"):
 		o, err := redis.ParseClusterURL(store)
 		if err != nil {
-			return nil, fmt.Errorf("store %s: %w", redact(store), err)
+			return nil, fmt.Errorf("%q: %w", redact(store), err)
 		}
 		return &redis.UniversalOptions{
 			Addrs: o.Addrs, IsClusterMode: true, Username: o.Username, Password: o.Password,
@@ -64,7 +78,7 @@ func Options(store string) (*redis.UniversalOptions, error) {
 	}
 	o, err := redis.ParseURL(store)
 	if err != nil {
-		return nil, fmt.Errorf("store %s: %w", redact(store), err)
+		return nil, fmt.Errorf("%q: %w", redact(store), err)
 	}
 	return &redis.UniversalOptions{
 		Addrs: []string{o.Addr}, DB: o.DB, Username: o.Username, Password: o.Password,
@@ -88,7 +102,10 @@ func Open(store string) (redis.UniversalClient, error) {
 func redact(store string) string {
 	u, err := url.Parse(store)
 	if err != nil {
-		return "(unparsable redis URL)"
+		return "(unparsable URL)"
+	}
+	if _, ok := u.User.Password(); !ok {
+		return store
 	}
 	return u.Redacted()
 }
