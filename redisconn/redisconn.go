@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -63,7 +64,7 @@ func Options(store string) (*redis.UniversalOptions, error) {
 			Username: o.Username, Password: o.Password,
 			SentinelUsername: o.SentinelUsername, SentinelPassword: o.SentinelPassword,
 			TLSConfig: o.TLSConfig, DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout,
-			WriteTimeout: o.WriteTimeout, PoolSize: o.PoolSize,
+			WriteTimeout: o.WriteTimeout, PoolSize: o.PoolSize, MaxRetries: o.MaxRetries,
 		}, nil
 	case q.Has("addr"):
 		o, err := redis.ParseClusterURL(store)
@@ -73,7 +74,7 @@ func Options(store string) (*redis.UniversalOptions, error) {
 		return &redis.UniversalOptions{
 			Addrs: o.Addrs, IsClusterMode: true, Username: o.Username, Password: o.Password,
 			TLSConfig: o.TLSConfig, DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout,
-			WriteTimeout: o.WriteTimeout, PoolSize: o.PoolSize,
+			WriteTimeout: o.WriteTimeout, PoolSize: o.PoolSize, MaxRetries: o.MaxRetries,
 		}, nil
 	}
 	o, err := redis.ParseURL(store)
@@ -83,9 +84,19 @@ func Options(store string) (*redis.UniversalOptions, error) {
 	return &redis.UniversalOptions{
 		Addrs: []string{o.Addr}, DB: o.DB, Username: o.Username, Password: o.Password,
 		TLSConfig: o.TLSConfig, DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout,
-		WriteTimeout: o.WriteTimeout, PoolSize: o.PoolSize, Protocol: o.Protocol,
+		WriteTimeout: o.WriteTimeout, PoolSize: o.PoolSize, MaxRetries: o.MaxRetries, Protocol: o.Protocol,
 	}, nil
 }
+
+// Defaults where the URL sets none (dial_timeout=, max_retries=): a down
+// Redis must cost a message milliseconds, not go-redis's default of five
+// dials with backoff on each of four tries. The classifier then gives no
+// opinion and the quarantine answers 451; go-redis reconnects by itself.
+const (
+	DefaultDialTimeout = time.Second
+	DefaultMaxRetries  = 1
+	defaultDials       = 1
+)
 
 // Open returns a client for store. It does not connect: go-redis dials on
 // first use and again after a failure, so a Redis that is down at start or
@@ -95,6 +106,14 @@ func Open(store string) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, err
 	}
+	q, _ := url.Parse(store)
+	if !q.Query().Has("dial_timeout") {
+		o.DialTimeout = DefaultDialTimeout
+	}
+	if !q.Query().Has("max_retries") {
+		o.MaxRetries = DefaultMaxRetries
+	}
+	o.DialerRetries = defaultDials
 	return redis.NewUniversalClient(o), nil
 }
 

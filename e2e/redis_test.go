@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"mailguard/internal/testutil/redistest"
+)
+
+// Shared state on Redis: two gateways behind one MX, each with its own
+// data_dir, share the token store and the quarantine through one
+// redis-server.
+
+// redisSettings: tag Bayesian spam (BAYES_99 is 7 points, BAYES_999 10),
+// quarantine GTUBE (1000), refuse nothing.
+func redisSettings(url string) map[string]any {
+	return map[string]any{
+		"store":      url,
+		"thresholds": map[string]any{"tag": 5, "quarantine": 500, "reject": 5000},
+		"classifier": map[string]any{"min_learned": 10},
+	}
+}
+
+func crlf(s string) []byte { return []byte(strings.ReplaceAll(s, "\n", "\r\n")) }
+
+func TestRedisSharedInstances(t *testing.T) {
+	srv := redistest.Start(t)
+	a := Start(t, Options{Settings: redisSettings(srv.URL(0))})
+	b := Start(t, Options{Settings: redisSettings(srv.URL(0))})
+
+	// Spam and ham learnt through A's configuration...
+	spamMbox, hamDir, _, _ := smallCorpus(t, t.TempDir(), 60)
+	for _, args := range [][]string{{"-spam", spamMbox}, {"-ham", hamDir}} {
+		if out, errOut, code := Run(t, nil, append([]string{"train", "-config", a.ConfigPath}, args...)...); code != 0 {
+			t.Fatalf("train %v through A: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	// ...are known to B, which has never been trained.
+	rng := rand.New(rand.NewPCG(11, 11))
+	spamQ := send250(t, b, crlf(e2eMessage(rng, true, "bspam")))
+	hamQ := send250(t, b, crlf(e2eMessage(rng, false, "bham")))
+	if got := b.Backend.Wait(2, 10*time.Second); len(got) != 2 {
+		t.Fatalf("B's backend got %d messages, want 2", len(got))
+	}
+	// B's decision lines name the Bayes test: the counts came from A's
+	// training.
+	if l := b.LogLines(`msg=relayed .*queue_id=` + spamQ + ` .*tests="BAYES_99`); len(l) != 1 {
+		t.Errorf("spam learnt through A is not BAYES_99x on B:\n%s", b.Log())
+	}
+	if l := b.LogLines(`msg=relayed .*queue_id=` + hamQ + ` .*tests="BAYES_00`); len(l) != 1 {
+		t.Errorf("ham learnt through A is not BAYES_00 on B:\n%s", b.Log())
+	}
+
+	// A message held by A is listed, released and learnt through B.
+	if r := sendGTUBE(t, a, "held by A"); r.Code != 250 {
+		t.Fatalf("GTUBE to A: %s", r)
+	}
+	l := quarantineList(t, b)
+	if len(l) != 1 || l[0].Subject != "held by A" {
+		t.Fatalf("B lists %+v, want A's held message", l)
+	}
+	id := l[0].ID
+	if out, errOut, code := Run(t, nil, "quarantine", "-config", b.ConfigPath, "learn", id, "ham"); code != 0 || !strings.Contains(out, "learnt "+id+" as ham") {
+		t.Errorf("learn through B: exit %d: %s %s", code, out, errOut)
+	}
+	if out, errOut, code := Run(t, nil, "quarantine", "-config", b.ConfigPath, "release", id); code != 0 || !strings.Contains(out, "released "+id) {
+		t.Fatalf("release through B: exit %d: %s %s", code, out, errOut)
+	}
+	rel := b.Backend.Wait(3, 10*time.Second)
+	if len(rel) != 3 || !strings.Contains(string(rel[2].Data), "Subject: held by A") {
+		t.Fatalf("B's backend has %d messages after the release", len(rel))
+	}
+	if n := a.Backend.Count(); n != 0 {
+		t.Errorf("A's backend got %d messages; the release went through B", n)
+	}
+	if l := quarantineList(t, a); len(l) != 0 {
+		t.Errorf("A still lists the released message: %+v", l)
+	}
+}
+
+func send250(t *testing.T, g *Gateway, msg []byte) string {
+	t.Helper()
+	c := g.DialFrom("127.0.0.2")
+	defer c.Close()
+	r := c.Send("a@example.com", []string{"u@example.org"}, msg)
+	if r.Code != 250 {
+		t.Fatalf("send: %s, want 250", r)
+	}
+	m := regexp.MustCompile(`queued as ([0-9A-F]+)$`).FindStringSubmatch(r.Text)
+	if m == nil {
+		t.Fatalf("reply %q names no queue id", r.Text)
+	}
+	return m[1]
+}
+
+// Redis down: the classifier gives no opinion (logged) and mail still
+// flows; a message to hold is refused for now (451 4.3.0), never lost;
+// once Redis is back, both work again without a restart of the gateway.
+func TestRedisUnavailable(t *testing.T) {
+	srv := redistest.Start(t)
+	g := Start(t, Options{Settings: redisSettings(srv.URL(0))})
+	spamMbox, hamDir, _, _ := smallCorpus(t, t.TempDir(), 20)
+	for _, args := range [][]string{{"-spam", spamMbox}, {"-ham", hamDir}} {
+		if _, errOut, code := Run(t, nil, append([]string{"train", "-config", g.ConfigPath}, args...)...); code != 0 {
+			t.Fatalf("train: exit %d: %s", code, errOut)
+		}
+	}
+	srv.Stop()
+	rng := rand.New(rand.NewPCG(3, 3))
+	send250(t, g, crlf(e2eMessage(rng, false, "down1")))
+	if got := g.Backend.Wait(1, 10*time.Second); len(got) != 1 {
+		t.Fatalf("with Redis down the backend got %d messages, want 1", len(got))
+	}
+	if _, ok := g.WaitLog(`classifier failed; no opinion`, 10*time.Second); !ok {
+		t.Errorf("no log line for the classifier without its store:\n%s", g.Log())
+	}
+	if r := sendGTUBE(t, g, "while down"); r.Code != 451 || r.Enhanced != "4.3.0" {
+		t.Errorf("GTUBE with the quarantine down: %s, want 451 4.3.0", r)
+	}
+	srv.Restart(t)
+	if r := sendGTUBE(t, g, "after restart"); r.Code != 250 {
+		t.Fatalf("GTUBE after Redis came back: %s, want 250", r)
+	}
+	if l := quarantineList(t, g); len(l) != 1 || l[0].Subject != "after restart" {
+		t.Errorf("quarantine after restart: %+v", l)
+	}
+}
