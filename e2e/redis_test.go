@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"math/rand/v2"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -101,7 +102,12 @@ func send250(t *testing.T, g *Gateway, msg []byte) string {
 // once Redis is back, both work again without a restart of the gateway.
 func TestRedisUnavailable(t *testing.T) {
 	srv := redistest.Start(t)
-	g := Start(t, Options{Settings: redisSettings(srv.URL(0))})
+	g := Start(t, Options{Settings: merge(redisSettings(srv.URL(0)), map[string]any{"metrics": map[string]any{"listen": "127.0.0.1:0"}})})
+	line := g.LogLines(`msg=listening service=metrics addr=`)
+	if len(line) == 0 {
+		t.Fatalf("no metrics listener:\n%s", g.Log())
+	}
+	base := "http://" + regexp.MustCompile(`addr=(\S+)`).FindStringSubmatch(line[0])[1]
 	spamMbox, hamDir, _, _ := smallCorpus(t, t.TempDir(), 20)
 	for _, args := range [][]string{{"-spam", spamMbox}, {"-ham", hamDir}} {
 		if _, errOut, code := Run(t, nil, append([]string{"train", "-config", g.ConfigPath}, args...)...); code != 0 {
@@ -120,7 +126,19 @@ func TestRedisUnavailable(t *testing.T) {
 	if r := sendGTUBE(t, g, "while down"); r.Code != 451 || r.Enhanced != "4.3.0" {
 		t.Errorf("GTUBE with the quarantine down: %s, want 451 4.3.0", r)
 	}
+	if code, body := get(t, base+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(string(body), "quarantine store") {
+		t.Errorf("/readyz with Redis down: %d %s, want 503 naming the store", code, body)
+	}
+	_, body := get(t, base+"/metrics")
+	for _, want := range []string{"mailguard_classifier_errors_total 2", "mailguard_classifier_store_up 0"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics with Redis down lacks %q", want)
+		}
+	}
 	srv.Restart(t)
+	if code, body := get(t, base+"/readyz"); code != http.StatusOK {
+		t.Errorf("/readyz after Redis came back: %d %s", code, body)
+	}
 	if r := sendGTUBE(t, g, "after restart"); r.Code != 250 {
 		t.Fatalf("GTUBE after Redis came back: %s, want 250", r)
 	}
