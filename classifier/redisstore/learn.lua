@@ -7,14 +7,13 @@ local maxTok = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 local kSpam, kHam, kTot, kLast = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 
-local function rank(h)
-  local s = tonumber(redis.call('HGET', kSpam, h) or '0')
-  local m = tonumber(redis.call('HGET', kHam, h) or '0')
-  if s + m <= 0 then
-    redis.call('HDEL', kSpam, h)
-    redis.call('HDEL', kHam, h)
+-- rank files token h, whose counts are now a (in the class just changed)
+-- and the other class's, in the pruning order; a token at zero goes.
+local function rank(h, a, other)
+  local b = tonumber(redis.call('HGET', other, h) or '0')
+  if a + b <= 0 then
     redis.call('ZREM', kLast, h)
-  elseif s + m == 1 then
+  elseif a + b == 1 then
     redis.call('ZADD', kLast, day, h)
   else
     redis.call('ZADD', kLast, day + 1048576, h)
@@ -37,10 +36,12 @@ for i = 1, #KEYS - 4 do
     if old then
       for j = 2, #old - 7, 8 do
         local h = string.sub(old, j, j + 7)
-        if redis.call('HINCRBY', sub, h, -1) <= 0 then
+        local a = redis.call('HINCRBY', sub, h, -1)
+        if a <= 0 then
           redis.call('HDEL', sub, h)
+          a = 0
         end
-        rank(h)
+        rank(h, a, add)
       end
       if redis.call('HINCRBY', kTot, subTot, -1) < 0 then
         redis.call('HSET', kTot, subTot, 0)
@@ -48,8 +49,7 @@ for i = 1, #KEYS - 4 do
     end
     for j = 1, #toks - 7, 8 do
       local h = string.sub(toks, j, j + 7)
-      redis.call('HINCRBY', add, h, 1)
-      rank(h)
+      rank(h, redis.call('HINCRBY', add, h, 1), sub)
     end
     redis.call('HINCRBY', kTot, addTot, 1)
     redis.call('SET', key, cls .. toks, 'EX', ttl)

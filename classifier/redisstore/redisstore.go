@@ -12,7 +12,8 @@
 //	msg:DIGEST  string: class byte (S or H), then the message's token
 //	            hashes; it expires MessageTTL after its last learning
 //
-// A message is learnt by one Lua script (atomic, one round trip); a
+// Messages are learnt by a Lua script (atomic, one round trip for a
+// message or a batch of up to scriptTokens token updates); a
 // message's counts are read by one MULTI/EXEC of three HMGETs (one round
 // trip, one consistent view). When the token set outgrows MaxTokens the
 // learning script pops the lowest of lastuse: the embedded store's policy,
@@ -126,22 +127,36 @@ func Hash(tok string) string {
 	return string(binary.BigEndian.AppendUint64(nil, h.Sum64()))
 }
 
-// Learn implements classifier.Store: the batch is one script, applied
-// whole or not at all.
+// scriptTokens bounds the token updates of one learning script: Redis
+// runs a script alone, so a long one would hold up every gateway's reads.
+const scriptTokens = 4096
+
+// Learn implements classifier.Store. Each message is learnt atomically (its
+// counts, its record and the totals move together, so a reader never sees
+// half a message); a large batch is split into several scripts of about
+// scriptTokens token updates, in order.
 func (s *Store) Learn(ctx context.Context, docs ...classifier.Doc) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	if len(docs) == 0 {
-		return 0, nil
-	}
-	keys := make([]string, 0, 4+len(docs))
-	keys = append(keys, s.kSpam, s.kHam, s.kTot, s.kLast)
 	day := s.now().UTC().Unix() / 86400
-	args := make([]any, 0, 3+2*len(docs))
-	args = append(args, day, s.maxTokens, int64(s.ttl/time.Second))
+	changed := 0
+	keys := []string{s.kSpam, s.kHam, s.kTot, s.kLast}
+	args := []any{day, s.maxTokens, int64(s.ttl / time.Second)}
+	pending := 0
+	flush := func() error {
+		if len(keys) == 4 {
+			return nil
+		}
+		n, err := learnScript.Run(ctx, s.rdb, keys, args...).Int()
+		if err != nil {
+			return fmt.Errorf("token store: learn: %w", err)
+		}
+		changed += n
+		keys, args, pending = keys[:4], args[:3], 0
+		return nil
+	}
 	for _, d := range docs {
-		keys = append(keys, s.kMsg+d.Digest)
 		cls := "H"
 		if d.Spam {
 			cls = "S"
@@ -155,13 +170,19 @@ func (s *Store) Learn(ctx context.Context, docs ...classifier.Doc) (int, error) 
 				b = append(b, h...)
 			}
 		}
+		if pending > 0 && pending+len(seen) > scriptTokens {
+			if err := flush(); err != nil {
+				return changed, err
+			}
+		}
+		keys = append(keys, s.kMsg+d.Digest)
 		args = append(args, cls, b)
+		pending += len(seen)
 	}
-	n, err := learnScript.Run(ctx, s.rdb, keys, args...).Int()
-	if err != nil {
-		return 0, fmt.Errorf("token store: learn: %w", err)
+	if err := flush(); err != nil {
+		return changed, err
 	}
-	return n, nil
+	return changed, nil
 }
 
 // Counts implements classifier.Store in one round trip.
