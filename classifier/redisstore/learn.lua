@@ -9,6 +9,7 @@ local kSpam, kHam, kTot, kLast = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 
 -- rank files token h, whose counts are now a (in the class just changed)
 -- and the other class's, in the pruning order; a token at zero goes.
+-- Tokens in two messages or more score 2^20 more (rankHapax in dump.go).
 local function rank(h, a, other)
   local b = tonumber(redis.call('HGET', other, h) or '0')
   if a + b <= 0 then

@@ -9,8 +9,9 @@
 //	lastuse     sorted set of token hashes by pruning order: hapaxes
 //	            (seen in one message) score their last learning day,
 //	            the others that day plus 2^20, so the lowest go first
-//	msg:DIGEST  string: class byte (S or H), then the message's token
-//	            hashes; it expires MessageTTL after its last learning
+//	msg:KEY     string: class byte (S or H), then the message's token
+//	            hashes; KEY is the hex classifier.DigestKey of its digest;
+//	            it expires MessageTTL after its last learning
 //
 // Messages are learnt by a Lua script (atomic, one round trip for a
 // message or a batch of up to scriptTokens token updates); a
@@ -24,6 +25,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -119,6 +121,8 @@ func (s *Store) Close() error {
 // Client returns the store's Redis client.
 func (s *Store) Client() redis.UniversalClient { return s.rdb }
 
+func (s *Store) msgKey(k [16]byte) string { return s.kMsg + hex.EncodeToString(k[:]) }
+
 // Hash is a token's field name: the 8-byte big-endian FNV-1a hash the
 // embedded store keys it by.
 func Hash(tok string) string {
@@ -175,7 +179,7 @@ func (s *Store) Learn(ctx context.Context, docs ...classifier.Doc) (int, error) 
 				return changed, err
 			}
 		}
-		keys = append(keys, s.kMsg+d.Digest)
+		keys = append(keys, s.msgKey(classifier.DigestKey(d.Digest)))
 		args = append(args, cls, b)
 		pending += len(seen)
 	}
