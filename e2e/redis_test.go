@@ -146,3 +146,75 @@ func TestRedisUnavailable(t *testing.T) {
 		t.Errorf("quarantine after restart: %+v", l)
 	}
 }
+
+// store copy moves a site's token database and quarantine from the
+// embedded store to Redis, where a gateway uses them, and back to a new
+// data_dir.
+func TestStoreCopy(t *testing.T) {
+	srv := redistest.Start(t)
+	// An embedded site: trained, one message held.
+	a := Start(t, Options{Settings: map[string]any{
+		"thresholds": map[string]any{"tag": 5, "quarantine": 500, "reject": 5000},
+		"classifier": map[string]any{"min_learned": 10},
+	}})
+	spamMbox, hamDir, testDir, want := smallCorpus(t, t.TempDir(), 40)
+	for _, args := range [][]string{{"-spam", spamMbox}, {"-ham", hamDir}} {
+		if _, errOut, code := Run(t, nil, append([]string{"train", "-config", a.ConfigPath}, args...)...); code != 0 {
+			t.Fatalf("train: exit %d: %s", code, errOut)
+		}
+	}
+	if r := sendGTUBE(t, a, "held before the move"); r.Code != 250 {
+		t.Fatalf("GTUBE: %s", r)
+	}
+	a.Stop()
+
+	out, errOut, code := Run(t, nil, "store", "copy", "-config", a.ConfigPath, "embedded", srv.URL(0))
+	if code != 0 || !strings.Contains(out, "(40 spam and 40 ham learnt)") || !strings.Contains(out, "copied 1 quarantined messages (0 were there already)") {
+		t.Fatalf("store copy to Redis: exit %d\n%s%s", code, out, errOut)
+	}
+	// Not a terminal: no progress bar on a pipe.
+	if strings.Contains(errOut, "\r") {
+		t.Errorf("progress bar drawn on a pipe: %q", errOut)
+	}
+	// Copying again: the quarantine is there already, the tokens refused.
+	out, errOut, code = Run(t, nil, "store", "copy", "-config", a.ConfigPath, "-tokens=false", "embedded", srv.URL(0))
+	if code != 0 || !strings.Contains(out, "copied 0 quarantined messages (1 were there already)") {
+		t.Errorf("second copy of the quarantine: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code = Run(t, nil, "store", "copy", "-config", a.ConfigPath, "-quarantine=false", "embedded", srv.URL(0)); code != 1 || !strings.Contains(errOut, "not empty") {
+		t.Errorf("second copy of the tokens: exit %d: %s", code, errOut)
+	}
+
+	// A gateway on Redis knows what the embedded site learnt and held.
+	b := Start(t, Options{Settings: redisSettings(srv.URL(0))})
+	if l := quarantineList(t, b); len(l) != 1 || l[0].Subject != "held before the move" {
+		t.Fatalf("quarantine on Redis after the copy: %+v", l)
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	q := send250(t, b, crlf(e2eMessage(rng, true, "moved")))
+	if l := b.LogLines(`queue_id=` + q + ` .*tests="BAYES_99`); len(l) != 1 {
+		t.Errorf("spam learnt before the move is not BAYES_99x on Redis:\n%s", b.Log())
+	}
+
+	// And back, into a new data_dir.
+	dir := t.TempDir()
+	cfg := WriteConfig(t, dir, "back.yaml", map[string]any{"data_dir": dir + "/data", "classifier": map[string]any{"min_learned": 10}})
+	out, errOut, code = Run(t, nil, "store", "copy", "-config", cfg, srv.URL(0), "embedded")
+	if code != 0 || !strings.Contains(out, "(40 spam and 40 ham learnt)") || !strings.Contains(out, "copied 1 quarantined messages") {
+		t.Fatalf("store copy back: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = Run(t, nil, "classify", "-config", cfg, testDir)
+	if code != 0 {
+		t.Fatalf("classify after the copy back: exit %d: %s", code, errOut)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Split(l, "\t")
+		if len(f) != 3 || want[f[0]] != f[1] {
+			t.Errorf("after the copy back: %q, want %s", l, want[f[0]])
+		}
+	}
+	out, _, code = Run(t, nil, "quarantine", "-config", cfg, "list")
+	if code != 0 || !strings.Contains(out, "held before the move") {
+		t.Errorf("quarantine list after the copy back: exit %d\n%s", code, out)
+	}
+}
