@@ -50,3 +50,27 @@ func TestOptions(t *testing.T) {
 		t.Errorf("bad URL with a password: %v", err)
 	}
 }
+
+// FuzzOptions: any store value is parsed or refused with an error that
+// does not show its password, never a panic.
+func FuzzOptions(f *testing.F) {
+	for _, s := range []string{
+		"redis://127.0.0.1:6379/0", "rediss://:pw@h:6380/1", "redis://u:pw@[::1]:7000/3",
+		"redis://s1:26379/0?master_name=m&addr=s2:26379", "redis://n1:7000?addr=n2:7000&addr=n3:7000",
+		"redis://h/0?dial_timeout=3s&max_retries=2", "redis://", "redis:h", "redis://h:0", "redis://h/x",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		o, err := Options(s)
+		if err != nil {
+			if strings.Contains(s, ":hunter2@") && strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error shows the password: %v", err)
+			}
+			return
+		}
+		if len(o.Addrs) == 0 {
+			t.Errorf("%q parsed to no address", s)
+		}
+	})
+}
