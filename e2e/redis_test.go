@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -216,5 +219,115 @@ func TestStoreCopy(t *testing.T) {
 	out, _, code = Run(t, nil, "quarantine", "-config", cfg, "list")
 	if code != 0 || !strings.Contains(out, "held before the move") {
 		t.Errorf("quarantine list after the copy back: exit %d\n%s", code, out)
+	}
+}
+
+// Redis is killed and restarted while a few thousand messages come in, a
+// third of them to be held: every message a client got 250 for is in the
+// backend or the quarantine exactly once; those refused for now (451)
+// sent again after the restart, as an MTA would, are stored exactly once
+// too. Redis runs as a site keeping held mail must run it: append-only,
+// fsync always.
+func TestRedisRestartUnderLoad(t *testing.T) {
+	const total, workers = 2000, 8
+	srv := redistest.StartDurable(t)
+	g := Start(t, Options{Settings: redisSettings(srv.URL(0))})
+	msg := func(i int) []byte {
+		body := "Nothing to see here.\r\n"
+		if i%3 == 0 {
+			body = "Held. " + gtube + "\r\n"
+		}
+		return []byte(fmt.Sprintf("From: a@example.com\r\nTo: u@example.org\r\nSubject: load-%d\r\nDate: %s\r\nMessage-ID: <load-%d@example.com>\r\n\r\n%s",
+			i, time.Now().UTC().Format(time.RFC1123Z), i, body))
+	}
+	send := func(i int) int {
+		c := g.DialFrom("127.0.0.2")
+		defer c.Close()
+		return c.Send("a@example.com", []string{"u@example.org"}, msg(i)).Code
+	}
+	codes := make([]int, total)
+	var done atomic.Int64
+	killAt, restartAt := make(chan struct{}), make(chan struct{})
+	var once1, once2 sync.Once
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				codes[i] = send(i)
+				switch n := done.Add(1); {
+				case n >= 1200:
+					once2.Do(func() { close(restartAt) })
+				case n >= 600:
+					once1.Do(func() { close(killAt) })
+				}
+			}
+		}()
+	}
+	go func() {
+		for i := range total {
+			jobs <- i
+		}
+		close(jobs)
+	}()
+	<-killAt
+	srv.Stop()
+	<-restartAt
+	srv.Restart(t)
+	wg.Wait()
+
+	var retry []int
+	count := map[int]int{}
+	for i, c := range codes {
+		switch c {
+		case 250:
+			count[i] = 0
+		case 451:
+			retry = append(retry, i)
+		default:
+			t.Fatalf("message %d: reply %d, want 250 or 451", i, c)
+		}
+	}
+	t.Logf("%d messages: %d answered 250, %d answered 451 while Redis was down", total, total-len(retry), len(retry))
+	if len(retry) == 0 {
+		t.Error("no message met the dead Redis: the kill came too late")
+	}
+	for _, i := range retry {
+		if c := send(i); c != 250 {
+			t.Fatalf("message %d sent again after the restart: %d", i, c)
+		}
+		count[i] = 0
+	}
+	subj := regexp.MustCompile(`(?m)^Subject: load-(\d+)\r?$`)
+	seen := func(where string, s string) {
+		var i int
+		if _, err := fmt.Sscan(s, &i); err != nil {
+			t.Fatalf("%s: subject %q", where, s)
+		}
+		count[i]++
+	}
+	for _, m := range g.Backend.Wait(total, 30*time.Second) {
+		if s := subj.FindSubmatch(m.Data); s != nil {
+			seen("backend", string(s[1]))
+		}
+	}
+	for _, e := range quarantineList(t, g) {
+		seen("quarantine", strings.TrimPrefix(e.Subject, "load-"))
+	}
+	lost, twice := 0, 0
+	for i, n := range count {
+		switch {
+		case n == 0:
+			lost++
+			t.Logf("message %d (reply %d) is nowhere", i, codes[i])
+		case n > 1:
+			twice++
+			t.Logf("message %d (reply %d) is stored %d times", i, codes[i], n)
+		}
+	}
+	if lost > 0 || twice > 0 || len(count) != total {
+		t.Errorf("of %d messages answered 250: %d lost, %d stored twice", len(count), lost, twice)
 	}
 }

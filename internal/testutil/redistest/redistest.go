@@ -25,6 +25,8 @@ type Server struct {
 	bin  string
 	dir  string
 	t    testing.TB
+	// durable keeps an append-only file, fsynced on every write.
+	durable bool
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -43,11 +45,24 @@ func Binary(t testing.TB) string {
 	return p
 }
 
-// Start runs redis-server on a free loopback port and waits until it
-// answers PING. The test's cleanup stops it.
+// Start runs redis-server on a free loopback port, without persistence,
+// and waits until it answers PING. The test's cleanup stops it.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{bin: Binary(t), dir: t.TempDir(), t: t}
+	return start(t, false)
+}
+
+// StartDurable is Start with an append-only file synced on every write
+// (appendfsync always), as a site that must not lose held mail runs
+// Redis: a Restart finds the data again.
+func StartDurable(t testing.TB) *Server {
+	t.Helper()
+	return start(t, true)
+}
+
+func start(t testing.TB, durable bool) *Server {
+	t.Helper()
+	s := &Server{bin: Binary(t), dir: t.TempDir(), t: t, durable: durable}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -70,9 +85,13 @@ func (s *Server) start() error {
 	_, port, _ := net.SplitHostPort(s.Addr)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cmd := exec.Command(s.bin, "--port", port, "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir, "--daemonize", "no",
-		"--protected-mode", "yes")
+	aof := []string{"--appendonly", "no"}
+	if s.durable {
+		aof = []string{"--appendonly", "yes", "--appendfsync", "always"}
+	}
+	args := append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "",
+		"--dir", s.dir, "--daemonize", "no", "--protected-mode", "yes"}, aof...)
+	cmd := exec.Command(s.bin, args...)
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -97,8 +116,8 @@ func (s *Server) start() error {
 	}
 }
 
-// Stop kills the server by its pid and waits for it to exit; its data is
-// gone (no persistence). Stopping a stopped server does nothing.
+// Stop kills the server by its pid and waits for it to exit; unless
+// durable, its data is gone. Stopping a stopped server does nothing.
 func (s *Server) Stop() {
 	s.mu.Lock()
 	cmd, done := s.cmd, s.done
@@ -111,8 +130,8 @@ func (s *Server) Stop() {
 	<-done
 }
 
-// Restart stops the server and starts an empty one on the same port, as
-// when Redis crashes and comes back.
+// Restart kills the server and starts it again on the same port, as when
+// Redis crashes and comes back: empty, or with its data when durable.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.Stop()

@@ -22,3 +22,26 @@ func TestStartRestartStop(t *testing.T) {
 		t.Fatal("stopped server still answers")
 	}
 }
+
+func TestDurableRestartKeepsData(t *testing.T) {
+	s := StartDurable(t)
+	c, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("SET k v\r\n"))
+	buf := make([]byte, 16)
+	c.Read(buf)
+	c.Close()
+	s.Restart(t)
+	c, err = net.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("GET k\r\n"))
+	n, _ := c.Read(buf)
+	if string(buf[:n]) != "$1\r\nv\r\n" {
+		t.Errorf("after a restart GET k = %q", buf[:n])
+	}
+}
