@@ -58,9 +58,10 @@ for i = 1, #KEYS - 4 do
   end
 end
 
+-- Over the cap, prune to 90% of it, as the embedded store does.
 local n = redis.call('ZCARD', kLast)
 if n > maxTok then
-  local gone = redis.call('ZPOPMIN', kLast, n - maxTok)
+  local gone = redis.call('ZPOPMIN', kLast, n - (maxTok - math.floor(maxTok / 10)))
   for j = 1, #gone, 2 do
     redis.call('HDEL', kSpam, gone[j])
     redis.call('HDEL', kHam, gone[j])
