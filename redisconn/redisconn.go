@@ -14,7 +14,9 @@
 package redisconn
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -128,3 +130,14 @@ func redact(store string) string {
 	}
 	return u.Redacted()
 }
+
+// goRedisLog sends go-redis's own messages (a failed dial, each time) to
+// slog at debug level: the failure that matters is logged once per
+// decision by the caller, with the queue id.
+type goRedisLog struct{}
+
+func (goRedisLog) Printf(ctx context.Context, format string, v ...any) {
+	slog.Default().DebugContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
+}
+
+func init() { redis.SetLogger(goRedisLog{}) }
