@@ -51,10 +51,11 @@ func TestRedisSharedInstances(t *testing.T) {
 	}
 	// B's decision lines name the Bayes test: the counts came from A's
 	// training.
-	if l := b.LogLines(`msg=relayed .*queue_id=` + spamQ + ` .*tests="BAYES_99`); len(l) != 1 {
+	// The decision line follows the backend's reply: wait for it.
+	if _, ok := b.WaitLog(`msg=relayed .*queue_id=`+spamQ+` .*tests="BAYES_99`, 10*time.Second); !ok {
 		t.Errorf("spam learnt through A is not BAYES_99x on B:\n%s", b.Log())
 	}
-	if l := b.LogLines(`msg=relayed .*queue_id=` + hamQ + ` .*tests="BAYES_00`); len(l) != 1 {
+	if _, ok := b.WaitLog(`msg=relayed .*queue_id=`+hamQ+` .*tests="BAYES_00`, 10*time.Second); !ok {
 		t.Errorf("ham learnt through A is not BAYES_00 on B:\n%s", b.Log())
 	}
 
@@ -106,11 +107,11 @@ func send250(t *testing.T, g *Gateway, msg []byte) string {
 func TestRedisUnavailable(t *testing.T) {
 	srv := redistest.Start(t)
 	g := Start(t, Options{Settings: merge(redisSettings(srv.URL(0)), map[string]any{"metrics": map[string]any{"listen": "127.0.0.1:0"}})})
-	line := g.LogLines(`msg=listening service=metrics addr=`)
-	if len(line) == 0 {
+	line, ok := g.WaitLog(`msg=listening service=metrics addr=`, 10*time.Second)
+	if !ok {
 		t.Fatalf("no metrics listener:\n%s", g.Log())
 	}
-	base := "http://" + regexp.MustCompile(`addr=(\S+)`).FindStringSubmatch(line[0])[1]
+	base := "http://" + regexp.MustCompile(`addr=(\S+)`).FindStringSubmatch(line)[1]
 	spamMbox, hamDir, _, _ := smallCorpus(t, t.TempDir(), 20)
 	for _, args := range [][]string{{"-spam", spamMbox}, {"-ham", hamDir}} {
 		if _, errOut, code := Run(t, nil, append([]string{"train", "-config", g.ConfigPath}, args...)...); code != 0 {
@@ -195,7 +196,7 @@ func TestStoreCopy(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(9, 9))
 	q := send250(t, b, crlf(e2eMessage(rng, true, "moved")))
-	if l := b.LogLines(`queue_id=` + q + ` .*tests="BAYES_99`); len(l) != 1 {
+	if _, ok := b.WaitLog(`queue_id=`+q+` .*tests="BAYES_99`, 10*time.Second); !ok {
 		t.Errorf("spam learnt before the move is not BAYES_99x on Redis:\n%s", b.Log())
 	}
 

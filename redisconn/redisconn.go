@@ -39,19 +39,19 @@ func IsRedis(store string) bool {
 func Options(store string) (*redis.UniversalOptions, error) {
 	u, err := url.Parse(store)
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Opaque != "" {
-		return nil, fmt.Errorf("%q is not redis://host:port/db", redact(store))
+		return nil, fmt.Errorf("%q is not redis://host:port/db", Redact(store))
 	}
 	if u.Hostname() == "" {
-		return nil, fmt.Errorf("%q has no host", redact(store))
+		return nil, fmt.Errorf("%q has no host", Redact(store))
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return nil, fmt.Errorf("%q: port %q is not 1-65535", redact(store), p)
+			return nil, fmt.Errorf("%q: port %q is not 1-65535", Redact(store), p)
 		}
 	}
 	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
 		if n, err := strconv.Atoi(db); err != nil || n < 0 {
-			return nil, fmt.Errorf("%q: database %q is not a number 0 or more", redact(store), db)
+			return nil, fmt.Errorf("%q: database %q is not a number 0 or more", Redact(store), db)
 		}
 	}
 	q := u.Query()
@@ -59,7 +59,7 @@ func Options(store string) (*redis.UniversalOptions, error) {
 	case q.Has("master_name"):
 		o, err := redis.ParseFailoverURL(store)
 		if err != nil {
-			return nil, fmt.Errorf("%q: %w", redact(store), err)
+			return nil, fmt.Errorf("%q: %w", Redact(store), err)
 		}
 		return &redis.UniversalOptions{
 			Addrs: o.SentinelAddrs, MasterName: o.MasterName, DB: o.DB,
@@ -71,7 +71,7 @@ func Options(store string) (*redis.UniversalOptions, error) {
 	case q.Has("addr"):
 		o, err := redis.ParseClusterURL(store)
 		if err != nil {
-			return nil, fmt.Errorf("%q: %w", redact(store), err)
+			return nil, fmt.Errorf("%q: %w", Redact(store), err)
 		}
 		return &redis.UniversalOptions{
 			Addrs: o.Addrs, IsClusterMode: true, Username: o.Username, Password: o.Password,
@@ -81,7 +81,7 @@ func Options(store string) (*redis.UniversalOptions, error) {
 	}
 	o, err := redis.ParseURL(store)
 	if err != nil {
-		return nil, fmt.Errorf("%q: %w", redact(store), err)
+		return nil, fmt.Errorf("%q: %w", Redact(store), err)
 	}
 	return &redis.UniversalOptions{
 		Addrs: []string{o.Addr}, DB: o.DB, Username: o.Username, Password: o.Password,
@@ -119,8 +119,8 @@ func Open(store string) (redis.UniversalClient, error) {
 	return redis.NewUniversalClient(o), nil
 }
 
-// redact hides the password of a store value for messages.
-func redact(store string) string {
+// Redact hides the password of a store value for messages.
+func Redact(store string) string {
 	u, err := url.Parse(store)
 	if err != nil {
 		return "(unparsable URL)"

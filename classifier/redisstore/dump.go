@@ -76,9 +76,19 @@ func (s *Store) Dump(ctx context.Context) (*classifier.Dump, error) {
 		}
 	}
 	today := s.now().UTC().Unix() / 86400
+	// On a Cluster every key of the store is on the shard of its hash
+	// tag: scan that one.
+	var scanner redis.Cmdable = s.rdb
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		node, err := cc.MasterForKey(ctx, s.kLast)
+		if err != nil {
+			return nil, fmt.Errorf("token store: dump: %w", err)
+		}
+		scanner = node
+	}
 	cursor = 0
 	for {
-		keys, next, err := s.rdb.Scan(ctx, cursor, s.kMsg+"*", batch).Result()
+		keys, next, err := scanner.Scan(ctx, cursor, s.kMsg+"*", batch).Result()
 		if err != nil {
 			return nil, fmt.Errorf("token store: dump: %w", err)
 		}

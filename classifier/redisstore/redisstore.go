@@ -66,6 +66,7 @@ type Config struct {
 // Store is a classifier.Store in Redis. It is safe for concurrent use, and
 // by several processes.
 type Store struct {
+	where             string
 	rdb               redis.UniversalClient
 	own               bool
 	kSpam, kHam, kTot string
@@ -85,7 +86,7 @@ var learnScript = redis.NewScript(learnSource)
 // Open returns a store; it does not connect (go-redis dials on first use
 // and reconnects by itself).
 func Open(cfg Config) (*Store, error) {
-	s := &Store{rdb: cfg.Client, maxTokens: cfg.MaxTokens, ttl: cfg.MessageTTL, now: cfg.Now}
+	s := &Store{where: redisconn.Redact(cfg.URL), rdb: cfg.Client, maxTokens: cfg.MaxTokens, ttl: cfg.MessageTTL, now: cfg.Now}
 	if s.rdb == nil {
 		c, err := redisconn.Open(cfg.URL)
 		if err != nil {
@@ -117,6 +118,9 @@ func (s *Store) Close() error {
 	}
 	return nil
 }
+
+// Where names the store for messages: its URL without the password.
+func (s *Store) Where() string { return s.where }
 
 // Client returns the store's Redis client.
 func (s *Store) Client() redis.UniversalClient { return s.rdb }
