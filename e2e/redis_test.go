@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -11,6 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+	"golang.org/x/crypto/bcrypt"
+
+	"mailguard/classifier/redisstore"
 	"mailguard/internal/testutil/redistest"
 )
 
@@ -330,5 +337,87 @@ func TestRedisRestartUnderLoad(t *testing.T) {
 	}
 	if lost > 0 || twice > 0 || len(count) != total {
 		t.Errorf("of %d messages answered 250: %d lost, %d stored twice", len(count), lost, twice)
+	}
+}
+
+// A message held by A is released through B's review web UI, in Chromium:
+// delivered by B, learnt as ham in the shared token store, gone from A's
+// quarantine.
+func TestRedisWebReviewAcrossInstances(t *testing.T) {
+	ctx := browser(t)
+	srv := redistest.Start(t)
+	dir := t.TempDir()
+	hash, err := bcrypt.GenerateFromPassword([]byte("correct horse"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := filepath.Join(dir, "web-users")
+	if err := os.WriteFile(users, []byte("alice:"+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := Start(t, Options{Settings: redisSettings(srv.URL(0))})
+	b := Start(t, Options{Settings: merge(redisSettings(srv.URL(0)), map[string]any{
+		"web": map[string]any{"listen": "127.0.0.1:0", "users_file": users},
+	})})
+	line, ok := b.WaitLog(`msg=listening service=web addr=`, 10*time.Second)
+	if !ok {
+		t.Fatalf("B's web UI did not start:\n%s", b.Log())
+	}
+	base := "http://" + regexp.MustCompile(`addr=(\S+)`).FindStringSubmatch(line)[1]
+	id := send(t, a, heldMessage("Held by A, reviewed on B", "text/plain; charset=utf-8", "Figures attached. "+gtube+"\r\n"))
+
+	st, err := redisstore.Open(redisstore.Config{URL: srv.URL(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	before, err := st.Totals(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	click := func(sel string) int64 {
+		t.Helper()
+		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("click %s: %v", sel, err)
+		}
+		return resp.Status
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/login"),
+		chromedp.SetValue(chromedp.ID("user"), "alice"), chromedp.SetValue(chromedp.ID("password"), "correct horse")); err != nil {
+		t.Fatal(err)
+	}
+	if st := click("form button[type=submit]"); st != http.StatusOK {
+		t.Fatalf("login on B: status %d", st)
+	}
+	if !strings.Contains(text("table.list tbody"), id) {
+		t.Fatalf("B's list lacks A's held %s:\n%s", id, text("main"))
+	}
+	click("table.list td.subj a")
+	if !strings.Contains(text("h1.subject"), "Held by A, reviewed on B") {
+		t.Fatalf("message view on B:\n%s", text("main"))
+	}
+	if st := click(".decide button.good"); st != http.StatusOK || !strings.Contains(text(".notice"), "released as not spam") {
+		t.Fatalf("not spam on B: status %d, page:\n%s", st, text("main"))
+	}
+	got := b.Backend.Wait(1, 30*time.Second)
+	if len(got) != 1 || !strings.Contains(string(got[0].Data), "released by alice") {
+		t.Fatalf("B's backend has %d messages after Not spam", len(got))
+	}
+	after, err := st.Totals(context.Background())
+	if err != nil || after.Ham != before.Ham+1 || after.Spam != before.Spam {
+		t.Errorf("shared token totals after Not spam: %+v (%v), before %+v", after, err, before)
+	}
+	if l := quarantineList(t, a); len(l) != 0 {
+		t.Errorf("A still lists the message released on B: %+v", l)
 	}
 }
