@@ -184,6 +184,7 @@ func (f *Filter) CheckMessage(ctx context.Context, t *filters.Transaction, m *fi
 	metrics.ClassifierDuration.WithLabelValues().Observe(time.Since(start).Seconds())
 	if err != nil {
 		log.Warn("classifier failed; no opinion", "err", err)
+		metrics.ClassifierErrors.Inc()
 		return filters.Pass()
 	}
 	if f.cfg.Autolearn.Enabled {

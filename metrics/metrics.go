@@ -104,4 +104,7 @@ var (
 	// ClassifierResults counts the classifier's answers by band (spam,
 	// ham, unsure).
 	ClassifierResults = counterVec("mailguard_classifier_results_total", "Classifier answers by band.", "band")
+	// ClassifierErrors counts messages that went on without the Bayes
+	// score because the token store failed (a shared store that is down).
+	ClassifierErrors = counter("mailguard_classifier_errors_total", "Messages passed on without a Bayes score because the token store failed.")
 )

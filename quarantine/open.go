@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+
+	"mailguard/redisconn"
 )
 
 // DirName is the embedded store's directory in data_dir.
@@ -31,8 +32,11 @@ func Available(store string) error {
 	switch {
 	case store == "":
 		return nil
-	case strings.HasPrefix(store, "redis://"):
-		return fmt.Errorf("quarantine: store %s: the Redis quarantine is not available in this version", store)
+	case redisconn.IsRedis(store):
+		if _, err := redisconn.Options(store); err != nil {
+			return fmt.Errorf("quarantine: store %w", err)
+		}
+		return nil
 	}
 	return fmt.Errorf("quarantine: store %q: unknown kind (want empty or redis://)", store)
 }
@@ -51,6 +55,8 @@ func Open(cfg Config) (Store, error) {
 			}
 		}
 		return OpenDir(dir)
+	case redisconn.IsRedis(cfg.Store):
+		return OpenRedis(cfg.Store, "")
 	}
 	return nil, fmt.Errorf("quarantine: store %q: no opener", cfg.Store)
 }

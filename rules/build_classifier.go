@@ -7,6 +7,7 @@ import (
 
 	"mailguard/classifier"
 	"mailguard/classifier/boltstore"
+	"mailguard/classifier/redisstore"
 	"mailguard/filters"
 )
 
@@ -18,9 +19,6 @@ func buildClassifier(cfg *Config, d *Deps) ([]filters.Filter, error) {
 	cc := cfg.Classifier
 	if !cc.Enabled {
 		return nil, nil
-	}
-	if cfg.Store != "" {
-		return nil, fmt.Errorf("store %s: the Redis token store is not available in this version; use the embedded store (store: \"\") or classifier: {enabled: false}", cfg.Store)
 	}
 	scoring := cc.Scoring()
 	// The store opens with the first message, not here: building a chain
@@ -43,14 +41,15 @@ func buildClassifier(cfg *Config, d *Deps) ([]filters.Filter, error) {
 }
 
 // TokenStore returns the process's token store (the embedded one in
-// data_dir), opening it on first use: the classifier filter and the review
-// UI's learning share it.
+// data_dir, or Redis when store names it), opening it on first use: the
+// classifier filter and the review UI's learning share it.
 func TokenStore(cfg *Config, d *Deps) (classifier.Store, error) {
-	if cfg.Store != "" {
-		return nil, fmt.Errorf("store %s: the Redis token store is not available in this version", cfg.Store)
-	}
 	path := cfg.DataPath(boltstore.FileName)
 	v, err := d.Shared(tokenStoreKey, func() (any, error) {
+		if cfg.Store != "" {
+			// One client per process, reconnecting by itself.
+			return redisstore.Open(redisstore.Config{URL: cfg.Store, MaxTokens: cfg.Classifier.MaxTokens})
+		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}

@@ -287,6 +287,8 @@ func TestTopLevelScalars(t *testing.T) {
 
 		{name: "store redis", yaml: "store: redis://127.0.0.1:6379/2", check: func(c *Config) bool { return c.Store == "redis://127.0.0.1:6379/2" }},
 		{name: "store redis password", yaml: "store: redis://:pw@redis.internal/0", check: func(c *Config) bool { return c.Store != "" }},
+		{name: "store rediss sentinel", yaml: "store: rediss://:pw@s1:26379/0?master_name=mx&addr=s2:26379", check: func(c *Config) bool { return c.Store != "" }},
+		{name: "store unknown parameter", yaml: "store: redis://h/0?colour=blue", want: []string{`1: store: must be empty (the embedded store) or redis://host:port/db: "redis://h/0?colour=blue": redis: unexpected option: colour`}},
 		{name: "store other scheme", yaml: "store: mysql://db/x", want: []string{`1: store: must be empty (the embedded store) or redis://host:port/db: "mysql://db/x" is not redis://host:port/db`}},
 		{name: "store no host", yaml: "store: redis://", want: []string{`1: store: must be empty (the embedded store) or redis://host:port/db: "redis://" has no host`}},
 		{name: "store bad port", yaml: "store: redis://h:99999/0", want: []string{`1: store: must be empty (the embedded store) or redis://host:port/db: "redis://h:99999/0": port "99999" is not 1-65535`}},
@@ -728,29 +730,6 @@ func TestZoneValues(t *testing.T) {
 		got, ok, err := ListZone{Mask: tc.mask}.ParseMask()
 		if got != tc.want || ok != tc.ok || (err != nil) != tc.bad {
 			t.Errorf("mask %q: %d %v %v", tc.mask, got, ok, err)
-		}
-	}
-}
-
-func TestParseRedisURL(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want RedisURL
-		bad  bool
-	}{
-		{in: "redis://127.0.0.1:6379/2", want: RedisURL{Addr: "127.0.0.1:6379", DB: 2}},
-		{in: "redis://redis.internal", want: RedisURL{Addr: "redis.internal:6379"}},
-		{in: "redis://:pw@[::1]:7000/0", want: RedisURL{Addr: "[::1]:7000", Password: "pw"}},
-		{in: "redis://u:pw@h/1", want: RedisURL{Addr: "h:6379", Username: "u", Password: "pw", DB: 1}},
-		{in: "rediss://h", bad: true},
-		{in: "redis:h", bad: true},
-		{in: "redis://h/-1", bad: true},
-		{in: "redis://h:0", bad: true},
-		{in: "redis://h/1?x=y", bad: true},
-	} {
-		got, err := ParseRedisURL(tc.in)
-		if (err != nil) != tc.bad || (!tc.bad && got != tc.want) {
-			t.Errorf("%s: %+v %v", tc.in, got, err)
 		}
 	}
 }

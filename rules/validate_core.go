@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"mailguard/rbl"
+	"mailguard/redisconn"
 )
 
 // validateCore checks the SPEC's keys. It also fills what a list item
@@ -70,7 +71,7 @@ func validateCore(c *Config, v *validator) {
 	checkListener(v, "metrics.listen", c.Metrics.Listen, false)
 	checkListenerClash(c, v)
 	if c.Store != "" {
-		if _, err := ParseRedisURL(c.Store); err != nil {
+		if _, err := redisconn.Options(c.Store); err != nil {
 			v.Errorf("store", "must be empty (the embedded store) or redis://host:port/db: %v", err)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -83,48 +82,6 @@ func (z ListZone) ParseCodes() ([]netip.Addr, error) {
 // mask is set.
 func (z ListZone) ParseMask() (mask uint32, ok bool, err error) {
 	return rbl.ParseMask(z.Mask)
-}
-
-// RedisURL is a parsed store: redis://[:password@]host[:port][/db].
-type RedisURL struct {
-	Addr     string // host:port, port 6379 when not given
-	Username string
-	Password string
-	DB       int
-}
-
-// ParseRedisURL parses a store URL.
-func ParseRedisURL(s string) (RedisURL, error) {
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme != "redis" || u.Opaque != "" {
-		return RedisURL{}, fmt.Errorf("%q is not redis://host:port/db", s)
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return RedisURL{}, fmt.Errorf("%q: no query or fragment is understood", s)
-	}
-	host, port := u.Hostname(), u.Port()
-	if host == "" {
-		return RedisURL{}, fmt.Errorf("%q has no host", s)
-	}
-	if port == "" {
-		port = "6379"
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return RedisURL{}, fmt.Errorf("%q: port %q is not 1-65535", s, port)
-	}
-	r := RedisURL{Addr: net.JoinHostPort(host, port)}
-	if u.User != nil {
-		r.Username = u.User.Username()
-		r.Password, _ = u.User.Password()
-	}
-	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
-		n, err := strconv.Atoi(db)
-		if err != nil || n < 0 {
-			return RedisURL{}, fmt.Errorf("%q: database %q is not a number 0 or more", s, db)
-		}
-		r.DB = n
-	}
-	return r, nil
 }
 
 // domainProblem says what is wrong with a domain name, or "" when nothing

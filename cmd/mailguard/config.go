@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 
-	"mailguard/quarantine"
 	"mailguard/resolver"
 	"mailguard/rules"
 )
@@ -85,7 +84,7 @@ func reloadRefusal(path string, data []byte) error {
 // runnable refuses what this build cannot run. Starting without it would
 // leave an operator believing, say, that the MTA's milter traffic was
 // filtered. A listener becomes runnable when its file registers it
-// (registerService); a store when quarantine.Available knows it.
+// (registerService). The store is validated with the configuration.
 func runnable(cfg *rules.Config, r rules.Reporter) {
 	for _, l := range []struct{ key, value string }{
 		{"milter.listen", cfg.Milter.Listen},
@@ -95,9 +94,6 @@ func runnable(cfg *rules.Config, r rules.Reporter) {
 		if l.value != "" && !hasService(l.key) {
 			r.Errorf(l.key, "is set, but this version has no such listener; leave it empty")
 		}
-	}
-	if err := quarantine.Available(cfg.Store); err != nil {
-		r.Errorf("store", "%v; leave it empty for the embedded store", err)
 	}
 }
 

@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 
 	"mailguard/classifier/boltstore"
+	"mailguard/classifier/redisstore"
 	"mailguard/metrics"
+	"mailguard/rules"
 )
 
 func init() { registerService("metrics.listen", newMetricsService) }
@@ -42,6 +44,11 @@ func newMetricsService(env *serveEnv) (service, error) {
 	}
 	if cfg.Classifier.Enabled && cfg.Store == "" {
 		if err := metrics.RegisterTokenStore(tokenStats(cfg.DataPath(boltstore.FileName))); err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+	}
+	if cfg.Classifier.Enabled && cfg.Store != "" {
+		if err := metrics.RegisterTokenStore(redisTokenStats(cfg, env.Deps)); err != nil {
 			return nil, fmt.Errorf("metrics: %w", err)
 		}
 	}
@@ -80,6 +87,27 @@ func dialClose(ctx context.Context, addr string) error {
 		return err
 	}
 	return c.Close()
+}
+
+// redisTokenStats reads the shared token store's figures through the
+// process's client (the classifier's).
+func redisTokenStats(cfg *rules.Config, deps *rules.Deps) func(ctx context.Context) (metrics.TokenStats, error) {
+	return func(ctx context.Context) (metrics.TokenStats, error) {
+		st, err := rules.TokenStore(cfg, deps)
+		if err != nil {
+			return metrics.TokenStats{}, err
+		}
+		rs, ok := st.(*redisstore.Store)
+		if !ok {
+			return metrics.TokenStats{}, fmt.Errorf("token store is a %T", st)
+		}
+		n, err := rs.Tokens(ctx)
+		if err != nil {
+			return metrics.TokenStats{}, err
+		}
+		tot, err := rs.Totals(ctx)
+		return metrics.TokenStats{Tokens: int(n), Spam: tot.Spam, Ham: tot.Ham}, err
+	}
 }
 
 // tokenStats reads the embedded token store's figures, opening the file

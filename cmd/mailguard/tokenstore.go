@@ -11,6 +11,7 @@ import (
 
 	"mailguard/classifier"
 	"mailguard/classifier/boltstore"
+	"mailguard/classifier/redisstore"
 	"mailguard/mailfiles"
 	"mailguard/rules"
 )
@@ -37,7 +38,7 @@ func head(cfg *rules.Config, raw []byte) []byte {
 // data_dir, created unless readOnly.
 func openTokenStore(cfg *rules.Config, readOnly bool) (classifier.Store, error) {
 	if cfg.Store != "" {
-		return nil, fmt.Errorf("store %s: the Redis token store is not available yet; use the embedded store (store: \"\")", cfg.Store)
+		return redisstore.Open(redisstore.Config{URL: cfg.Store, MaxTokens: cfg.Classifier.MaxTokens})
 	}
 	path := cfg.DataPath(boltstore.FileName)
 	if !readOnly {

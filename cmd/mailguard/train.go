@@ -14,6 +14,7 @@ import (
 
 	"mailguard/classifier"
 	"mailguard/classifier/boltstore"
+	"mailguard/classifier/redisstore"
 	"mailguard/mailfiles"
 	"mailguard/rules"
 )
@@ -156,6 +157,10 @@ func train(ctx context.Context, cfg *rules.Config, st classifier.Store, files []
 	if bs, ok := st.(*boltstore.Store); ok {
 		sum.tokens, _ = bs.Tokens()
 		sum.where = bs.Path()
+	}
+	if rs, ok := st.(*redisstore.Store); ok {
+		n, _ := rs.Tokens(ctx)
+		sum.tokens, sum.where = int(n), rs.Where()
 	}
 	return sum, err
 }

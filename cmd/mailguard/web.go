@@ -51,7 +51,7 @@ func newWebService(env *serveEnv) (service, error) {
 		return nil, fmt.Errorf("web.users_file: %s: %w", wc.UsersFile, err)
 	}
 	var tokens func() (classifier.Store, error)
-	if cfg.Classifier.Enabled && cfg.Store == "" {
+	if cfg.Classifier.Enabled {
 		tokens = func() (classifier.Store, error) { return rules.TokenStore(cfg, env.Deps) }
 	}
 	var links quarantine.LinkKey

@@ -1,0 +1,103 @@
+package quarantine_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"testing"
+	"time"
+
+	"mailguard/internal/testutil/redistest"
+	"mailguard/quarantine"
+	"mailguard/quarantine/storetest"
+	"mailguard/redisconn"
+)
+
+func redisPrefix() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return redisconn.Prefix + "t" + hex.EncodeToString(b) + ":"
+}
+
+func TestRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	storetest.Run(t, func(t *testing.T) quarantine.Store {
+		s, err := quarantine.OpenRedis(srv.URL(0), redisPrefix())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+// Two processes sharing a Redis see one quarantine: what one holds the
+// other lists, locks and deletes; the journal is shared too.
+func TestRedisShared(t *testing.T) {
+	srv := redistest.Start(t)
+	p := redisPrefix()
+	a, err := quarantine.OpenRedis(srv.URL(0), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, _ := quarantine.OpenRedis(srv.URL(0), p)
+	defer b.Close()
+	ctx := context.Background()
+	e, err := a.Put(ctx, quarantine.Entry{Rcpts: []string{"x@example.org"}}, bytes.NewReader([]byte("Subject: hi\r\n\r\nx\r\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := b.List(ctx)
+	if err != nil || len(l) != 1 || l[0].ID != e.ID || l[0].Subject != "hi" {
+		t.Fatalf("B lists %+v, %v", l, err)
+	}
+	unlock, err := a.Lock(e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Lock(e.ID); !errors.Is(err, quarantine.ErrLocked) {
+		t.Errorf("second lock: %v, want ErrLocked", err)
+	}
+	unlock()
+	if u, err := b.Lock(e.ID); err != nil {
+		t.Errorf("lock after unlock: %v", err)
+	} else {
+		u()
+	}
+	evs, err := b.Events(ctx, time.Now().Add(-time.Hour))
+	if err != nil || len(evs) != 1 || evs[0].ID != e.ID || evs[0].Kind != quarantine.EventHeld {
+		t.Errorf("B's journal: %+v %v", evs, err)
+	}
+	if err := b.Delete(ctx, e.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Get(ctx, e.ID); !errors.Is(err, quarantine.ErrNotFound) {
+		t.Errorf("A gets a deleted entry: %v", err)
+	}
+}
+
+// With Redis down Put fails (the front end answers 451) and stores
+// nothing; once Redis is back the store works again by itself.
+func TestRedisDown(t *testing.T) {
+	srv := redistest.Start(t)
+	s, err := quarantine.OpenRedis(srv.URL(0), redisPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	srv.Stop()
+	if _, err := s.Put(ctx, quarantine.Entry{}, bytes.NewReader([]byte("Subject: x\r\n\r\nx\r\n"))); err == nil {
+		t.Fatal("Put with Redis down succeeded")
+	}
+	srv.Restart(t)
+	e, err := s.Put(ctx, quarantine.Entry{}, bytes.NewReader([]byte("Subject: x\r\n\r\nx\r\n")))
+	if err != nil {
+		t.Fatalf("Put after restart: %v", err)
+	}
+	if l, err := s.List(ctx); err != nil || len(l) != 1 || l[0].ID != e.ID {
+		t.Errorf("List after restart: %+v %v", l, err)
+	}
+}
