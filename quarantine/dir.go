@@ -90,14 +90,9 @@ func (d *Dir) cleanup() {
 
 // Put implements Store.
 func (d *Dir) Put(ctx context.Context, e Entry, msg io.Reader) (Entry, error) {
-	id := CanonicalID(e.ID)
-	if id == "" {
-		var err error
-		if id, err = newID(); err != nil {
-			return Entry{}, fmt.Errorf("quarantine: new id: %w", err)
-		}
-	} else if !ValidID(id) {
-		return Entry{}, fmt.Errorf("quarantine: id %q: want 1 to %d letters and digits", e.ID, maxIDLen)
+	id, err := putID(e)
+	if err != nil {
+		return Entry{}, err
 	}
 	if _, err := os.Lstat(filepath.Join(d.dir, id+metaExt)); err == nil {
 		return Entry{}, fmt.Errorf("quarantine %s: %w", id, ErrExists)

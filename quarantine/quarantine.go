@@ -14,6 +14,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -153,4 +154,19 @@ func ValidID(id string) bool {
 		}
 	}
 	return true
+}
+
+// putID is the id a new entry is stored under: the one it was given (the
+// queue id), or a new one when it has none.
+func putID(e Entry) (string, error) {
+	id := CanonicalID(e.ID)
+	if id == "" {
+		var err error
+		if id, err = newID(); err != nil {
+			return "", fmt.Errorf("quarantine: new id: %w", err)
+		}
+	} else if !ValidID(id) {
+		return "", fmt.Errorf("quarantine: id %q: want 1 to %d letters and digits", e.ID, maxIDLen)
+	}
+	return id, nil
 }

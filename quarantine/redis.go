@@ -97,14 +97,9 @@ return 0`)
 
 // Put implements Store.
 func (r *Redis) Put(ctx context.Context, e Entry, msg io.Reader) (Entry, error) {
-	id := CanonicalID(e.ID)
-	if id == "" {
-		var err error
-		if id, err = newID(); err != nil {
-			return Entry{}, fmt.Errorf("quarantine: new id: %w", err)
-		}
-	} else if !ValidID(id) {
-		return Entry{}, fmt.Errorf("quarantine: id %q: want 1 to %d letters and digits", e.ID, maxIDLen)
+	id, err := putID(e)
+	if err != nil {
+		return Entry{}, err
 	}
 	if n, err := r.rdb.Exists(ctx, r.kMeta(id)).Result(); err != nil {
 		return Entry{}, fmt.Errorf("quarantine: %w", err)
