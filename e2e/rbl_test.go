@@ -11,9 +11,14 @@ import (
 
 // listsZone is base.zone with the DNS lists of testdata/lists.zone.
 func listsZone(t *testing.T) string {
+	return zoneFiles(t, "testdata/base.zone", "testdata/lists.zone")
+}
+
+// zoneFiles is the zone text of the files, one after the other.
+func zoneFiles(t *testing.T, files ...string) string {
 	t.Helper()
 	var b strings.Builder
-	for _, f := range []string{"testdata/base.zone", "testdata/lists.zone"} {
+	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/base64"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,17 +16,7 @@ import (
 
 // uriblZone is base.zone with the list of testdata/uribl.zone.
 func uriblZone(t *testing.T) string {
-	t.Helper()
-	var b strings.Builder
-	for _, f := range []string{"testdata/base.zone", "testdata/uribl.zone"} {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.Write(data)
-		b.WriteString("\n")
-	}
-	return b.String()
+	return zoneFiles(t, "testdata/base.zone", "testdata/uribl.zone")
 }
 
 // linkMsg is an HTML message linking to url.
