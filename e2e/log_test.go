@@ -127,8 +127,13 @@ func TestLogDataDecisionsNameRecipients(t *testing.T) {
 				t.Fatalf("GTUBE: %s, want %d", r, tc.code)
 			}
 			id := RequireQueueID(t, r)
-			if got := g.LogLines(`msg=` + tc.msg + ` .*queue_id=` + id + ` .*to="?\[u@example\.org v@example\.org\]`); len(got) != 1 {
-				t.Errorf("want one %s line for %s naming both recipients:\n%s", tc.msg, id, g.Log())
+			// The log is read from the gateway's stderr: wait for the line.
+			pattern := `msg=` + tc.msg + ` .*queue_id=` + id + ` .*to="?\[u@example\.org v@example\.org\]`
+			if _, ok := g.WaitLog(pattern, 10*time.Second); !ok {
+				t.Fatalf("no %s line for %s naming both recipients:\n%s", tc.msg, id, g.Log())
+			}
+			if got := g.LogLines(pattern); len(got) != 1 {
+				t.Errorf("%d %s lines for %s, want one:\n%s", len(got), tc.msg, id, g.Log())
 			}
 		})
 	}
