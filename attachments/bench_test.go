@@ -1,32 +1,10 @@
 package attachments
 
 import (
-	"os"
-	"path/filepath"
-	"runtime"
 	"testing"
-)
 
-// corpus reads one folder (ham or spam) of the SpamAssassin corpus kept
-// beside the repository; the benchmark is skipped when it is absent.
-func corpus(b *testing.B, sub string) [][]byte {
-	b.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "shared", "corpus", "spamassassin", sub)
-	names, _ := filepath.Glob(filepath.Join(dir, "*"))
-	var out [][]byte
-	for _, n := range names {
-		data, err := os.ReadFile(n)
-		if err != nil {
-			b.Fatal(err)
-		}
-		out = append(out, data)
-	}
-	if len(out) == 0 {
-		b.Skipf("corpus not found at %s (the SpamAssassin public corpus)", dir)
-	}
-	return out
-}
+	"mailguard/internal/testutil/corpus"
+)
 
 // BenchmarkInspect walks every message of the corpus and its attachments
 // per iteration, with the default limits; it reports messages/s and, per
@@ -35,7 +13,7 @@ func corpus(b *testing.B, sub string) [][]byte {
 func BenchmarkInspect(b *testing.B) {
 	for _, sub := range []string{"ham", "spam"} {
 		b.Run(sub, func(b *testing.B) {
-			msgs := corpus(b, sub)
+			msgs := corpus.Read(b, sub, 0)
 			var bytes int64
 			for _, m := range msgs {
 				bytes += int64(len(m))

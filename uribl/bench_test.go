@@ -1,39 +1,15 @@
 package uribl
 
 import (
-	"os"
-	"path/filepath"
-	"runtime"
 	"testing"
-)
 
-// corpus reads the SpamAssassin corpus kept beside the repository, ham
-// then spam; the benchmark is skipped when it is absent.
-func corpus(b *testing.B) [][]byte {
-	b.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "shared", "corpus", "spamassassin")
-	var out [][]byte
-	for _, sub := range []string{"ham", "spam"} {
-		names, _ := filepath.Glob(filepath.Join(dir, sub, "*"))
-		for _, n := range names {
-			data, err := os.ReadFile(n)
-			if err != nil {
-				b.Fatal(err)
-			}
-			out = append(out, data)
-		}
-	}
-	if len(out) == 0 {
-		b.Skipf("corpus not found at %s (the SpamAssassin public corpus, ham/ and spam/)", dir)
-	}
-	return out
-}
+	"mailguard/internal/testutil/corpus"
+)
 
 // BenchmarkExtract extracts the links of every message of the corpus per
 // iteration; it reports messages/s and the links found per message.
 func BenchmarkExtract(b *testing.B) {
-	msgs := corpus(b)
+	msgs := append(corpus.Read(b, "ham", 0), corpus.Read(b, "spam", 0)...)
 	var bytes int64
 	for _, m := range msgs {
 		bytes += int64(len(m))

@@ -2,46 +2,20 @@ package redisstore
 
 import (
 	"context"
-	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"mailguard/classifier"
 	"mailguard/classifier/boltstore"
+	"mailguard/internal/testutil/corpus"
 	"mailguard/internal/testutil/redistest"
 )
-
-// benchCorpus reads up to n messages of each class of the SpamAssassin
-// corpus beside the repository.
-func benchCorpus(b *testing.B, n int) (ham, spam [][]byte) {
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "corpus", "spamassassin")
-	read := func(class string) [][]byte {
-		names, _ := filepath.Glob(filepath.Join(dir, class, "*"))
-		var out [][]byte
-		for _, p := range names {
-			if len(out) == n {
-				break
-			}
-			if m, err := os.ReadFile(p); err == nil {
-				out = append(out, m)
-			}
-		}
-		return out
-	}
-	ham, spam = read("ham"), read("spam")
-	if len(ham) == 0 || len(spam) == 0 {
-		b.Skipf("corpus not found at %s", dir)
-	}
-	return ham, spam
-}
 
 // BenchmarkClassify classifies the same messages against the embedded
 // store and the Redis one, both trained alike, in one run: msgs/s is the
 // figure to compare (the tokenizer is left out, it is the same for both).
 func BenchmarkClassify(b *testing.B) {
-	ham, spam := benchCorpus(b, 600)
+	ham, spam := corpus.Read(b, "ham", 600), corpus.Read(b, "spam", 600)
 	// The first 500 of each class train, the rest are classified.
 	train := func(st classifier.Store) {
 		var docs []classifier.Doc
