@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	"mailguard/filters"
 	"mailguard/internal/testutil/dnstest"
+	"mailguard/internal/testutil/logbuf"
 	"mailguard/quarantine"
 	"mailguard/resolver"
 	"mailguard/rules"
@@ -31,7 +31,7 @@ type harness struct {
 	addr  string
 	store quarantine.Store
 	dns   *dnstest.Server
-	logs  *logBuffer
+	logs  *logbuf.Buffer
 	spool string
 }
 
@@ -60,7 +60,7 @@ func startHarness(t testing.TB, extraYAML string, edit func(*Config)) *harness {
 	if err != nil {
 		t.Fatalf("configuration: %v", err)
 	}
-	logs := &logBuffer{}
+	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	res, err := resolver.New(resolver.Config{Server: cfg.DNS.Resolver, Timeout: cfg.DNS.Timeout, Log: log})
 	if err != nil {
@@ -113,24 +113,6 @@ func startHarness(t testing.TB, extraYAML string, edit func(*Config)) *harness {
 		}
 	})
 	return &harness{srv: srv, addr: l.Addr().String(), store: store, dns: dns, logs: logs, spool: mc.SpoolDir}
-}
-
-// logBuffer collects the gateway's log lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // mta is one SMTP connection at an MTA that asks the milter the way

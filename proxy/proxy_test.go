@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"mailguard/filters"
+	"mailguard/internal/testutil/logbuf"
 	"mailguard/internal/testutil/smtptest"
 )
 
@@ -124,27 +125,15 @@ type testProxy struct {
 	*Proxy
 	addr string
 	be   *smtptest.Server
-	logs *syncBuffer
+	logs *logbuf.Buffer
 	log  *slog.Logger
 	done chan error
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func startProxy(t *testing.T, cfg Config, beOpts smtptest.Options) *testProxy {
 	t.Helper()
 	be := smtptest.Start(t, beOpts)
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	if cfg.Chain == nil {
 		cfg.Chain = testChain()
 	}

@@ -1,44 +1,25 @@
 package rbl
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"mailguard/filters"
 	"mailguard/internal/testutil/dnstest"
+	"mailguard/internal/testutil/logbuf"
 	"mailguard/resolver"
 )
-
-// logBuf collects log lines from concurrent goroutines.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 type env struct {
 	dns   *dnstest.Server
 	res   resolver.Resolver
 	log   *slog.Logger
-	lines *logBuf
+	lines *logbuf.Buffer
 }
 
 func newEnv(t *testing.T) *env {
@@ -50,7 +31,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lb := &logBuf{}
+	lb := &logbuf.Buffer{}
 	return &env{dns: s, res: r, lines: lb, log: slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 }
 

@@ -1,37 +1,19 @@
 package uribl
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"mailguard/filters"
 	"mailguard/internal/testutil/dnstest"
+	"mailguard/internal/testutil/logbuf"
 	"mailguard/rbl"
 	"mailguard/resolver"
 )
-
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func list(zone string, reject bool, weight float64) List {
 	return List{List: rbl.List{Zone: zone, Reject: reject, Weight: weight}}
@@ -76,7 +58,7 @@ func TestFilter(t *testing.T) {
 		{"hosts list", "http://evil-site.example.com/", []List{hosts}, "", "URIBL_MULTI_TEST=1.5 URIBL_MULTI_TEST[evil-site.example.com]", ""},
 	}
 	for _, tt := range tests {
-		lb := &logBuf{}
+		lb := &logbuf.Buffer{}
 		log := slog.New(slog.NewTextHandler(lb, nil))
 		f := New(Config{Lists: tt.lists, Resolver: res, Log: log})
 		c := &filters.Conn{ClientIP: netip.MustParseAddr("192.0.2.1"), Log: log}
