@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"maps"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -369,5 +370,44 @@ func TestPostfixBehindReleaseNoXForward(t *testing.T) {
 	}
 	if strings.Contains(line, "xforward") {
 		t.Errorf("the release said XFORWARD: %s", line)
+	}
+}
+
+// The master.cf listeners docs/backend-forward.md and docs/deployment.md
+// give an operator to copy are the ones these tests run Postfix with.
+func TestPostfixListenerDocumented(t *testing.T) {
+	blocks := func(path string) []map[string]string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []map[string]string
+		var cur map[string]string
+		for line := range strings.SplitSeq(string(b), "\n") {
+			switch {
+			case strings.HasPrefix(line, "127.0.0.1:10025 inet"):
+				cur = map[string]string{}
+				out = append(out, cur)
+			case cur != nil && strings.HasPrefix(line, "  -o "):
+				k, v, _ := strings.Cut(strings.TrimPrefix(line, "  -o "), "=")
+				cur[k] = v
+			default:
+				cur = nil
+			}
+		}
+		return out
+	}
+	fwd := blocks("../docs/backend-forward.md")
+	if len(fwd) != 2 {
+		t.Fatalf("docs/backend-forward.md has %d listeners, want 2 (xforward, xclient)", len(fwd))
+	}
+	for i, mode := range []string{"xforward", "xclient"} {
+		if want := documentedListener(mode); !maps.Equal(fwd[i], want) {
+			t.Errorf("docs/backend-forward.md, %s listener:\n got %v\nwant %v", mode, fwd[i], want)
+		}
+	}
+	dep := blocks("../docs/deployment.md")
+	if len(dep) != 1 || !maps.Equal(dep[0], documentedListener("xforward")) {
+		t.Errorf("docs/deployment.md listener %v, want %v", dep, documentedListener("xforward"))
 	}
 }
