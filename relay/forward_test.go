@@ -284,6 +284,36 @@ func TestForwardXClientWithoutXForward(t *testing.T) {
 	}
 }
 
+// A refused XCLIENT leaves the connection the gateway's: the queue id
+// still goes with XFORWARD IDENT, and the message goes through.
+func TestForwardXClientRefusedPostfix(t *testing.T) {
+	rec := smtptest.Start(t, smtptest.Options{})
+	pf := postfixtest.Start(t, postfixtest.Options{Relay: rec.Addr, Main: map[string]string{
+		"smtpd_authorized_xclient_hosts":  "127.0.0.0/8",
+		"smtpd_authorized_xforward_hosts": "127.0.0.0/8",
+		"relay_domains":                   "example.org",
+	}})
+	c := dial(t, pf.Addr)
+	bad := origin()
+	// Postfix refuses a NAME that is not a valid host name (all-numeric).
+	bad.Name = "1.2"
+	sent, err := c.Forward(context.Background(), ForwardXClient, bad)
+	if err != nil || len(sent) != 2 || sent[0].Verb != "XCLIENT" || sent[0].Reply.Code != 501 ||
+		sent[1].Verb != "XFORWARD" || sent[1].Refused() {
+		t.Fatalf("XCLIENT with a numeric NAME: %+v %v, want Postfix's 501, then XFORWARD taken", sent, err)
+	}
+	if c.Impersonating() {
+		t.Error("impersonating after a refused XCLIENT")
+	}
+	sendWith(t, c, ForwardOff, Origin{})
+	if msgs := rec.Wait(1, 30*time.Second); len(msgs) != 1 {
+		t.Fatalf("after a refused XCLIENT the recording server got %d messages, want 1\n%s", len(msgs), pf.Log())
+	}
+	if _, ok := pf.WaitLog(30*time.Second, "client=localhost[127.0.0.1], orig_queue_id=4MgQid77"); !ok {
+		t.Errorf("no log line with the gateway as client and the queue id:\n%s", pf.Log())
+	}
+}
+
 // A refused XFORWARD leaves the connection usable and the message goes
 // through; a backend that does not offer it gets nothing.
 func TestForwardRefusedOrAbsent(t *testing.T) {
