@@ -61,6 +61,14 @@ func TestCommands(t *testing.T) {
 			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
 		}
 	}
+	// After XCLIENT, the queue id alone, when announced.
+	ident := [][2]string{{"IDENT", "4XyZ"}}
+	if got := commands("XFORWARD", "NAME ADDR PROTO HELO SOURCE PORT IDENT", ident); strings.Join(got, "|") != "XFORWARD IDENT=4XyZ" {
+		t.Errorf("IDENT alone: %q", got)
+	}
+	if got := commands("XFORWARD", "NAME ADDR PROTO HELO", ident); got != nil {
+		t.Errorf("IDENT not announced: %q, want nothing", got)
+	}
 }
 
 // Long values are cut to 255 encoded characters, and XFORWARD is split so
