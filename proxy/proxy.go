@@ -328,6 +328,7 @@ func (p *Proxy) newServer(cfg Config, utf8 bool) *smtp.Server {
 	// Errors are counted, tarpitted and limited by beforeReply.
 	s.MaxProtocolErrors = -1
 	s.BeforeReply = p.beforeReply
+	s.Replies = protocolReplies
 	return s
 }
 
