@@ -1,10 +1,18 @@
 // Package filters is the one chain of checks that every front end drives.
 //
 // The SMTP proxy and the milter turn their protocol's events into calls on a
-// Chain: Connect, Helo, Mail, Rcpt and Data. Each check implements only the
-// phases it cares about and answers with a Verdict. Replies sent to clients are
-// the Reply values declared in this file, so the wire behaviour of the gateway
-// can be read off one place.
+// Chain: Connect, Helo, Mail, Rcpt and Data, about a ClientConn (the client's
+// connection as the chain sees it) and a Transaction (one message). Each
+// check implements only the phases it cares about and answers with a
+// Verdict; the Policy turns the scores into tag, quarantine or reject. The
+// package also holds what every check shares: the spooled Message and its
+// parsed Header, the queue id, and the checks of the message itself (header
+// forgeries, malformed structure, the MIME walk, GTUBE).
+//
+// Every reply the gateway can send is a Reply value declared in reply.go,
+// the SMTP server's own replies included (package proxy hands them to
+// go-smtp as its reply table), so the wire behaviour of the gateway can be
+// read off one place; testdata/replies.golden lists them.
 package filters
 
 import (
