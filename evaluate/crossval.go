@@ -145,7 +145,7 @@ func CrossValidate(ctx context.Context, cfg Config, samples []Sample) (*Report, 
 	}
 
 	r := &Report{Folds: rounds, TestMods: cfg.TestMods, HamCutoff: cfg.Classifier.HamCutoff, SpamCutoff: cfg.Classifier.SpamCutoff}
-	if rounds < cfg.Folds || len(cfg.TestMods) > 0 {
+	if len(cfg.TestMods) > 0 {
 		// A fixed split: only its test part was scored.
 		var kept []Sample
 		var keptResults []classifier.Result
