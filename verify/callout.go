@@ -2,12 +2,12 @@ package verify
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
-
+	"mailguard/anvil"
 	"mailguard/filters"
 	"mailguard/relay"
 )
@@ -31,8 +31,13 @@ type CalloutConfig struct {
 	// address_verify_positive_expire_time and
 	// address_verify_negative_expire_time).
 	PositiveTTL, NegativeTTL time.Duration
-	// CacheSize bounds each of the two caches (default 10000 addresses).
+	// CacheSize bounds the in-process cache (default 10000 addresses of
+	// each kind).
 	CacheSize int
+	// Cache keeps the answers (default an anvil.Memory of 2*CacheSize
+	// keys). A shared one (Redis) lets an instance use the answer another
+	// got, so one address is probed once for all of them.
+	Cache anvil.Values
 }
 
 // Callout probes addresses and remembers the answers. One Callout is
@@ -40,8 +45,7 @@ type CalloutConfig struct {
 // caches stay warm.
 type Callout struct {
 	cfg   CalloutConfig
-	good  *expirable.LRU[string, struct{}]
-	bad   *expirable.LRU[string, refusal]
+	cache anvil.Values
 	limit *limiter
 }
 
@@ -58,8 +62,8 @@ const (
 	DefaultCalloutPort  = 25
 )
 
-// NewCallout makes a Callout. Its caches start a cleanup goroutine that
-// lives as long as the process, so make one per process, not per chain.
+// NewCallout makes a Callout. Make one per process, not per chain, so its
+// cache and rate limits outlive reloads.
 func NewCallout(cfg CalloutConfig) *Callout {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultCalloutTimeout
@@ -76,18 +80,53 @@ func NewCallout(cfg CalloutConfig) *Callout {
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = 10000
 	}
-	return &Callout{
-		cfg:   cfg,
-		good:  expirable.NewLRU[string, struct{}](cfg.CacheSize, nil, cfg.PositiveTTL),
-		bad:   expirable.NewLRU[string, refusal](cfg.CacheSize, nil, cfg.NegativeTTL),
-		limit: newLimiter(cfg.Rate, cfg.Burst),
+	cache := cfg.Cache
+	if cache == nil {
+		cache = anvil.NewMemory(2 * cfg.CacheSize)
 	}
+	return &Callout{cfg: cfg, cache: cache, limit: newLimiter(cfg.Rate, cfg.Burst)}
 }
 
-// refusal is a remembered permanent refusal.
-type refusal struct {
-	reply  filters.Reply
-	server string
+// answer is a remembered definite answer, as the cache stores it (JSON):
+// accepted, or refused with the server's reply.
+type answer struct {
+	Accepted bool          `json:"accepted,omitempty"`
+	Reply    filters.Reply `json:"reply,omitzero"`
+	Server   string        `json:"server,omitempty"`
+}
+
+// cached returns the remembered answer for key. A cache that fails or
+// holds something unreadable is a miss: the address is probed.
+func (c *Callout) cached(ctx context.Context, log *slog.Logger, key string) (probeResult, bool) {
+	v, ok, err := c.cache.GetValue(ctx, "callout:"+key)
+	if err != nil {
+		log.Debug("callout cache failed; probing", "err", err)
+		return probeResult{}, false
+	}
+	var a answer
+	if !ok || json.Unmarshal(v, &a) != nil {
+		return probeResult{}, false
+	}
+	if a.Accepted {
+		return probeResult{status: probeAccepted, cached: true}, true
+	}
+	if a.Reply.Code/100 != 5 {
+		return probeResult{}, false
+	}
+	return probeResult{status: probeRefused, reply: a.Reply, server: a.Server, cached: true}, true
+}
+
+// remember caches a definite answer for its TTL; a cache that fails only
+// costs a probe later.
+func (c *Callout) remember(ctx context.Context, log *slog.Logger, key string, res probeResult) {
+	a, ttl := answer{Accepted: true}, c.cfg.PositiveTTL
+	if res.status == probeRefused {
+		a, ttl = answer{Reply: res.reply, Server: res.server}, c.cfg.NegativeTTL
+	}
+	v, _ := json.Marshal(a)
+	if err := c.cache.SetValue(ctx, "callout:"+key, v, ttl); err != nil {
+		log.Debug("callout answer not cached", "err", err)
+	}
 }
 
 // probeStatus is what a probe found out.
@@ -119,11 +158,8 @@ type probeResult struct {
 // the caches; domain is the rate-limited unit. servers is called only when
 // a probe is needed, so a cached answer costs no DNS either.
 func (c *Callout) verify(ctx context.Context, log *slog.Logger, key, domain, rcpt string, servers func(context.Context) ([]string, error)) probeResult {
-	if _, ok := c.good.Get(key); ok {
-		return probeResult{status: probeAccepted, cached: true}
-	}
-	if r, ok := c.bad.Get(key); ok {
-		return probeResult{status: probeRefused, reply: r.reply, server: r.server, cached: true}
+	if res, ok := c.cached(ctx, log, key); ok {
+		return res
 	}
 	if !c.limit.allow(domain) {
 		return probeResult{why: fmt.Sprintf("callout rate limit for %s reached (%g a second)", domain, c.cfg.Rate)}
@@ -136,11 +172,8 @@ func (c *Callout) verify(ctx context.Context, log *slog.Logger, key, domain, rcp
 	for _, addr := range addrs {
 		res = c.probe(ctx, addr, rcpt)
 		switch res.status {
-		case probeAccepted:
-			c.good.Add(key, struct{}{})
-			return res
-		case probeRefused:
-			c.bad.Add(key, refusal{res.reply, res.server})
+		case probeAccepted, probeRefused:
+			c.remember(ctx, log, key, res)
 			return res
 		}
 		log.Info("callout inconclusive", "server", addr, "rcpt", rcpt, "why", res.why)

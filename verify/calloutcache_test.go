@@ -1,0 +1,64 @@
+package verify
+
+import (
+	"testing"
+	"time"
+
+	"mailguard/anvil/redisanvil"
+	"mailguard/filters"
+	"mailguard/internal/testutil/redistest"
+	"mailguard/internal/testutil/smtptest"
+)
+
+// Two gateways on one Redis: an address one of them verified (accepted or
+// refused) is answered from the shared cache by the other, which does not
+// probe again; with Redis down both still probe.
+func TestCalloutSharedCache(t *testing.T) {
+	srv := redistest.Start(t)
+	backend := smtptest.Start(t, smtptest.Options{})
+	backend.RefuseRcpt("nobody@example.org", filters.Reply{Code: 550, Enhanced: "5.1.1", Text: "No such user here"})
+	instance := func() *Recipients {
+		st, err := redisanvil.Open(redisanvil.Config{URL: srv.URL(0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		co := NewCallout(CalloutConfig{Hostname: "gw.test", Timeout: 5 * time.Second, Rate: -1, Cache: st})
+		r, err := NewRecipients(RecipientsConfig{Domains: []string{"example.org"}, Callout: co, Backend: backend.Addr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	a, b := instance(), instance()
+	c := newConn(t, "198.51.100.7")
+	want := "550 5.1.1 <nobody@example.org>: Recipient address rejected: undeliverable address; backend said: 550 5.1.1 No such user here"
+
+	if v := rcpt(t, a, c, "alice@example.org"); !v.IsPass() {
+		t.Fatalf("alice through A: %v (%s)", v.Reply, v.Reason)
+	}
+	if v := rcpt(t, a, c, "nobody@example.org"); v.Reply.String() != want {
+		t.Fatalf("nobody through A: %q, want %q", v.Reply, want)
+	}
+	if n := backend.Connections(); n != 2 {
+		t.Fatalf("A probed %d times, want 2", n)
+	}
+	if v := rcpt(t, b, c, "alice@example.org"); !v.IsPass() {
+		t.Fatalf("alice through B: %v (%s)", v.Reply, v.Reason)
+	}
+	v := rcpt(t, b, c, "nobody@example.org")
+	if v.Reply.String() != want || v.Action != filters.Reject || v.Reason != "backend refused it (cached)" {
+		t.Fatalf("nobody through B: %q (%s), want %q from the cache", v.Reply, v.Reason, want)
+	}
+	if n := backend.Connections(); n != 2 {
+		t.Fatalf("B probed again what A had verified: %d probes, want 2", n)
+	}
+
+	srv.Stop()
+	if v := rcpt(t, b, c, "alice@example.org"); !v.IsPass() {
+		t.Fatalf("alice with Redis down: %v (%s)", v.Reply, v.Reason)
+	}
+	if n := backend.Connections(); n != 3 {
+		t.Fatalf("with Redis down: %d probes, want 3 (probed again)", n)
+	}
+}
