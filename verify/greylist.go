@@ -40,7 +40,10 @@ const (
 
 // Greylist is the greylisting filter. Relay, authenticated and
 // allow-listed clients and senders are exempt, and so are clients a DNS
-// allow list (a dnsbl zone with a negative weight) scored: a DNSWL.
+// allow list (a dnsbl zone with a negative weight) scored: a DNSWL. When
+// its store fails (a shared Redis that is down) mail passes, as postgrey
+// and policyd do on a database error: greylisting delays mail, it must
+// not stop it.
 type Greylist struct{ cfg GreylistConfig }
 
 // NewGreylist returns the filter.
@@ -92,7 +95,12 @@ func (g *Greylist) CheckRcpt(ctx context.Context, t *filters.Transaction, rcpt s
 		return filters.Pass()
 	}
 	if !ok {
-		g.cfg.Store.Set(ctx, "grey:"+key, now, g.cfg.Window)
+		if err := g.cfg.Store.Set(ctx, "grey:"+key, now, g.cfg.Window); err != nil {
+			// Refusing a triplet that is not remembered would refuse
+			// its every retry.
+			t.Log.Warn("greylist store failed; passing", "err", err)
+			return filters.Pass()
+		}
 		v := filters.Refuse(filters.ReplyGreylisted, "new triplet "+key)
 		v.Test = "greylist"
 		return v
