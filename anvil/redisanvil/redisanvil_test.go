@@ -45,6 +45,16 @@ func TestConformance(t *testing.T) {
 	anviltest.Run(t, harness(redistest.Start(t).URL(0)))
 }
 
+// The same suite through a Sentinel and on a Cluster: the store URL's
+// other two forms.
+func TestConformanceSentinel(t *testing.T) {
+	anviltest.Run(t, harness(redistest.StartSentinel(t).URL(0)))
+}
+
+func TestConformanceCluster(t *testing.T) {
+	anviltest.Run(t, harness(redistest.StartCluster(t).URL()))
+}
+
 // Every key the store writes expires: a flood of new clients cannot grow
 // Redis without bound.
 func TestKeysExpire(t *testing.T) {

@@ -27,6 +27,10 @@ type Server struct {
 	t    testing.TB
 	// durable keeps an append-only file, fsynced on every write.
 	durable bool
+	// conf is a configuration file given before the options (a
+	// sentinel's), extra are options added after them.
+	conf  string
+	extra []string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -89,8 +93,12 @@ func (s *Server) start() error {
 	if s.durable {
 		aof = []string{"--appendonly", "yes", "--appendfsync", "always"}
 	}
-	args := append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "",
-		"--dir", s.dir, "--daemonize", "no", "--protected-mode", "yes"}, aof...)
+	var args []string
+	if s.conf != "" {
+		args = []string{s.conf}
+	}
+	args = append(append(append(args, "--port", port, "--bind", "127.0.0.1", "--save", "",
+		"--dir", s.dir, "--daemonize", "no", "--protected-mode", "yes"), aof...), s.extra...)
 	cmd := exec.Command(s.bin, args...)
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
