@@ -83,6 +83,8 @@ func (g *Greylist) CheckRcpt(ctx context.Context, t *filters.Transaction, rcpt s
 	key := g.triplet(t, rcpt)
 	now := g.cfg.Now()
 	if _, ok, err := g.cfg.Store.Get(ctx, "greypass:"+key); err != nil {
+		// A greylist that cannot remember must not delay mail for ever.
+		t.Log.Warn("greylist store failed; passing", "err", err)
 		return filters.Pass()
 	} else if ok {
 		g.cfg.Store.Set(ctx, "greypass:"+key, now, g.cfg.Memory)
@@ -90,7 +92,6 @@ func (g *Greylist) CheckRcpt(ctx context.Context, t *filters.Transaction, rcpt s
 	}
 	first, ok, err := g.cfg.Store.Get(ctx, "grey:"+key)
 	if err != nil {
-		// A greylist that cannot remember must not delay mail for ever.
 		t.Log.Warn("greylist store failed; passing", "err", err)
 		return filters.Pass()
 	}
