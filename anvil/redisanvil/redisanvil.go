@@ -1,4 +1,4 @@
-// Package redisanvil is anvil's store on Redis (or Valkey): the counters
+// Package redisanvil is anvil's store on Redis: the counters
 // and memories of the rate limits, the pregreet test and greylisting, and
 // the recipient callout's answers, shared by every gateway that names the
 // same `store: redis://...`.
