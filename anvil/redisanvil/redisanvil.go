@@ -16,8 +16,9 @@
 // when the key has no expiry yet), the others one GET or SET ... PX. No
 // path uses KEYS or SCAN.
 //
-// Redis failing (down, refusing, slow past the client's timeouts) is
-// returned to the caller, who decides (rate limits and pregreet fail open,
+// Redis failing (down, refusing, or hanging past the client's timeouts,
+// redisconn.QuickTimeout by default, without retry) is returned to the
+// caller, who decides (rate limits and pregreet fail open,
 // greylisting passes the mail); the store logs the start and the end of
 // each outage once, not each failed call, and counts every failed call in
 // mailguard_anvil_errors_total.
@@ -88,7 +89,9 @@ return n
 func Open(cfg Config) (*Store, error) {
 	s := &Store{where: redisconn.Redact(cfg.URL), rdb: cfg.Client, prefix: cfg.Prefix, log: cfg.Log}
 	if s.rdb == nil {
-		c, err := redisconn.Open(cfg.URL)
+		// Every call sits on a connection's path and fails open: short
+		// timeouts, no retry.
+		c, err := redisconn.OpenQuick(cfg.URL)
 		if err != nil {
 			return nil, fmt.Errorf("anvil store: %w", err)
 		}

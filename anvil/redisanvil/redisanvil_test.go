@@ -119,3 +119,33 @@ func TestOutage(t *testing.T) {
 		t.Errorf("the end of the outage is not logged:\n%s", log)
 	}
 }
+
+// A Redis that hangs (stopped, its connections open): every call ends
+// with an error after the client's timeouts instead of holding the
+// connection that waits for it; once Redis answers again, so does the
+// store.
+func TestHungRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	st, err := Open(Config{URL: srv.URL(0), Prefix: prefix(), Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	if _, err := st.Incr(ctx, "k", 1, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	srv.Pause()
+	start := time.Now()
+	if _, err := st.Incr(ctx, "k", 1, time.Hour); err == nil {
+		t.Fatal("Incr on a hung Redis returned no error")
+	}
+	if _, _, err := st.Get(ctx, "g"); err == nil {
+		t.Fatal("Get on a hung Redis returned no error")
+	}
+	t.Logf("two calls on a hung Redis took %v", time.Since(start))
+	srv.Resume()
+	if n, err := st.Incr(ctx, "k", 1, time.Hour); err != nil || n < 2 {
+		t.Fatalf("after the hang: Incr = %d, %v", n, err)
+	}
+}

@@ -161,3 +161,22 @@ func ping(addr string) bool {
 	line, err := bufio.NewReader(c).ReadString('\n')
 	return err == nil && strings.HasPrefix(line, "+PONG")
 }
+
+// Pause stops the server with SIGSTOP, as a Redis that hangs (swapping,
+// stuck on a disk): connections are accepted by the kernel, nothing is
+// answered. The test's cleanup resumes it before stopping it.
+func (s *Server) Pause() {
+	s.signal(syscall.SIGSTOP)
+	s.t.Cleanup(s.Resume)
+}
+
+// Resume continues a paused server.
+func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		s.cmd.Process.Signal(sig)
+	}
+}
