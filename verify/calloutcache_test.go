@@ -1,6 +1,8 @@
 package verify
 
 import (
+	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -61,4 +63,28 @@ func TestCalloutSharedCache(t *testing.T) {
 	if n := backend.Connections(); n != 3 {
 		t.Fatalf("with Redis down: %d probes, want 3 (probed again)", n)
 	}
+}
+
+// Whatever a shared cache holds (another version's JSON, a damaged value)
+// is either a definite answer (accepted, or a 5xx refusal) or a miss that
+// leads to a probe; never a panic, never a 2xx or 4xx "refusal".
+func FuzzCalloutCached(f *testing.F) {
+	for _, s := range []string{`{"accepted":true}`, `{"reply":{"Code":550,"Enhanced":"5.1.1","Text":"No such user"},"server":"[192.0.2.1]:25"}`,
+		`{"reply":{"Code":250}}`, `{"reply":{"Code":450}}`, `{}`, `null`, `[`, "\x00\xff", `{"accepted":"yes"}`} {
+		f.Add([]byte(s))
+	}
+	co := NewCallout(CalloutConfig{Rate: -1})
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	f.Fuzz(func(t *testing.T, v []byte) {
+		co.cache.SetValue(ctx, "callout:k", v, time.Hour)
+		res, ok := co.cached(ctx, log, "k")
+		switch {
+		case !ok:
+		case res.status == probeAccepted:
+		case res.status == probeRefused && res.reply.Code/100 == 5:
+		default:
+			t.Fatalf("%q gave %+v", v, res)
+		}
+	})
 }
