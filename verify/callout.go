@@ -31,12 +31,13 @@ type CalloutConfig struct {
 	// address_verify_positive_expire_time and
 	// address_verify_negative_expire_time).
 	PositiveTTL, NegativeTTL time.Duration
-	// CacheSize bounds the in-process cache (default 10000 addresses of
-	// each kind).
+	// CacheSize bounds each of the two in-process caches, accepted and
+	// refused addresses apart (default 10000 each), so that a dictionary
+	// attack's refusals never push out the addresses known good.
 	CacheSize int
-	// Cache keeps the answers (default an anvil.Memory of 2*CacheSize
-	// keys). A shared one (Redis) lets an instance use the answer another
-	// got, so one address is probed once for all of them.
+	// Cache, when set, keeps both kinds of answers instead (expired by
+	// their TTLs, not by a bound): a shared one (Redis) lets an instance
+	// use the answer another got, so one address is probed once for all.
 	Cache anvil.Values
 }
 
@@ -44,9 +45,11 @@ type CalloutConfig struct {
 // shared by every connection and survives configuration reloads, so its
 // caches stay warm.
 type Callout struct {
-	cfg   CalloutConfig
-	cache anvil.Values
-	limit *limiter
+	cfg CalloutConfig
+	// good and bad keep accepted and refused addresses; both are
+	// CalloutConfig.Cache when it is set.
+	good, bad anvil.Values
+	limit     *limiter
 }
 
 // Defaults of the callout, used by NewCallout for a zero field and by the
@@ -80,11 +83,11 @@ func NewCallout(cfg CalloutConfig) *Callout {
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = 10000
 	}
-	cache := cfg.Cache
-	if cache == nil {
-		cache = anvil.NewMemory(2 * cfg.CacheSize)
+	c := &Callout{cfg: cfg, good: cfg.Cache, bad: cfg.Cache, limit: newLimiter(cfg.Rate, cfg.Burst)}
+	if cfg.Cache == nil {
+		c.good, c.bad = anvil.NewMemory(cfg.CacheSize), anvil.NewMemory(cfg.CacheSize)
 	}
-	return &Callout{cfg: cfg, cache: cache, limit: newLimiter(cfg.Rate, cfg.Burst)}
+	return c
 }
 
 // answer is a remembered definite answer, as the cache stores it (JSON):
@@ -98,7 +101,10 @@ type answer struct {
 // cached returns the remembered answer for key. A cache that fails or
 // holds something unreadable is a miss: the address is probed.
 func (c *Callout) cached(ctx context.Context, log *slog.Logger, key string) (probeResult, bool) {
-	v, ok, err := c.cache.GetValue(ctx, "callout:"+key)
+	v, ok, err := c.good.GetValue(ctx, "callout:"+key)
+	if err == nil && !ok && c.bad != c.good {
+		v, ok, err = c.bad.GetValue(ctx, "callout:"+key)
+	}
 	if err != nil {
 		log.Debug("callout cache failed; probing", "err", err)
 		return probeResult{}, false
@@ -119,12 +125,12 @@ func (c *Callout) cached(ctx context.Context, log *slog.Logger, key string) (pro
 // remember caches a definite answer for its TTL; a cache that fails only
 // costs a probe later.
 func (c *Callout) remember(ctx context.Context, log *slog.Logger, key string, res probeResult) {
-	a, ttl := answer{Accepted: true}, c.cfg.PositiveTTL
+	a, ttl, cache := answer{Accepted: true}, c.cfg.PositiveTTL, c.good
 	if res.status == probeRefused {
-		a, ttl = answer{Reply: res.reply, Server: res.server}, c.cfg.NegativeTTL
+		a, ttl, cache = answer{Reply: res.reply, Server: res.server}, c.cfg.NegativeTTL, c.bad
 	}
 	v, _ := json.Marshal(a)
-	if err := c.cache.SetValue(ctx, "callout:"+key, v, ttl); err != nil {
+	if err := cache.SetValue(ctx, "callout:"+key, v, ttl); err != nil {
 		log.Debug("callout answer not cached", "err", err)
 	}
 }

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func FuzzCalloutCached(f *testing.F) {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	f.Fuzz(func(t *testing.T, v []byte) {
-		co.cache.SetValue(ctx, "callout:k", v, time.Hour)
+		co.good.SetValue(ctx, "callout:k", v, time.Hour)
 		res, ok := co.cached(ctx, log, "k")
 		switch {
 		case !ok:
@@ -87,4 +88,36 @@ func FuzzCalloutCached(f *testing.F) {
 			t.Fatalf("%q gave %+v", v, res)
 		}
 	})
+}
+
+// In memory, refused and accepted addresses are kept apart: a dictionary
+// attack's flood of refusals does not push out the addresses known good,
+// which keep passing without a probe while the attack exhausts the
+// domain's callout rate.
+func TestCalloutCacheKeepsGoodUnderAttack(t *testing.T) {
+	backend := smtptest.Start(t, smtptest.Options{})
+	for i := range 30 {
+		backend.RefuseRcpt(fmt.Sprintf("guess%d@example.org", i), filters.Reply{Code: 550, Enhanced: "5.1.1", Text: "No such user"})
+	}
+	co := NewCallout(CalloutConfig{Hostname: "gw.test", Timeout: 5 * time.Second, Rate: -1, CacheSize: 10})
+	r, err := NewRecipients(RecipientsConfig{Domains: []string{"example.org"}, Callout: co, Backend: backend.Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newConn(t, "198.51.100.7")
+	if v := rcpt(t, r, c, "alice@example.org"); !v.IsPass() {
+		t.Fatalf("alice: %v", v.Reply)
+	}
+	for i := range 30 {
+		if v := rcpt(t, r, c, fmt.Sprintf("guess%d@example.org", i)); v.Reply.Code != 550 {
+			t.Fatalf("guess%d: %v", i, v.Reply)
+		}
+	}
+	probes := backend.Connections()
+	if v := rcpt(t, r, c, "alice@example.org"); !v.IsPass() {
+		t.Fatalf("alice after 30 refused guesses: %v", v.Reply)
+	}
+	if n := backend.Connections(); n != probes {
+		t.Fatalf("alice was probed again after 30 refused guesses (cache of 10): the refusals pushed her out")
+	}
 }
