@@ -8,6 +8,7 @@ package proxy
 
 import (
 	"io"
+	"strconv"
 	"time"
 
 	"mailguard/filters"
@@ -30,7 +31,7 @@ func (p *Proxy) startGreet(c *clientConn) greeting {
 		return greeting{}
 	}
 	c.Conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Write([]byte("220-" + c.cfg.Hostname + " ESMTP\r\n")); err != nil {
+	if _, err := io.WriteString(c, firstLine(filters.ReplyGreetingFirstLine.Format(c.cfg.Hostname))); err != nil {
 		return greeting{}
 	}
 	return greeting{until: time.Now().Add(a.GreetDelay)}
@@ -71,4 +72,9 @@ func greetKey(c *clientConn) string { return "greet:" + c.ip.String() }
 func isTimeout(err error) bool {
 	t, ok := err.(interface{ Timeout() bool })
 	return ok && t.Timeout()
+}
+
+// firstLine renders r as the first line of a multi-line reply ("220-...").
+func firstLine(r filters.Reply) string {
+	return strconv.Itoa(r.Code) + "-" + r.Text + "\r\n"
 }
