@@ -29,7 +29,7 @@ func TestGreylistSharedStore(t *testing.T) {
 	a, b := instance(), instance()
 	ctx := context.Background()
 	tx := func() *filters.Transaction {
-		c := &filters.Conn{ClientIP: netip.MustParseAddr("192.0.2.10"), Log: slog.New(slog.DiscardHandler)}
+		c := &filters.ClientConn{ClientIP: netip.MustParseAddr("192.0.2.10"), Log: slog.New(slog.DiscardHandler)}
 		tr := filters.NewTransaction(c, "Q1")
 		tr.MailFrom = "a@example.com"
 		return tr
@@ -54,7 +54,7 @@ func TestGreylistSharedStore(t *testing.T) {
 	}
 
 	srv.Stop()
-	c := &filters.Conn{ClientIP: netip.MustParseAddr("198.51.100.1"), Log: slog.New(slog.DiscardHandler)}
+	c := &filters.ClientConn{ClientIP: netip.MustParseAddr("198.51.100.1"), Log: slog.New(slog.DiscardHandler)}
 	tr := filters.NewTransaction(c, "Q2")
 	tr.MailFrom = "new@example.net"
 	if v := a.CheckRcpt(ctx, tr, "u@example.org"); !v.IsPass() {
