@@ -151,3 +151,22 @@ func TestRedisDownFailsOpen(t *testing.T) {
 		t.Errorf("greylisting's pass is not logged:\n%s", g.Log())
 	}
 }
+
+// A Redis that hangs (stopped, its connections open) holds no session for
+// ever: the message is answered 250 once the clients' timeouts pass, with
+// no rate limit and no greylisting.
+func TestRedisHungFailsOpen(t *testing.T) {
+	srv := redistest.Start(t)
+	g := Start(t, Options{Settings: map[string]any{
+		"store":    srv.URL(0),
+		"greylist": map[string]any{"enabled": true},
+	}})
+	srv.Pause()
+	start := time.Now()
+	c := g.Dial(smtptest.DialOptions{Source: "127.0.0.7"})
+	defer c.Close()
+	if r := c.Send("a@example.com", []string{"u@example.org"}, []byte("From: a@example.com\r\nSubject: hung\r\n\r\nbody\r\n")); r.Code != 250 {
+		t.Fatalf("with Redis hung: %s, want 250", r)
+	}
+	t.Logf("a message through a gateway whose Redis hangs took %v", time.Since(start).Round(time.Millisecond))
+}
