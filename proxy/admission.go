@@ -277,15 +277,17 @@ func (p *Proxy) beforeReply(sc *smtp.Conn, code int) *smtp.SMTPError {
 }
 
 // rateLimited counts one event of kind for the client and reports whether
-// it is over limit per window. A store error lets the event through (the
-// log says so): a rate limit must not stop mail when its store is down.
+// it is over limit per window. A store error lets the event through: a
+// rate limit must not stop mail when its store is down. The store logs an
+// outage once (anvil/redisanvil); a line per event here would flood the
+// log in the very floods the limits are for, so they are debug lines.
 func (c *clientConn) rateLimited(ctx context.Context, kind string, limit int, window time.Duration) bool {
 	if c.exempt || limit <= 0 {
 		return false
 	}
 	n, err := c.cfg.Abuse.Store.Incr(ctx, kind+":"+c.ip.String(), 1, window)
 	if err != nil {
-		c.p.log.Warn("rate limit store failed; not limiting", "kind", kind, "err", err)
+		c.p.log.Debug("rate limit store failed; not limiting", "kind", kind, "err", err)
 		return false
 	}
 	return n > int64(limit)
@@ -305,7 +307,7 @@ func (c *clientConn) authFailuresOver(ctx context.Context) bool {
 // authFailed counts a failed AUTH.
 func (c *clientConn) authFailed(ctx context.Context) {
 	if _, err := c.cfg.Abuse.Store.Incr(ctx, "authfail:"+c.ip.String(), 1, time.Hour); err != nil {
-		c.p.log.Warn("rate limit store failed", "kind", "authfail", "err", err)
+		c.p.log.Debug("rate limit store failed", "kind", "authfail", "err", err)
 	}
 }
 

@@ -50,7 +50,7 @@ func (p *Proxy) finishGreet(c *clientConn, g greeting) bool {
 	if n == 0 && isTimeout(err) {
 		a := &c.cfg.Abuse
 		if err := a.Store.Set(c.ctx, greetKey(c), time.Now(), a.GreetTTL); err != nil {
-			c.fc.Log.Warn("pregreet pass not remembered", "err", err)
+			c.fc.Log.Debug("pregreet pass not remembered", "err", err) // the store logs the outage
 		}
 		c.fc.Log.Debug("pregreet passed")
 		return true
