@@ -11,6 +11,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"net/netip"
 	"sync/atomic"
@@ -67,6 +68,14 @@ type Abuse struct {
 	// hour (default 10); the next attempt gets 421 4.7.0 and the session
 	// ends.
 	AuthFailureRate int
+	// MinDataRate is the least rate, in bytes a second, at which a message
+	// must arrive (default 500, Postfix's smtpd_min_data_rate): a message
+	// has a budget of time, at first the data timeout (or StressTimeout
+	// under stress); each read spends the time it waited and earns a second
+	// for every MinDataRate bytes, never above the data timeout. A client
+	// whose budget runs out gets 421 4.4.2 and the session ends; the part
+	// of the message received is dropped.
+	MinDataRate int
 	// Store keeps the counters and the pregreet passes (default an
 	// in-memory anvil.Memory, shared by every reload of a Proxy).
 	Store anvil.Store
@@ -85,6 +94,7 @@ const (
 	DefaultMessageRate              = 1000
 	DefaultRecipientRate            = 5000
 	DefaultAuthFailureRate          = 10
+	DefaultMinDataRate              = 500
 	// stressPercent of MaxConnections in use puts the proxy under stress.
 	stressPercent = 80
 	// maxSleeps bounds the tarpit, in ErrorSleeps.
@@ -110,6 +120,7 @@ func (a *Abuse) prepare(p *Proxy) {
 	setDefault(&a.MessageRate, DefaultMessageRate)
 	setDefault(&a.RecipientRate, DefaultRecipientRate)
 	setDefault(&a.AuthFailureRate, DefaultAuthFailureRate)
+	setDefault(&a.MinDataRate, DefaultMinDataRate)
 	if a.Store == nil && p != nil {
 		a.Store = p.adm.store
 	}
@@ -191,29 +202,67 @@ func (p *Proxy) oldestIdleLocked() *clientConn {
 	return old
 }
 
-// evict closes an idle session to make room, with 421.
+// evict closes an idle session to make room, with 421. Its slot is already
+// given back. The session's own goroutine writes the 421, woken from its
+// read, so that under TLS the reply goes through the TLS connection (which
+// only that goroutine knows); a session that does not come back to read in
+// time is closed without it.
 func (c *clientConn) evict() {
 	metrics.ConnectionsRefused.WithLabelValues("evicted_idle").Inc()
 	r := filters.ReplyIdleClosed.WithQueueID(c.id)
 	maillog.Reject(c.fc.Log, maillog.Refusal{Phase: "CONNECT", Reply: r, Reason: "slots full; oldest idle session closed"})
-	if !c.tls.Load() {
-		c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		c.Write([]byte(replyLine(r)))
+	c.evicted.Store(true)
+	c.Conn.SetReadDeadline(time.Now())
+	time.AfterFunc(evictGrace, func() { c.Close() })
+}
+
+// evictGrace is how long an evicted session has to say its 421.
+const evictGrace = 5 * time.Second
+
+// sayEvicted writes an evicted session's 421, once, and ends the read.
+func (c *clientConn) sayEvicted() error {
+	if c.evictSaid.CompareAndSwap(false, true) {
+		c.sayClosing(filters.ReplyIdleClosed.WithQueueID(c.id))
 	}
-	c.Close()
+	return io.EOF
+}
+
+// sawReply is told of every reply go-smtp writes (from the connection's
+// goroutine): the first one (the banner) gives go-smtp's connection, and a
+// 220 after it is STARTTLS's, a TLS handshake follows.
+func (c *clientConn) sawReply(sc *smtp.Conn, code int) {
+	c.handshaking = c.sc != nil && code == 220
+	c.sc = sc
+}
+
+// sayClosing writes a closing reply from the connection's goroutine,
+// through TLS when the session runs under it (tls.Conn lets a write run
+// beside the read in progress); in the middle of a handshake the client
+// could not read it, so nothing is written.
+func (c *clientConn) sayClosing(r filters.Reply) {
+	var w io.Writer = c
+	if c.sc != nil {
+		if tc, ok := c.sc.Conn().(*tls.Conn); ok {
+			w = tc
+		} else if c.handshaking {
+			return
+		}
+	}
+	c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	w.Write([]byte(replyLine(r)))
 }
 
 // readDeadline is the deadline of the next read: in a message, the
-// inactivity timeout from now; between commands, the command's deadline,
+// message's budget (dataDeadline); between commands, the command's deadline,
 // set at its first read (after the previous reply) and not moved by later
 // reads; never after the session's end.
-func (c *clientConn) readDeadline(now time.Time) (time.Time, string) {
+func (c *clientConn) readDeadline(now time.Time, data bool) (time.Time, string) {
 	d := time.Duration(c.readTimeout.Load())
 	var dl time.Time
 	what := "command_timeout"
 	switch {
-	case c.inData.Load():
-		dl, what = now.Add(d), "data_timeout"
+	case data:
+		dl, what = c.dataDeadline(now, d)
 	case c.armed.Swap(false) || c.cmdDeadline.Load() == 0:
 		if !c.exempt && c.p.stressed(c.cfg) && c.cfg.Abuse.StressTimeout < d {
 			d = c.cfg.Abuse.StressTimeout
@@ -229,20 +278,55 @@ func (c *clientConn) readDeadline(now time.Time) (time.Time, string) {
 	return dl, what
 }
 
-// timeout ends a session at a deadline with 421 4.4.2 (under TLS go-smtp
-// writes its own).
+// dataDeadline is the deadline of a read inside a message: Postfix's
+// per-request deadline with smtpd_min_data_rate. The message has a budget
+// of time, at first limit (the data timeout, or StressTimeout under
+// stress); each read spends the time it waited (spendData), and the message
+// bytes it brought earn a second for every Abuse.MinDataRate of them, the
+// budget never above limit. A client sending steadily keeps it full, so limit is then the
+// inactivity timeout RFC 5321 asks for; one trickling spends it. Exempt
+// clients have the inactivity timeout only.
+func (c *clientConn) dataDeadline(now time.Time, limit time.Duration) (time.Time, string) {
+	if c.exempt {
+		return now.Add(limit), "data_timeout"
+	}
+	if c.p.stressed(c.cfg) && c.cfg.Abuse.StressTimeout < limit {
+		limit = c.cfg.Abuse.StressTimeout
+	}
+	// The bytes the message's reader took since the last read (as
+	// written, after TLS) earn their time.
+	earned := c.dataEarned.Swap(0)
+	c.dataBudget += time.Duration(earned * int64(time.Second) / int64(c.cfg.Abuse.MinDataRate))
+	if c.dataFresh.Swap(false) || c.dataBudget > limit {
+		c.dataBudget = limit
+	}
+	if c.dataBudget < limit {
+		// Cut before a full data timeout of silence: the data came
+		// too slowly.
+		return now.Add(max(c.dataBudget, 0)), "min_data_rate"
+	}
+	return now.Add(limit), "data_timeout"
+}
+
+// spendData charges the time a read inside a message waited, from start,
+// to the message's budget.
+func (c *clientConn) spendData(start time.Time) {
+	if !c.exempt {
+		c.dataBudget -= time.Since(start)
+	}
+}
+
+// timeout ends a session at a command's deadline with 421 4.4.2.
 func (c *clientConn) timeout() error {
 	r := filters.ReplyTimeout.WithQueueID(c.id)
 	maillog.Reject(c.fc.Log, maillog.Refusal{Phase: "CONNECT", Test: c.deadlineKind, Reply: r,
 		Reason: "no complete command in time"}, "after", time.Since(c.start).Round(time.Millisecond).String())
-	if c.tls.Load() {
-		return errTimeout{}
-	}
-	c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	c.Write([]byte(replyLine(r)))
+	c.sayClosing(r)
 	return io.EOF
 }
 
+// errTimeout is a message's read cut at its deadline (net.Error, so
+// crypto/tls passes it on and the session answers it).
 type errTimeout struct{}
 
 func (errTimeout) Error() string   { return "timeout" }
@@ -254,7 +338,11 @@ func (errTimeout) Temporary() bool { return true }
 // MaxErrors, as Postfix's smtpd does.
 func (p *Proxy) beforeReply(sc *smtp.Conn, code int) *smtp.SMTPError {
 	c := clientOf(sc)
-	if c == nil || c.exempt || code < 400 || code == 421 {
+	if c == nil {
+		return nil
+	}
+	c.sawReply(sc, code)
+	if c.exempt || code < 400 || code == 421 {
 		return nil
 	}
 	a := &c.cfg.Abuse

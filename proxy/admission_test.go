@@ -362,3 +362,104 @@ func TestSenderHeaderOnMismatch(t *testing.T) {
 		t.Errorf("no Sender: on a message From: someone else:\n%s", msgs[1].Data)
 	}
 }
+
+// TestTricklingDataCut: a client trickling its message a byte at a time,
+// each byte well within the data timeout, is cut once the message came
+// slower than MinDataRate: 421 4.4.2, the session closed, nothing relayed
+// and no 250. Under TLS too, where the reply goes through TLS and the rate
+// counts the message's bytes, not the records carrying them.
+func TestTricklingDataCut(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "tls"}[useTLS], func(t *testing.T) {
+			cfg := Config{DataBlockTimeout: 500 * time.Millisecond, Abuse: Abuse{MinDataRate: 100}}
+			if useTLS {
+				cfg.TLS = testTLS(t)
+			}
+			tp := startProxy(t, cfg, smtptest.Options{})
+			c := dialFrom(t, tp, "127.0.0.1")
+			c.Expect(250, "EHLO c.test")
+			if useTLS {
+				c.StartTLS()
+				c.Expect(250, "EHLO c.test")
+			}
+			c.Expect(250, "MAIL FROM:<a@example.com>")
+			c.Expect(250, "RCPT TO:<u@example.org>")
+			c.Expect(354, "DATA")
+			type reply struct {
+				r   smtptest.Reply
+				err error
+			}
+			got := make(chan reply, 1)
+			go func() {
+				r, err := c.ReadReply()
+				got <- reply{r, err}
+			}()
+			msg := "Subject: slow\r\n\r\n" + strings.Repeat("x", 400)
+			var rep reply
+			answered := false
+		trickle:
+			for i := range len(msg) {
+				select {
+				case rep = <-got:
+					answered = true
+					break trickle
+				case <-time.After(50 * time.Millisecond):
+					c.Write([]byte{msg[i]})
+				}
+			}
+			if !answered {
+				// Had the trickle kept its slot, the message ends now
+				// and is answered as any other.
+				c.Write([]byte("\r\n.\r\n"))
+				rep = <-got
+			}
+			r, err := rep.r, rep.err
+			if err != nil || r.Code != 421 || r.Enhanced != "4.4.2" || !strings.Contains(r.Text, "too slow") {
+				t.Fatalf("trickling message: got %v, %v; want 421 4.4.2 ... too slow", r, err)
+			}
+			endsWithID(t, r)
+			if r, err := c.ReadReply(); err == nil {
+				t.Errorf("session still open after the cut: %s", r)
+			}
+			if n := tp.be.Count(); n != 0 {
+				t.Errorf("%d messages relayed from the cut session", n)
+			}
+			if logs := tp.logs.String(); !strings.Contains(logs, "test=min_data_rate") {
+				t.Errorf("no decision line for the cut:\n%s", logs)
+			}
+		})
+	}
+}
+
+// TestIdleEvictionTLS: sessions under TLS, one that said EHLO again and
+// one that did not yet, read their 421 when evicted to make room.
+func TestIdleEvictionTLS(t *testing.T) {
+	tp := startProxy(t, Config{MaxConnections: 3, TLS: testTLS(t)}, smtptest.Options{})
+	ehlo := dialFrom(t, tp, "127.0.0.1")
+	ehlo.Expect(250, "EHLO old.test")
+	ehlo.StartTLS()
+	ehlo.Expect(250, "EHLO old.test")
+	bare := dialFrom(t, tp, "127.0.0.2")
+	bare.Expect(250, "EHLO bare.test")
+	bare.StartTLS()
+	busy := dialFrom(t, tp, "127.0.0.3")
+	busy.Expect(250, "EHLO busy.test")
+	busy.Expect(250, "MAIL FROM:<a@example.com>")
+	for i, old := range []*smtptest.Client{ehlo, bare} {
+		if b := dialFrom(t, tp, "127.0.0.4").Banner; b.Code != 220 {
+			t.Fatalf("newcomer %d with an idle session to evict: %s", i, b)
+		}
+		r, err := old.ReadReply()
+		if err != nil || r.Code != 421 || r.Enhanced != "4.7.0" || !strings.Contains(r.Text, "idle session closed") {
+			t.Fatalf("idle TLS session %d: %v %v", i, r, err)
+		}
+		endsWithID(t, r)
+		if _, err := old.ReadReply(); err == nil {
+			t.Errorf("evicted TLS session %d still open", i)
+		}
+	}
+	busy.Expect(250, "RCPT TO:<u@example.org>")
+	if got := busy.Data([]byte(plainMsg)); got.Code != 250 {
+		t.Errorf("the transaction in progress: %s", got)
+	}
+}

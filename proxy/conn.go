@@ -76,9 +76,33 @@ type clientConn struct {
 	deadlineKind string
 	// errors counts the session's error replies.
 	errors atomic.Int32
-	// ended is set after a closing reply (a rate limit's 421): the next
-	// read ends the session.
+	// ended is set after a closing reply (a rate limit's 421), or when a
+	// message's read was cut (Data answers it): the next read ends the
+	// session.
 	ended atomic.Bool
+	// sc is go-smtp's connection, learnt from the session's first reply
+	// (the banner); handshaking is set from STARTTLS's 220 to the next
+	// reply. Only the connection's goroutine uses them, to write a closing
+	// reply the client can read: through TLS when the session runs under
+	// it, not at all in the middle of a handshake.
+	sc          *smtp.Conn
+	handshaking bool
+	// evicted is set when the session is closed to make room; its read
+	// wakes up, says 421 and ends the session.
+	evicted   atomic.Bool
+	evictSaid atomic.Bool
+	// A message's time budget (Abuse.MinDataRate): dataFresh is set when a
+	// message starts; dataBudget is used by the connection's goroutine
+	// only. dataCutBy names the deadline that cut a message's read.
+	// dataEarned counts the message's bytes not yet credited.
+	dataFresh  atomic.Bool
+	dataBudget time.Duration
+	dataEarned atomic.Int64
+	dataCutBy  atomic.Pointer[string]
+	// linger is set when the session ends while the client may still be
+	// sending: Close shuts the sending side and reads on briefly, so the
+	// last reply is not lost to a reset.
+	linger atomic.Bool
 
 	wmu       sync.Mutex
 	closeOnce sync.Once
@@ -138,6 +162,9 @@ func (p *Proxy) admit(nc net.Conn) {
 	if !p.finishGreet(c, greet) {
 		return
 	}
+	// The wait for the first command starts now, not at connect: a client
+	// that waited for its slot or its banner is not idle.
+	c.lastActive.Store(time.Now().UnixNano())
 	c.ready.Store(true)
 	i := 0
 	if p.caps.smtputf8(p) {
@@ -252,6 +279,9 @@ func (c *clientConn) Read(b []byte) (int, error) {
 	if c.timedOut.Load() {
 		return 0, os.ErrDeadlineExceeded
 	}
+	if c.evicted.Load() {
+		return 0, c.sayEvicted()
+	}
 	if !c.inTxn.Load() && c.p.isClosing() {
 		c.sayShuttingDown()
 		return 0, io.EOF
@@ -262,22 +292,51 @@ func (c *clientConn) Read(b []byte) (int, error) {
 	if c.ended.Load() {
 		return 0, io.EOF
 	}
+	var start time.Time
+	data := c.inData.Load()
 	if !c.fixedDeadline.Load() {
-		dl, what := c.readDeadline(time.Now())
+		start = time.Now()
+		dl, what := c.readDeadline(start, data)
 		c.deadlineKind = what
 		c.Conn.SetReadDeadline(dl)
+		// An eviction's wake-up may have come just before this deadline
+		// replaced it.
+		if c.evicted.Load() {
+			return 0, c.sayEvicted()
+		}
 	}
 	n, err := c.Conn.Read(b)
+	if data && !start.IsZero() {
+		c.spendData(start)
+	}
 	var ne net.Error
 	if err != nil && c.cut.Load() {
 		return n, c.cutRead()
 	}
 	if errors.As(err, &ne) && ne.Timeout() && !c.fixedDeadline.Load() {
+		if c.evicted.Load() {
+			return n, c.sayEvicted()
+		}
+		if data {
+			// The session answers the message (nothing of it is
+			// relayed), then ends; the client is likely still sending.
+			what := c.deadlineKind
+			c.dataCutBy.Store(&what)
+			c.ended.Store(true)
+			c.linger.Store(true)
+			return n, errTimeout{}
+		}
 		c.timedOut.Store(true)
 		return n, c.timeout()
 	}
 	return n, err
 }
+
+// Bounds of the read after a closing reply to a client still sending.
+const (
+	lingerTime = 2 * time.Second
+	lingerMax  = 1 << 20
+)
 
 // errCut is a read cut short at the shutdown deadline.
 var errCut = errors.New("shutdown deadline reached")
@@ -341,11 +400,16 @@ func (c *clientConn) closeIdle() {
 func (c *clientConn) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
-		err = c.Conn.Close()
 		if c.cancel != nil {
 			c.cancel()
 		}
 		c.p.leave(c)
+		if c.linger.Load() {
+			c.CloseWrite()
+			c.Conn.SetReadDeadline(time.Now().Add(lingerTime))
+			io.Copy(io.Discard, io.LimitReader(c.Conn, lingerMax))
+		}
+		err = c.Conn.Close()
 		if c.fc != nil {
 			s := &c.stats
 			c.fc.Log.Info("disconnect", "mail", s.mail.Load(), "rcpt", s.rcpt.Load(), "data", s.data.Load(),

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -317,9 +318,11 @@ func (s *session) Data(r io.Reader) error {
 	defer spool.Close()
 
 	s.cc.readTimeout.Store(int64(s.cc.cfg.DataBlockTimeout))
+	s.cc.dataEarned.Store(0)
+	s.cc.dataFresh.Store(true)
 	s.cc.inData.Store(true)
 	lines := &lineLimiter{w: &lineEnds{w: spool}, max: s.cc.cfg.MaxLineLength}
-	_, err := bufpool.Copy(lines, r)
+	_, err := bufpool.Copy(lines, dataCounter{r, &s.cc.dataEarned})
 	if err == nil {
 		err = lines.Close()
 	}
@@ -377,6 +380,15 @@ func (s *session) dataError(err error, size int64) error {
 		// a reply.
 		t.Log.Info("message aborted by the client", "size", size)
 		return smtpError(filters.ReplyTimeout.WithQueueID(t.QueueID))
+	case errors.As(err, &ne) && ne.Timeout() && s.cc.dataCutBy.Load() != nil:
+		// Cut at its deadline: the client still sending hears why, and
+		// the session ends (what arrived is dropped, nothing relayed).
+		test := *s.cc.dataCutBy.Load()
+		r := filters.ReplyTimeout
+		if test == "min_data_rate" {
+			r = filters.ReplyDataTooSlow
+		}
+		return s.refuse("DATA", r, "message not received in time", "test", test, "size", size)
 	case errors.As(err, &ne) && ne.Timeout() || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF):
 		// The client is gone or silent; whatever is sent may not arrive.
 		t.Log.Info("message not received", "err", err, "size", size)
@@ -498,4 +510,17 @@ func (s *session) Logout() error {
 		s.be = nil
 	}
 	return nil
+}
+
+// dataCounter counts the message bytes read, after TLS and the data
+// reader: what the client's time budget earns (Abuse.MinDataRate).
+type dataCounter struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (d dataCounter) Read(b []byte) (int, error) {
+	n, err := d.r.Read(b)
+	d.n.Add(int64(n))
+	return n, err
 }
