@@ -104,8 +104,14 @@ const (
 	// commands is busy, not idle.
 	minEvictIdle = time.Second
 	// slotWait is how long a connection waits for a slot when every one
-	// is busy, before 421.
-	slotWait = 2 * time.Second
+	// is busy, before 421; it looks again every slotRecheck, as sessions
+	// become idle long enough to give way.
+	slotWait    = 2 * time.Second
+	slotRecheck = 100 * time.Millisecond
+	// evictPenalty is how long a client whose idle session was evicted
+	// may not evict another's (it still takes a free slot).
+	evictPenalty = time.Minute
+	maxPenalties = 1 << 16
 )
 
 func (a *Abuse) prepare(p *Proxy) {
@@ -132,12 +138,45 @@ type admission struct {
 	// open counts open connections, read without the lock on every read.
 	open  atomic.Int32
 	store anvil.Store
-	// freed is closed (and replaced) whenever a slot frees.
+	// freed holds a token when a slot was freed: one connection waiting
+	// for a slot takes it and looks again (the others look again on their
+	// own, every slotRecheck), so a freed slot does not wake them all.
 	freed chan struct{}
+	// penalty holds the clients whose idle session was closed to make
+	// room, with when they may close another's again. Idle slot holders
+	// that reconnect at once would otherwise close each other's sessions
+	// for ever, none would stay idle long enough to give way, and a
+	// newcomer would find no slot.
+	penalty map[netip.Addr]time.Time
 }
 
 func newAdmission() admission {
-	return admission{perNet: map[netip.Prefix]int{}, store: anvil.NewMemory(0), freed: make(chan struct{})}
+	return admission{perNet: map[netip.Prefix]int{}, store: anvil.NewMemory(0), freed: make(chan struct{}, 1),
+		penalty: map[netip.Addr]time.Time{}}
+}
+
+// penalisedLocked reports whether ip may not close an idle session to
+// make room now; p.mu is held.
+func (p *Proxy) penalisedLocked(ip netip.Addr, now time.Time) bool {
+	until, ok := p.adm.penalty[ip]
+	return ok && now.Before(until)
+}
+
+// penaliseLocked bars ip from closing idle sessions for evictPenalty; p.mu
+// is held. The map is bounded: expired entries go when it grows, all of
+// them past maxPenalties.
+func (p *Proxy) penaliseLocked(ip netip.Addr, now time.Time) {
+	if len(p.adm.penalty) >= maxPenalties/16 {
+		for k, t := range p.adm.penalty {
+			if !now.Before(t) {
+				delete(p.adm.penalty, k)
+			}
+		}
+		if len(p.adm.penalty) >= maxPenalties {
+			clear(p.adm.penalty)
+		}
+	}
+	p.adm.penalty[ip] = now.Add(evictPenalty)
 }
 
 // clientNetwork is the network a client's slots are counted in.
@@ -166,7 +205,8 @@ func (p *Proxy) stressed(cfg *Config) bool {
 
 // limitsLocked checks the connection limits for c; p.mu is held. A full
 // proxy makes room by evicting its oldest idle session, returned to be
-// closed once the lock is released.
+// closed once the lock is released, unless c's own idle session was
+// evicted in the last evictPenalty.
 func (p *Proxy) limitsLocked(c *clientConn) (r filters.Reply, reason string, evict *clientConn) {
 	if c.exempt {
 		return filters.Reply{}, "", nil
@@ -177,8 +217,14 @@ func (p *Proxy) limitsLocked(c *clientConn) (r filters.Reply, reason string, evi
 	case p.adm.perNet[c.net] >= c.cfg.Abuse.MaxConnectionsPerNetwork:
 		return filters.ReplyTooManyFromClient, "max_connections_per_network", nil
 	case len(p.conns) >= c.cfg.MaxConnections:
-		if v := p.oldestIdleLocked(); v != nil {
-			p.leaveLocked(v)
+		now := time.Now()
+		if p.penalisedLocked(c.ip, now) {
+			return filters.ReplyTooManyConnections, "max_connections", nil
+		}
+		if v := p.oldestIdleLocked(now, c.passed); v != nil {
+			// The slot goes to c at once: nobody waiting is told.
+			p.releaseLocked(v)
+			p.penaliseLocked(v.ip, now)
 			return filters.Reply{}, "", v
 		}
 		return filters.ReplyTooManyConnections, "max_connections", nil
@@ -187,12 +233,22 @@ func (p *Proxy) limitsLocked(c *clientConn) (r filters.Reply, reason string, evi
 }
 
 // oldestIdleLocked is the session that has waited longest for a command
-// outside a transaction; exempt clients are kept.
-func (p *Proxy) oldestIdleLocked() *clientConn {
+// outside a transaction; exempt clients are kept. For a newcomer that passed
+// the pregreet test (passed), a client still taking it goes first, as
+// postscreen lets a client it knows skip the queue: idle slot holders that
+// come back at once, failing or passing the test, would otherwise keep every
+// session too young to give way.
+func (p *Proxy) oldestIdleLocked(now time.Time, passed bool) *clientConn {
 	var old *clientConn
-	oldest := time.Now().Add(-minEvictIdle).UnixNano()
+	oldest := now.Add(-minEvictIdle).UnixNano()
 	for c := range p.conns {
-		if c.exempt || !c.ready.Load() || c.inTxn.Load() || c.inData.Load() {
+		if c.exempt {
+			continue
+		}
+		if passed && c.greeting.Load() {
+			return c
+		}
+		if !c.ready.Load() || c.inTxn.Load() || c.inData.Load() {
 			continue
 		}
 		if t := c.lastActive.Load(); t < oldest {
@@ -210,7 +266,11 @@ func (p *Proxy) oldestIdleLocked() *clientConn {
 func (c *clientConn) evict() {
 	metrics.ConnectionsRefused.WithLabelValues("evicted_idle").Inc()
 	r := filters.ReplyIdleClosed.WithQueueID(c.id)
-	maillog.Reject(c.fc.Log, maillog.Refusal{Phase: "CONNECT", Reply: r, Reason: "slots full; oldest idle session closed"})
+	log, reason := c.admitLog, "slots full; session taking the pregreet test closed for a client that passed it"
+	if c.ready.Load() {
+		log, reason = c.fc.Log, "slots full; oldest idle session closed"
+	}
+	maillog.Reject(log, maillog.Refusal{Phase: "CONNECT", Reply: r, Reason: reason})
 	c.evicted.Store(true)
 	c.Conn.SetReadDeadline(time.Now())
 	time.AfterFunc(evictGrace, func() { c.Close() })

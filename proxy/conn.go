@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -99,6 +100,13 @@ type clientConn struct {
 	dataBudget time.Duration
 	dataEarned atomic.Int64
 	dataCutBy  atomic.Pointer[string]
+	// passed is set, before the connection takes a slot, when it need not
+	// take the pregreet test (pregreet.go); greeting is set while it takes
+	// it. A full proxy gives the slot of a client taking the test to one
+	// that passed it. admitLog is the log until fc is set.
+	passed   bool
+	greeting atomic.Bool
+	admitLog *slog.Logger
 	// linger is set when the session ends while the client may still be
 	// sending: Close shuts the sending side and reads on briefly, so the
 	// last reply is not lost to a reset.
@@ -125,6 +133,7 @@ func (p *Proxy) admit(nc net.Conn) {
 	c.exempt, c.net = g.cfg.Abuse.exempt(c.ip), clientNetwork(c.ip)
 	c.lastActive.Store(c.start.UnixNano())
 	log := p.log.With("session", c.id, "client", "["+c.ip.String()+"]")
+	c.admitLog = log
 	if c.rateLimited(p.ctx, "conn", g.cfg.Abuse.ConnectionRate, time.Minute) {
 		metrics.ConnectionsRefused.WithLabelValues("connection_rate").Inc()
 		r := filters.ReplyConnectionRate.WithQueueID(c.id)
@@ -135,6 +144,7 @@ func (p *Proxy) admit(nc net.Conn) {
 		return
 	}
 
+	c.passed = p.passedGreet(c)
 	if r, ok := p.enter(c); !ok {
 		log.Info("connection refused", "reply", r.String())
 		nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
@@ -201,15 +211,20 @@ func (p *Proxy) enter(c *clientConn) (filters.Reply, bool) {
 		return filters.ReplyShuttingDown.WithQueueID(c.id), false
 	}
 	r, reason, evicted := p.limitsLocked(c)
-	for wait := time.Now().Add(slotWait); reason == "max_connections" && time.Now().Before(wait); {
+	for wait := time.Now().Add(slotWait); reason == "max_connections"; {
 		// Full, and no session idle long enough to close: wait for a
 		// slot as a connection waits in Postfix's listen queue.
-		freed := p.adm.freed
-		p.mu.Unlock()
-		select {
-		case <-freed:
-		case <-time.After(time.Until(wait)):
+		left := time.Until(wait)
+		if left <= 0 {
+			break
 		}
+		p.mu.Unlock()
+		t := time.NewTimer(min(left, slotRecheck))
+		select {
+		case <-p.adm.freed:
+		case <-t.C:
+		}
+		t.Stop()
 		p.mu.Lock()
 		if p.closing {
 			p.mu.Unlock()
@@ -249,9 +264,23 @@ func (p *Proxy) leave(c *clientConn) {
 	}
 }
 
-// leaveLocked gives c's slot back; p.mu is held. It reports whether c was
-// the last connection of a retired generation, whose servers can go.
+// leaveLocked gives c's slot back and tells a connection waiting for one;
+// p.mu is held. It reports whether c was the last connection of a retired
+// generation, whose servers can go.
 func (p *Proxy) leaveLocked(c *clientConn) bool {
+	if _, ok := p.conns[c]; !ok {
+		return false
+	}
+	select {
+	case p.adm.freed <- struct{}{}:
+	default:
+	}
+	return p.releaseLocked(c)
+}
+
+// releaseLocked gives c's slot back; p.mu is held. It reports what
+// leaveLocked does.
+func (p *Proxy) releaseLocked(c *clientConn) bool {
 	if _, ok := p.conns[c]; !ok {
 		return false
 	}
@@ -264,8 +293,6 @@ func (p *Proxy) leaveLocked(c *clientConn) bool {
 		delete(p.adm.perNet, c.net)
 	}
 	p.adm.open.Add(-1)
-	close(p.adm.freed)
-	p.adm.freed = make(chan struct{})
 	c.gen.conns--
 	if p.closing && len(p.conns) == 0 {
 		close(p.drained)

@@ -20,20 +20,28 @@ type greeting struct {
 	until time.Time
 }
 
-// startGreet sends the banner's first line when c takes the test.
-func (p *Proxy) startGreet(c *clientConn) greeting {
+// passedGreet reports whether c need not take the test: it is off, c is
+// exempt, or c passed it within GreetTTL.
+func (p *Proxy) passedGreet(c *clientConn) bool {
 	a := &c.cfg.Abuse
 	if a.GreetDelay <= 0 || c.exempt {
+		return true
+	}
+	_, ok, _ := a.Store.Get(p.ctx, greetKey(c))
+	return ok
+}
+
+// startGreet sends the banner's first line when c takes the test.
+func (p *Proxy) startGreet(c *clientConn) greeting {
+	if c.passed {
 		return greeting{}
 	}
-	if _, ok, _ := a.Store.Get(c.ctx, greetKey(c)); ok {
-		return greeting{}
-	}
+	c.greeting.Store(true)
 	c.Conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	if _, err := c.Write([]byte("220-" + c.cfg.Hostname + " ESMTP\r\n")); err != nil {
 		return greeting{}
 	}
-	return greeting{until: time.Now().Add(a.GreetDelay)}
+	return greeting{until: time.Now().Add(c.cfg.Abuse.GreetDelay)}
 }
 
 // finishGreet waits out the delay and reports whether c passed; a client
@@ -46,6 +54,13 @@ func (p *Proxy) finishGreet(c *clientConn, g greeting) bool {
 	c.Conn.SetReadDeadline(g.until)
 	n, err := c.Conn.Read(b[:])
 	c.Conn.SetReadDeadline(time.Time{})
+	c.greeting.Store(false)
+	if c.evicted.Load() {
+		// Its slot went to a client that passed before.
+		c.sayEvicted()
+		c.Close()
+		return false
+	}
 	if n == 0 && isTimeout(err) {
 		a := &c.cfg.Abuse
 		if err := a.Store.Set(c.ctx, greetKey(c), time.Now(), a.GreetTTL); err != nil {
