@@ -148,6 +148,13 @@ type admission struct {
 	// for ever, none would stay idle long enough to give way, and a
 	// newcomer would find no slot.
 	penalty map[netip.Addr]time.Time
+	// greeting counts the sessions taking the pregreet test; idleNotBefore
+	// (Unix nanoseconds) is when a session may first have been idle long
+	// enough to evict, from the last look that found none: connections
+	// waiting for a slot look again often, and need not go through every
+	// session each time.
+	greeting      atomic.Int32
+	idleNotBefore int64
 }
 
 func newAdmission() admission {
@@ -239,8 +246,20 @@ func (p *Proxy) limitsLocked(c *clientConn) (r filters.Reply, reason string, evi
 // come back at once, failing or passing the test, would otherwise keep every
 // session too young to give way.
 func (p *Proxy) oldestIdleLocked(now time.Time, passed bool) *clientConn {
+	greeters := passed && p.adm.greeting.Load() > 0
+	if !greeters && now.UnixNano() < p.adm.idleNotBefore {
+		return nil
+	}
 	var old *clientConn
 	oldest := now.Add(-minEvictIdle).UnixNano()
+	// Sessions becoming idle from now on are not old enough before
+	// next.
+	next := now.Add(minEvictIdle).UnixNano()
+	defer func() {
+		if old == nil {
+			p.adm.idleNotBefore = next
+		}
+	}()
 	for c := range p.conns {
 		if c.exempt {
 			continue
@@ -251,9 +270,11 @@ func (p *Proxy) oldestIdleLocked(now time.Time, passed bool) *clientConn {
 		if !c.ready.Load() || c.inTxn.Load() || c.inData.Load() {
 			continue
 		}
-		if t := c.lastActive.Load(); t < oldest {
+		t := c.lastActive.Load()
+		if t < oldest {
 			old, oldest = c, t
 		}
+		next = min(next, t+int64(minEvictIdle))
 	}
 	return old
 }

@@ -463,3 +463,57 @@ func TestIdleEvictionTLS(t *testing.T) {
 		t.Errorf("the transaction in progress: %s", got)
 	}
 }
+
+// TestEvictedClientDoesNotEvict: a client whose idle session was closed to
+// make room may not close another's when it comes back (it would take the
+// next newcomer's room), while a new client still may.
+func TestEvictedClientDoesNotEvict(t *testing.T) {
+	tp := startProxy(t, Config{MaxConnections: 2}, smtptest.Options{})
+	first := dialFrom(t, tp, "127.0.0.1")
+	first.Expect(250, "EHLO first.test")
+	second := dialFrom(t, tp, "127.0.0.2")
+	second.Expect(250, "EHLO second.test")
+	if b := dialFrom(t, tp, "127.0.0.3").Banner; b.Code != 220 {
+		t.Fatalf("newcomer with an idle session to evict: %s", b)
+	}
+	if r, err := first.ReadReply(); err != nil || r.Code != 421 || !strings.Contains(r.Text, "idle session closed") {
+		t.Fatalf("oldest idle session: %v %v", r, err)
+	}
+	// second has been idle long enough by now, but not for the client
+	// just evicted.
+	if b := dialFrom(t, tp, "127.0.0.1").Banner; b.Code != 421 || !strings.Contains(b.Text, "Too many connections") {
+		t.Errorf("evicted client coming back: %s", b)
+	}
+	second.Expect(250, "NOOP")
+	if b := dialFrom(t, tp, "127.0.0.4").Banner; b.Code != 220 {
+		t.Errorf("another newcomer: %s", b)
+	}
+}
+
+// TestPassedClientTakesGreetingSlot: with every slot taken, a client that
+// passed the pregreet test before takes the slot of one still taking it,
+// which hears 421 instead of its banner's last line.
+func TestPassedClientTakesGreetingSlot(t *testing.T) {
+	tp := startProxy(t, Config{MaxConnections: 1, Abuse: Abuse{GreetDelay: 300 * time.Millisecond}}, smtptest.Options{})
+	// 127.0.0.1 passes once.
+	c, r := rawDial(t, tp, "127.0.0.1")
+	r.ReadString('\n')
+	if last, _ := r.ReadString('\n'); !strings.HasPrefix(last, "220 ") {
+		t.Fatalf("banner's last line: %q", last)
+	}
+	io.WriteString(c, "QUIT\r\n")
+	io.ReadAll(r)
+	// A new client takes the only slot and the test, with a long delay.
+	tp.Reconfigure(Config{Chain: testChain(), Backend: tp.be.Addr, Hostname: "gw.test", MaxConnections: 1,
+		Abuse: Abuse{GreetDelay: time.Minute}})
+	_, nr := rawDial(t, tp, "127.0.0.2")
+	if first, _ := nr.ReadString('\n'); !strings.HasPrefix(first, "220-") {
+		t.Fatalf("new client's banner: %q", first)
+	}
+	if b := dialFrom(t, tp, "127.0.0.1").Banner; b.Code != 220 {
+		t.Fatalf("client that passed before, with a client taking the test in the only slot: %s", b)
+	}
+	if rest, _ := io.ReadAll(nr); !strings.HasPrefix(string(rest), "421 4.7.0") {
+		t.Errorf("client taking the test, its slot given away: %q", rest)
+	}
+}

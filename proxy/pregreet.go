@@ -36,9 +36,10 @@ func (p *Proxy) startGreet(c *clientConn) greeting {
 	if c.passed {
 		return greeting{}
 	}
-	c.greeting.Store(true)
+	c.setGreeting(true)
 	c.Conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	if _, err := c.Write([]byte("220-" + c.cfg.Hostname + " ESMTP\r\n")); err != nil {
+		c.setGreeting(false)
 		return greeting{}
 	}
 	return greeting{until: time.Now().Add(c.cfg.Abuse.GreetDelay)}
@@ -52,9 +53,15 @@ func (p *Proxy) finishGreet(c *clientConn, g greeting) bool {
 	}
 	var b [1]byte
 	c.Conn.SetReadDeadline(g.until)
-	n, err := c.Conn.Read(b[:])
+	var n int
+	var err error
+	// An eviction's wake-up may have come before this deadline replaced
+	// it.
+	if !c.evicted.Load() {
+		n, err = c.Conn.Read(b[:])
+	}
 	c.Conn.SetReadDeadline(time.Time{})
-	c.greeting.Store(false)
+	c.setGreeting(false)
 	if c.evicted.Load() {
 		// Its slot went to a client that passed before.
 		c.sayEvicted()
@@ -86,4 +93,16 @@ func greetKey(c *clientConn) string { return "greet:" + c.ip.String() }
 func isTimeout(err error) bool {
 	t, ok := err.(interface{ Timeout() bool })
 	return ok && t.Timeout()
+}
+
+// setGreeting marks c as taking the test or not, counted in the proxy's
+// admission state.
+func (c *clientConn) setGreeting(on bool) {
+	if c.greeting.CompareAndSwap(!on, on) {
+		if on {
+			c.p.adm.greeting.Add(1)
+		} else {
+			c.p.adm.greeting.Add(-1)
+		}
+	}
 }
