@@ -406,13 +406,32 @@ func (c *clientConn) timeout() error {
 	return io.EOF
 }
 
-// errTimeout is a message's read cut at its deadline (net.Error, so
-// crypto/tls passes it on and the session answers it).
-type errTimeout struct{}
+// errDataCut is a message's read cut at its deadline. It is a temporary
+// net.Error, so crypto/tls passes it on without keeping it for every later
+// read, and it wraps the reply: go-smtp sends that for a BDAT chunk, and
+// Session.Data for DATA.
+type errDataCut struct{ reply *smtp.SMTPError }
 
-func (errTimeout) Error() string   { return "timeout" }
-func (errTimeout) Timeout() bool   { return true }
-func (errTimeout) Temporary() bool { return true }
+func (e errDataCut) Error() string { return "message cut at its deadline: " + e.reply.Error() }
+func (e errDataCut) Unwrap() error { return e.reply }
+func (errDataCut) Timeout() bool   { return true }
+func (errDataCut) Temporary() bool { return true }
+
+// dataCutReply is the reply to a message cut at the deadline named what.
+func dataCutReply(what string) filters.Reply {
+	if what == "min_data_rate" {
+		return filters.ReplyDataTooSlow
+	}
+	return filters.ReplyTimeout
+}
+
+// dataQueueID is the queue id of the message being read, or the session's.
+func (c *clientConn) dataQueueID() string {
+	if id := c.dataID.Load(); id != nil {
+		return *id
+	}
+	return c.id
+}
 
 // beforeReply counts the error replies of a session (4xx and 5xx but the
 // closing 421s), tarpits them after SoftErrors and ends the session after

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"fmt"
 	"encoding/base64"
 	"io"
 	"net"
@@ -367,10 +368,12 @@ func TestSenderHeaderOnMismatch(t *testing.T) {
 // each byte well within the data timeout, is cut once the message came
 // slower than MinDataRate: 421 4.4.2, the session closed, nothing relayed
 // and no 250. Under TLS too, where the reply goes through TLS and the rate
-// counts the message's bytes, not the records carrying them.
+// counts the message's bytes, not the records carrying them; and in a BDAT
+// chunk.
 func TestTricklingDataCut(t *testing.T) {
-	for _, useTLS := range []bool{false, true} {
-		t.Run(map[bool]string{false: "plain", true: "tls"}[useTLS], func(t *testing.T) {
+	for _, mode := range []string{"plain", "tls", "bdat"} {
+		t.Run(mode, func(t *testing.T) {
+			useTLS := mode == "tls"
 			cfg := Config{DataBlockTimeout: 500 * time.Millisecond, Abuse: Abuse{MinDataRate: 100}}
 			if useTLS {
 				cfg.TLS = testTLS(t)
@@ -384,7 +387,12 @@ func TestTricklingDataCut(t *testing.T) {
 			}
 			c.Expect(250, "MAIL FROM:<a@example.com>")
 			c.Expect(250, "RCPT TO:<u@example.org>")
-			c.Expect(354, "DATA")
+			msg := "Subject: slow\r\n\r\n" + strings.Repeat("x", 400)
+			if mode == "bdat" {
+				c.Write([]byte(fmt.Sprintf("BDAT %d LAST\r\n", len(msg))))
+			} else {
+				c.Expect(354, "DATA")
+			}
 			type reply struct {
 				r   smtptest.Reply
 				err error
@@ -394,7 +402,6 @@ func TestTricklingDataCut(t *testing.T) {
 				r, err := c.ReadReply()
 				got <- reply{r, err}
 			}()
-			msg := "Subject: slow\r\n\r\n" + strings.Repeat("x", 400)
 			var rep reply
 			answered := false
 		trickle:
@@ -410,7 +417,9 @@ func TestTricklingDataCut(t *testing.T) {
 			if !answered {
 				// Had the trickle kept its slot, the message ends now
 				// and is answered as any other.
-				c.Write([]byte("\r\n.\r\n"))
+				if mode != "bdat" {
+					c.Write([]byte("\r\n.\r\n"))
+				}
 				rep = <-got
 			}
 			r, err := rep.r, rep.err
@@ -515,5 +524,23 @@ func TestPassedClientTakesGreetingSlot(t *testing.T) {
 	}
 	if rest, _ := io.ReadAll(nr); !strings.HasPrefix(string(rest), "421 4.7.0") {
 		t.Errorf("client taking the test, its slot given away: %q", rest)
+	}
+}
+
+// TestCommandTimeoutTLS: under TLS the command deadline's 421 goes through
+// TLS, with the session's id like every other refusal.
+func TestCommandTimeoutTLS(t *testing.T) {
+	tp := startProxy(t, Config{CommandTimeout: 300 * time.Millisecond, TLS: testTLS(t)}, smtptest.Options{})
+	c := dialFrom(t, tp, "127.0.0.1")
+	c.Expect(250, "EHLO c.test")
+	c.StartTLS()
+	c.Expect(250, "EHLO c.test")
+	r, err := c.ReadReply()
+	if err != nil || r.Code != 421 || r.Enhanced != "4.4.2" {
+		t.Fatalf("silent TLS client: %v %v; want 421 4.4.2", r, err)
+	}
+	endsWithID(t, r)
+	if _, err := c.ReadReply(); err == nil {
+		t.Error("session still open after the timeout")
 	}
 }

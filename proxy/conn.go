@@ -100,6 +100,8 @@ type clientConn struct {
 	dataBudget time.Duration
 	dataEarned atomic.Int64
 	dataCutBy  atomic.Pointer[string]
+	// dataID is the queue id of the message being read.
+	dataID atomic.Pointer[string]
 	// passed is set, before the connection takes a slot, when it need not
 	// take the pregreet test (pregreet.go); greeting is set while it takes
 	// it. A full proxy gives the slot of a client taking the test to one
@@ -345,13 +347,13 @@ func (c *clientConn) Read(b []byte) (int, error) {
 			return n, c.sayEvicted()
 		}
 		if data {
-			// The session answers the message (nothing of it is
-			// relayed), then ends; the client is likely still sending.
+			// The message is answered (nothing of it is relayed), then
+			// the session ends; the client is likely still sending.
 			what := c.deadlineKind
 			c.dataCutBy.Store(&what)
 			c.ended.Store(true)
 			c.linger.Store(true)
-			return n, errTimeout{}
+			return n, errDataCut{smtpError(dataCutReply(what).WithQueueID(c.dataQueueID()))}
 		}
 		c.timedOut.Store(true)
 		return n, c.timeout()

@@ -319,6 +319,7 @@ func (s *session) Data(r io.Reader) error {
 
 	s.cc.readTimeout.Store(int64(s.cc.cfg.DataBlockTimeout))
 	s.cc.dataEarned.Store(0)
+	s.cc.dataID.Store(&t.QueueID)
 	s.cc.dataFresh.Store(true)
 	s.cc.inData.Store(true)
 	lines := &lineLimiter{w: &lineEnds{w: spool}, max: s.cc.cfg.MaxLineLength}
@@ -371,6 +372,13 @@ func (s *session) dataError(err error, size int64) error {
 	t := s.tx.t
 	var ne net.Error
 	switch {
+	case s.cc.dataCutBy.Load() != nil:
+		// Cut at its deadline: the client still sending hears why, and
+		// the session ends (what arrived is dropped, nothing relayed).
+		// A BDAT chunk's reply is go-smtp's, from the cut read; this is
+		// then the decision's line only.
+		test := *s.cc.dataCutBy.Load()
+		return s.refuse("DATA", dataCutReply(test), "message not received in time", "test", test, "size", size)
 	case errors.Is(err, smtp.ErrDataTooLarge):
 		return s.refuse("DATA", filters.ReplyMessageTooBig, "message over max_message_bytes", "size", size)
 	case errors.Is(err, errCut):
@@ -380,15 +388,6 @@ func (s *session) dataError(err error, size int64) error {
 		// a reply.
 		t.Log.Info("message aborted by the client", "size", size)
 		return smtpError(filters.ReplyTimeout.WithQueueID(t.QueueID))
-	case errors.As(err, &ne) && ne.Timeout() && s.cc.dataCutBy.Load() != nil:
-		// Cut at its deadline: the client still sending hears why, and
-		// the session ends (what arrived is dropped, nothing relayed).
-		test := *s.cc.dataCutBy.Load()
-		r := filters.ReplyTimeout
-		if test == "min_data_rate" {
-			r = filters.ReplyDataTooSlow
-		}
-		return s.refuse("DATA", r, "message not received in time", "test", test, "size", size)
 	case errors.As(err, &ne) && ne.Timeout() || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF):
 		// The client is gone or silent; whatever is sent may not arrive.
 		t.Log.Info("message not received", "err", err, "size", size)

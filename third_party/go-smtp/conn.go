@@ -1274,7 +1274,8 @@ func (c *Conn) handleDataLMTP() {
 
 func dataErrorToStatus(err error) (code int, enchCode EnhancedCode, msg string) {
 	if err != nil {
-		if smtperr, ok := err.(*SMTPError); ok {
+		var smtperr *SMTPError
+		if errors.As(err, &smtperr) {
 			return smtperr.Code, smtperr.EnhancedCode, smtperr.Message
 		} else {
 			return 554, EnhancedCode{5, 0, 0}, "Error: transaction failed: " + err.Error()
