@@ -2,8 +2,8 @@ package proxy
 
 import (
 	"bufio"
-	"fmt"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
