@@ -65,7 +65,7 @@ func TestFilterRealClamd(t *testing.T) {
 	}
 	log := slog.New(slog.DiscardHandler)
 	run := func(f *Filter, msg []byte) filters.Verdict {
-		tr := filters.NewTransaction(&filters.Conn{}, "Q1")
+		tr := filters.NewTransaction(&filters.ClientConn{}, "Q1")
 		return f.CheckMessage(context.Background(), tr, filters.NewMessage(msg))
 	}
 	v := run(New(Config{Client: c, Log: log}), eicarMessage())

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"strings"
 
 	"mailguard/classifier"
 	"mailguard/filters"
+	"mailguard/mimeparse"
 )
 
 // The MIME walk streams: a message is read once, part by part, and only
@@ -44,7 +44,7 @@ func (in *inspector) entity(r io.Reader, ctype, cte, disposition, parent string,
 		in.limit("(message)", fmt.Sprintf("has more than %d MIME parts", in.lim.MaxParts))
 		return
 	}
-	mt, params := mediaType(ctype, parent)
+	mt, params := mimeparse.ContentType(ctype, parent)
 	switch {
 	case strings.HasPrefix(mt, "multipart/") && params["boundary"] != "":
 		if depth >= maxNesting {
@@ -100,38 +100,6 @@ func decode(r io.Reader, cte string) io.Reader {
 		return quotedprintable.NewReader(r)
 	}
 	return r
-}
-
-// mediaType parses a Content-Type leniently: absent or broken, it is the
-// default of its context (RFC 2046 section 5.1.5); a boundary the strict
-// parser loses is picked out by hand.
-func mediaType(ctype, parent string) (string, map[string]string) {
-	def := "text/plain"
-	if parent == "digest" {
-		def = "message/rfc822"
-	}
-	if strings.TrimSpace(ctype) == "" {
-		return def, nil
-	}
-	mt, params, err := mime.ParseMediaType(ctype)
-	if err != nil || mt == "" {
-		semi := strings.IndexByte(ctype, ';')
-		if semi < 0 {
-			semi = len(ctype)
-		}
-		mt = strings.ToLower(strings.TrimSpace(ctype[:semi]))
-		if !strings.Contains(mt, "/") {
-			return def, nil
-		}
-		params = map[string]string{}
-		for _, p := range strings.Split(ctype[semi:], ";") {
-			k, v, ok := strings.Cut(p, "=")
-			if ok {
-				params[strings.ToLower(strings.TrimSpace(k))] = strings.Trim(strings.TrimSpace(v), `"'`)
-			}
-		}
-	}
-	return mt, params
 }
 
 // readHeader reads the header of an attached message, at most

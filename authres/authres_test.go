@@ -156,7 +156,7 @@ type outcome struct {
 
 func run(t *testing.T, c *Checker, ip, helo, mailFrom string, msg []byte, relay bool) outcome {
 	t.Helper()
-	conn := &filters.Conn{ClientIP: netip.MustParseAddr(ip), Helo: helo}
+	conn := &filters.ClientConn{ClientIP: netip.MustParseAddr(ip), Helo: helo}
 	conn.SetRelayClient(relay)
 	tr := filters.NewTransaction(conn, "TESTQ1")
 	tr.MailFrom = mailFrom

@@ -43,7 +43,7 @@ func (s scorer) CheckMessage(context.Context, *filters.Transaction, *filters.Mes
 func runChain(t *testing.T, fs []filters.Filter, msg string, auth string) (filters.Outcome, *filters.Transaction) {
 	t.Helper()
 	chain := filters.NewChain(filters.ChainConfig{Filters: fs, Policy: filters.Policy{Tag: 5, Quarantine: 10, Reject: 100}})
-	tx := filters.NewTransaction(&filters.Conn{AuthUser: auth}, "Q1")
+	tx := filters.NewTransaction(&filters.ClientConn{AuthUser: auth}, "Q1")
 	return chain.Data(context.Background(), tx, filters.NewMessage([]byte(msg))), tx
 }
 

@@ -154,32 +154,3 @@ func decodeHeader(v string) string {
 	}
 	return toUTF8([]byte(v), "")
 }
-
-// parseContentType returns the media type (lower case, "" when absent)
-// and parameters of a Content-Type value. Broken parameter lists are
-// common in spam, so when the strict parser fails the boundary and charset
-// are picked out by hand.
-func parseContentType(v string) (string, map[string]string) {
-	if v == "" {
-		return "", nil
-	}
-	mt, params, err := mime.ParseMediaType(v)
-	if err == nil {
-		return mt, params
-	}
-	parts := strings.Split(v, ";")
-	mt = strings.ToLower(strings.TrimSpace(parts[0]))
-	params = map[string]string{}
-	for _, p := range parts[1:] {
-		k, val, ok := strings.Cut(p, "=")
-		if !ok {
-			continue
-		}
-		k = strings.ToLower(strings.TrimSpace(k))
-		val = strings.Trim(strings.TrimSpace(val), `"'`)
-		if k != "" && val != "" {
-			params[k] = val
-		}
-	}
-	return mt, params
-}

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"path"
 	"strings"
+
+	"mailguard/mimeparse"
 )
 
 // entity tokenizes one MIME entity whose header is h and body is body:
@@ -16,7 +18,7 @@ func (t *tokenizer) entity(h header, body []byte, depth int) {
 	if t.parts > maxParts || depth > maxDepth {
 		return
 	}
-	mt, params := parseContentType(h.Get("content-type"))
+	mt, params := mimeparse.MediaType(h.Get("content-type"))
 	if mt == "" {
 		mt = "text/plain"
 	} else {
@@ -31,7 +33,7 @@ func (t *tokenizer) entity(h header, body []byte, depth int) {
 	}
 	name := params["name"]
 	if cd := h.Get("content-disposition"); cd != "" {
-		_, dp := parseContentType(cd)
+		_, dp := mimeparse.MediaType(cd)
 		if dp["filename"] != "" {
 			name = dp["filename"]
 		}

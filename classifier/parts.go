@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"mailguard/mimeparse"
 )
 
 // Part is one leaf entity of a message as the tokenizer sees it: decoded
@@ -92,7 +94,7 @@ func (w *partWalker) entity(h header, body []byte, depth int) {
 		w.res.Truncated = "depth"
 		return
 	}
-	mt, params := parseContentType(h.Get("content-type"))
+	mt, params := mimeparse.MediaType(h.Get("content-type"))
 	if mt == "" {
 		mt = "text/plain"
 	}
@@ -114,7 +116,7 @@ func (w *partWalker) entity(h header, body []byte, depth int) {
 	}
 	p := &Part{Type: mt, Charset: params["charset"], Body: decodeTransfer(body, cte), Depth: depth}
 	if cd := h.Get("content-disposition"); cd != "" {
-		d, _ := parseContentType(cd)
+		d, _ := mimeparse.MediaType(cd)
 		p.Attachment = d == "attachment"
 		if n := FileParam(cd, "filename"); n != "" {
 			p.Names = append(p.Names, n)

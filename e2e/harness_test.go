@@ -1,12 +1,8 @@
-// Package e2e drives the built mailguard binary as an operator would: a
-// configuration file, `mailguard serve`, real SMTP over 127.0.0.1 sockets,
-// a recording backend MTA (smtptest) and a DNS server answering from zone
-// text (dnstest), never the machine's resolver.
-//
+package e2e
+
 // The harness in this file is shared by every e2e test: TestMain builds the
 // binary once; Start writes a configuration, runs `mailguard serve`, waits
 // for it to listen and stops it with SIGTERM when the test ends.
-package e2e
 
 import (
 	"bufio"

@@ -18,12 +18,12 @@ type Filter interface {
 
 // ConnectChecker runs when a client connects, before the banner.
 type ConnectChecker interface {
-	CheckConnect(ctx context.Context, c *Conn) Verdict
+	CheckConnect(ctx context.Context, c *ClientConn) Verdict
 }
 
 // HeloChecker runs at HELO/EHLO.
 type HeloChecker interface {
-	CheckHelo(ctx context.Context, c *Conn) Verdict
+	CheckHelo(ctx context.Context, c *ClientConn) Verdict
 }
 
 // MailChecker runs at MAIL FROM.
@@ -125,14 +125,14 @@ func (c *Chain) Policy() Policy { return c.policy }
 
 // Connect runs the connect-phase checks. Scores found before a transaction
 // exists are kept on the connection and added to each transaction.
-func (c *Chain) Connect(ctx context.Context, conn *Conn) Verdict {
+func (c *Chain) Connect(ctx context.Context, conn *ClientConn) Verdict {
 	v := runPhase(ctx, c, "connect", conn.Log, c.connect, func(ctx context.Context, f ConnectChecker) Verdict { return f.CheckConnect(ctx, conn) })
 	conn.addConnScores(v.Scores)
 	return v
 }
 
 // Helo runs the HELO-phase checks.
-func (c *Chain) Helo(ctx context.Context, conn *Conn) Verdict {
+func (c *Chain) Helo(ctx context.Context, conn *ClientConn) Verdict {
 	v := runPhase(ctx, c, "helo", conn.Log, c.helo, func(ctx context.Context, f HeloChecker) Verdict { return f.CheckHelo(ctx, conn) })
 	conn.addConnScores(v.Scores)
 	return v

@@ -74,7 +74,7 @@ func TestRcptVerdictCombination(t *testing.T) {
 				fs = append(fs, c)
 			}
 			ch := NewChain(ChainConfig{Filters: fs, Timeout: 50 * time.Millisecond})
-			tx := NewTransaction(&Conn{}, "Q1")
+			tx := NewTransaction(&ClientConn{}, "Q1")
 			v := ch.Rcpt(context.Background(), tx, "u@example.org")
 			if v.Action != tt.action {
 				t.Fatalf("action = %v, want %v", v.Action, tt.action)
@@ -117,7 +117,7 @@ func TestDataPolicy(t *testing.T) {
 				fs = append(fs, c)
 			}
 			ch := NewChain(ChainConfig{Filters: fs, Policy: pol})
-			conn := &Conn{}
+			conn := &ClientConn{}
 			conn.SetAllowListed(tt.allow)
 			tx := NewTransaction(conn, "Q2")
 			out := ch.Data(context.Background(), tx, NewMessage([]byte("From: a@b\r\n\r\nhi\r\n")))
@@ -147,7 +147,7 @@ func TestDataPolicy(t *testing.T) {
 func TestConnScoresCarryIntoTransactions(t *testing.T) {
 	c := connScorer{}
 	ch := NewChain(ChainConfig{Filters: []Filter{c}})
-	conn := &Conn{}
+	conn := &ClientConn{}
 	ch.Connect(context.Background(), conn)
 	for i := 0; i < 2; i++ {
 		tx := NewTransaction(conn, "Q")
@@ -161,12 +161,12 @@ func TestConnScoresCarryIntoTransactions(t *testing.T) {
 type connScorer struct{}
 
 func (connScorer) Name() string { return "conn" }
-func (connScorer) CheckConnect(ctx context.Context, c *Conn) Verdict {
+func (connScorer) CheckConnect(ctx context.Context, c *ClientConn) Verdict {
 	return Scored("CONN", 1.5, "")
 }
 
 func TestAddedAndStrippedHeaders(t *testing.T) {
-	tx := NewTransaction(&Conn{}, "Q")
+	tx := NewTransaction(&ClientConn{}, "Q")
 	tx.AddHeader("Authentication-Results", "mx.example.org; spf=pass")
 	tx.StripHeaders(func(name, value string) bool { return strings.EqualFold(name, "Authentication-Results") })
 	ch := NewChain(ChainConfig{Policy: Policy{Tag: 5}})

@@ -8,10 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"strings"
+
+	"mailguard/mimeparse"
 )
 
 // bodyFacts is what the MIME walk learnt about a body.
@@ -84,7 +85,7 @@ func (w *walker) entity(r io.Reader, ctype, cte, disposition, parent string, dep
 		w.facts.limit = fmt.Sprintf("more than %d parts", w.lim.MaxParts)
 		return
 	}
-	mt, params := mediaType(ctype, parent)
+	mt, params := mimeparse.ContentType(ctype, parent)
 	switch {
 	case strings.HasPrefix(mt, "multipart/"):
 		boundary := params["boundary"]
@@ -172,89 +173,8 @@ func (w *walker) stopped() bool {
 	return w.facts.limit != "" || w.ctx.Err() != nil
 }
 
-// mediaType parses a Content-Type leniently: an absent or unparsable type
-// is the default of its context, and a boundary the strict parser loses
-// (old mailers leave "=" unquoted in it) is recovered.
-func mediaType(ctype, parent string) (string, map[string]string) {
-	def := "text/plain"
-	if parent == "digest" {
-		def = "message/rfc822"
-	}
-	if strings.TrimSpace(ctype) == "" {
-		return def, nil
-	}
-	mt, params, err := mime.ParseMediaType(ctype)
-	if mt == "" {
-		semi := strings.IndexByte(ctype, ';')
-		if semi < 0 {
-			semi = len(ctype)
-		}
-		mt = strings.ToLower(strings.TrimSpace(ctype[:semi]))
-		if !strings.Contains(mt, "/") {
-			return def, nil
-		}
-	}
-	if err != nil || params == nil {
-		params = map[string]string{}
-	}
-	if params["boundary"] == "" {
-		if b := looseBoundary(ctype); b != "" {
-			params["boundary"] = b
-		}
-	}
-	return mt, params
-}
-
-// looseBoundary finds a boundary parameter the way mail readers do when
-// the Content-Type does not parse: boundary=VALUE up to ";" or white space,
-// or a quoted VALUE.
-func looseBoundary(ctype string) string {
-	const name = "boundary"
-	for i := 0; i+len(name) <= len(ctype); i++ {
-		if !asciiFold(ctype[i:i+len(name)], name) {
-			continue
-		}
-		rest := strings.TrimLeft(ctype[i+len(name):], " \t")
-		if !strings.HasPrefix(rest, "=") {
-			continue
-		}
-		rest = strings.TrimLeft(rest[1:], " \t")
-		if strings.HasPrefix(rest, `"`) {
-			if end := strings.IndexByte(rest[1:], '"'); end >= 0 {
-				return rest[1 : 1+end]
-			}
-			return ""
-		}
-		end := strings.IndexAny(rest, "; \t")
-		if end < 0 {
-			end = len(rest)
-		}
-		return rest[:end]
-	}
-	return ""
-}
-
-// asciiFold compares s with a lower-case ASCII word, ignoring the case of
-// ASCII letters only: a header's bytes need not be UTF-8, and Unicode case
-// folding would change their length.
-func asciiFold(s, lower string) bool {
-	if len(s) != len(lower) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func isAttachment(disposition string) bool {
-	d, _, _ := mime.ParseMediaType(disposition)
+	d, _ := mimeparse.MediaType(disposition)
 	return d == "attachment"
 }
 

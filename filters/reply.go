@@ -1,10 +1,18 @@
 // Package filters is the one chain of checks that every front end drives.
 //
 // The SMTP proxy and the milter turn their protocol's events into calls on a
-// Chain: Connect, Helo, Mail, Rcpt and Data. Each check implements only the
-// phases it cares about and answers with a Verdict. Replies sent to clients are
-// the Reply values declared in this file, so the wire behaviour of the gateway
-// can be read off one place.
+// Chain: Connect, Helo, Mail, Rcpt and Data, about a ClientConn (the client's
+// connection as the chain sees it) and a Transaction (one message). Each
+// check implements only the phases it cares about and answers with a
+// Verdict; the Policy turns the scores into tag, quarantine or reject. The
+// package also holds what every check shares: the spooled Message and its
+// parsed Header, the queue id, and the checks of the message itself (header
+// forgeries, malformed structure, the MIME walk, GTUBE).
+//
+// Every reply the gateway can send is a Reply value declared in reply.go,
+// the SMTP server's own replies included (package proxy hands them to
+// go-smtp as its reply table), so the wire behaviour of the gateway can be
+// read off one place; testdata/replies.golden lists them.
 package filters
 
 import (
@@ -88,6 +96,85 @@ var (
 	// base64 or not of the mechanism's form.
 	ReplyEncryptionRequired = Reply{538, "5.7.11", "Encryption required for requested authentication mechanism"}
 	ReplyBadAuthData        = Reply{501, "5.5.2", "Malformed authentication data"}
+	ReplyAuthFailed         = Reply{535, "5.7.8", "Authentication failed"}
+	ReplyAuthUnsupported    = Reply{502, "5.7.0", "Authentication not supported"}
+	// ReplyGreetingFirstLine opens the banner of a client taking the
+	// pregreet test, as "220-"; ReplyGreeting ends it.
+	ReplyGreetingFirstLine = Reply{220, "", "%s ESMTP"}
+
+	// The SMTP server's own replies: the banner, the answers to commands
+	// it handles itself, and its refusals of commands out of sequence,
+	// malformed or not implemented. Package proxy gives them to go-smtp's
+	// server as its reply table (smtp.Replies, whose field comments name
+	// the format arguments); the texts are go-smtp's. NOOP is ReplyOK.
+	ReplyGreeting            = Reply{220, "", "%s %s Service Ready"}
+	ReplyHelo                = Reply{250, "2.0.0", "Hello %s"}
+	ReplyEhlo                = Reply{250, "", "Hello %s"}
+	ReplyHeloSyntax          = Reply{501, "5.5.2", "Domain/address argument required for HELO"}
+	ReplyUseLHLO             = Reply{500, "5.5.1", "This is a LMTP server, use LHLO"}
+	ReplyNotLMTP             = Reply{500, "5.5.1", "This is not a LMTP server"}
+	ReplyReset               = Reply{250, "2.0.0", "Session reset"}
+	ReplyQuit                = Reply{221, "2.0.0", "Bye"}
+	ReplyVrfy                = Reply{252, "2.5.0", "Cannot VRFY user, but will accept message"}
+	ReplyNotImplemented      = Reply{502, "5.5.1", "%s command not implemented"}
+	ReplyUnknownCommand      = Reply{500, "5.5.2", "Syntax errors, %s command unrecognized"}
+	ReplyBadCommand          = Reply{501, "5.5.2", "Bad command"}
+	ReplyEmptyCommand        = Reply{500, "5.5.2", "Error: bad syntax"}
+	ReplyProtocolErrors      = Reply{500, "5.5.1", "Too many errors. Quiting now"}
+	ReplyLineTooLong         = Reply{500, "5.4.0", "Too long line, closing connection"}
+	ReplyIdleTimeout         = Reply{421, "4.4.2", "Idle timeout, bye bye"}
+	ReplyConnectionError     = Reply{421, "4.4.0", "Connection error, sorry"}
+	ReplyServerError         = Reply{421, "4.0.0", "Internal server error"}
+	ReplyBusy                = Reply{421, "4.4.5", "Too busy. Try again later."}
+	ReplySessionError        = Reply{451, "4.0.0", "%s"}
+	ReplyNeedHelo            = Reply{502, "5.5.1", "Please introduce yourself first."}
+	ReplyMailInTransfer      = Reply{502, "5.5.1", "MAIL not allowed during message transfer"}
+	ReplyMailSyntax          = Reply{501, "5.5.2", "Was expecting MAIL arg syntax of FROM:<address>"}
+	ReplyMailParams          = Reply{501, "5.5.4", "Unable to parse MAIL ESMTP parameters"}
+	ReplySizeSyntax          = Reply{501, "5.5.4", "Unable to parse SIZE as an integer"}
+	ReplySizeExceeded        = Reply{552, "5.3.4", "Max message size exceeded"}
+	ReplyUnknownBody         = Reply{501, "5.5.4", "Unknown BODY value"}
+	ReplyUnknownRet          = Reply{501, "5.5.4", "Unknown RET value"}
+	ReplyMalformedAuthParam  = Reply{500, "5.5.4", "Malformed AUTH parameter value"}
+	ReplyMalformedAuthBox    = Reply{500, "5.5.4", "Malformed AUTH parameter mailbox"}
+	ReplyUnknownMailParam    = Reply{500, "5.5.4", "Unknown MAIL FROM argument"}
+	ReplyMailOK              = Reply{250, "2.1.0", "Ok"}
+	ReplyParamNotImplemented = Reply{504, "5.5.4", "%s is not implemented"}
+	ReplyMalformedParam      = Reply{501, "5.5.4", "Malformed %s parameter value"}
+	ReplyRcptBeforeMail      = Reply{502, "5.5.1", "Missing MAIL FROM command."}
+	ReplyRcptInTransfer      = Reply{502, "5.5.1", "RCPT not allowed during message transfer"}
+	ReplyRcptSyntax          = Reply{501, "5.5.2", "Was expecting RCPT arg syntax of TO:<address>"}
+	ReplyRecipientLimit      = Reply{452, "4.5.3", "Maximum limit of %v recipients reached"}
+	ReplyRcptParams          = Reply{501, "5.5.4", "Unable to parse RCPT ESMTP parameters"}
+	ReplyByBelowMinimum      = Reply{501, "5.5.4", "BY parameter is below server minimum"}
+	ReplyMTPriorityRange     = Reply{501, "5.5.4", "MT-PRIORITY is outside valid range"}
+	ReplyUnknownRcptParam    = Reply{500, "5.5.4", "Unknown RCPT TO argument"}
+	ReplyRcptOK              = Reply{250, "2.1.5", "Ok"}
+	ReplyAuthAlreadyDone     = Reply{503, "5.5.1", "Already authenticated"}
+	ReplyAuthNoMechanism     = Reply{502, "5.5.4", "Missing parameter"}
+	ReplyAuthTLSRequired     = Reply{523, "5.7.10", "TLS is required"}
+	ReplyAuthBadBase64       = Reply{454, "4.7.0", "Invalid base64 data"}
+	ReplyAuthUnknownMech     = Reply{504, "5.7.4", "Unsupported authentication mechanism"}
+	ReplyAuthError           = Reply{454, "4.7.0", "%s"}
+	ReplyAuthChallenge       = Reply{334, "", "%s"}
+	ReplyAuthCancelled       = Reply{501, "5.0.0", "Negotiation cancelled"}
+	ReplyAuthOK              = Reply{235, "2.0.0", "Authentication succeeded"}
+	ReplyAlreadyTLS          = Reply{502, "5.5.1", "Already running in TLS"}
+	ReplyTLSNotSupported     = Reply{502, "5.5.1", "TLS not supported"}
+	ReplyStartTLS            = Reply{220, "2.0.0", "Ready to start TLS"}
+	ReplyTLSHandshake        = Reply{550, "5.0.0", "Handshake error"}
+	ReplyDataArgs            = Reply{501, "5.5.4", "DATA command should not have any arguments"}
+	ReplyDataInTransfer      = Reply{502, "5.5.1", "DATA not allowed during message transfer"}
+	ReplyDataBinaryMIME      = Reply{502, "5.5.1", "DATA not allowed for BINARYMIME messages"}
+	ReplyDataBeforeRcpt      = Reply{502, "5.5.1", "Missing RCPT TO command."}
+	ReplyDataStart           = Reply{354, "", "Go ahead. End your data with <CR><LF>.<CR><LF>"}
+	ReplyBdatNoSize          = Reply{501, "5.5.4", "Missing chunk size argument"}
+	ReplyBdatTooManyArgs     = Reply{501, "5.5.4", "Too many arguments"}
+	ReplyBdatUnknownArg      = Reply{501, "5.5.4", "Unknown BDAT argument"}
+	ReplyBdatBadSize         = Reply{501, "5.5.4", "Malformed size argument"}
+	ReplyBdatContinue        = Reply{250, "2.0.0", "Continue"}
+	ReplyDataOK              = Reply{250, "2.0.0", "OK: queued"}
+	ReplyDataFailed          = Reply{554, "5.0.0", "Error: transaction failed: %s"}
 )
 
 // Format returns r with its text formatted with args; r.Text is the format.

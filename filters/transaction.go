@@ -6,10 +6,11 @@ import (
 	"sync"
 )
 
-// Conn is what the chain knows about one client connection. The front end
-// fills the identity fields; checks may keep per-connection state with Set and
-// Get, for example DNS lookups started at connect and awaited at RCPT TO.
-type Conn struct {
+// ClientConn is the client's connection as the chain sees it: who the
+// client is and what it said before MAIL FROM. The front end fills the
+// identity fields; checks may keep per-connection state with Set and Get,
+// for example DNS lookups started at connect and awaited at RCPT TO.
+type ClientConn struct {
 	ClientIP   netip.Addr
 	ClientPort uint16
 	// ClientName is the client's forward-confirmed reverse name, or "" when
@@ -38,25 +39,25 @@ type Conn struct {
 }
 
 // SetRelayClient marks the client as one of relay_networks.
-func (c *Conn) SetRelayClient(v bool) { c.mu.Lock(); c.relayNet = v; c.mu.Unlock() }
+func (c *ClientConn) SetRelayClient(v bool) { c.mu.Lock(); c.relayNet = v; c.mu.Unlock() }
 
 // MayRelay reports whether the client may send to any domain: it is in
 // relay_networks or it authenticated.
-func (c *Conn) MayRelay() bool {
+func (c *ClientConn) MayRelay() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.relayNet || c.AuthUser != ""
 }
 
 // SetAllowListed marks the client as known good (allow.networks).
-func (c *Conn) SetAllowListed(v bool) { c.mu.Lock(); c.allowed = v; c.mu.Unlock() }
+func (c *ClientConn) SetAllowListed(v bool) { c.mu.Lock(); c.allowed = v; c.mu.Unlock() }
 
 // AllowListed reports whether the client is known good.
-func (c *Conn) AllowListed() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.allowed }
+func (c *ClientConn) AllowListed() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.allowed }
 
 // Set stores per-connection state under key. Keys are namespaced by the
 // check that owns them ("dnsbl:zen.spamhaus.org").
-func (c *Conn) Set(key string, v any) {
+func (c *ClientConn) Set(key string, v any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state == nil {
@@ -66,7 +67,7 @@ func (c *Conn) Set(key string, v any) {
 }
 
 // Get returns the state stored under key.
-func (c *Conn) Get(key string) (any, bool) {
+func (c *ClientConn) Get(key string) (any, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v, ok := c.state[key]
@@ -76,7 +77,7 @@ func (c *Conn) Get(key string) (any, bool) {
 // GetOrSet returns the state under key, storing the result of mk first when
 // there is none; mk runs under the connection's lock and must be quick (start
 // a goroutine, do not wait for it).
-func (c *Conn) GetOrSet(key string, mk func() any) any {
+func (c *ClientConn) GetOrSet(key string, mk func() any) any {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if v, ok := c.state[key]; ok {
@@ -92,7 +93,7 @@ func (c *Conn) GetOrSet(key string, mk func() any) any {
 
 // Transaction is one message: MAIL FROM to the end of DATA.
 type Transaction struct {
-	Conn    *Conn
+	Conn    *ClientConn
 	QueueID string
 	// MailFrom is the reverse path without angle brackets; "" is the null
 	// sender.
@@ -116,7 +117,7 @@ type Transaction struct {
 }
 
 // NewTransaction starts a transaction on c.
-func NewTransaction(c *Conn, queueID string) *Transaction {
+func NewTransaction(c *ClientConn, queueID string) *Transaction {
 	log := c.Log
 	if log == nil {
 		log = slog.Default()
@@ -215,7 +216,7 @@ func (t *Transaction) Get(key string) (any, bool) {
 	return v, ok
 }
 
-func (c *Conn) addConnScores(s []Score) {
+func (c *ClientConn) addConnScores(s []Score) {
 	if len(s) == 0 {
 		return
 	}
@@ -224,7 +225,7 @@ func (c *Conn) addConnScores(s []Score) {
 	c.mu.Unlock()
 }
 
-func (c *Conn) connScores() []Score {
+func (c *ClientConn) connScores() []Score {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]Score(nil), c.connScore...)

@@ -2,7 +2,7 @@
 // refusal and one for each accepted message, in the manner of Postfix's
 // mail log, so an operator greps one queue id for a message's story and one
 // msg= value for a kind of decision. The shape of those lines is this
-// file's business alone; the metrics that count the same decisions are
+// package's business alone; the metrics that count the same decisions are
 // updated here too, so the log and /metrics never disagree.
 //
 //	level=INFO msg=reject queue_id=... phase=RCPT filter=dnsbl test=RCVD_IN_ZEN_SPAMHAUS_ORG reply="554 5.7.1 ..." reason="..." from=<a@example.com> to=<u@example.org>

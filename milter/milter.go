@@ -60,7 +60,7 @@ type Config struct {
 	Holder filters.Holder
 	// QuarantineAction is QuarantineDiscard (default) or QuarantineHold.
 	QuarantineAction QuarantineAction
-	// RelayByMTA leaves the relay decision to the MTA (filters.Conn
+	// RelayByMTA leaves the relay decision to the MTA (filters.ClientConn
 	// RelayByMTA); false applies domains and relay_networks as the proxy
 	// does.
 	RelayByMTA bool

@@ -28,7 +28,7 @@ type session struct {
 	id     string
 	ctx    context.Context
 	cancel context.CancelFunc
-	conn   *filters.Conn
+	conn   *filters.ClientConn
 	start  time.Time
 	// refusal is the Connect or Helo verdict, given at each RCPT TO as the
 	// proxy does (Postfix's smtpd_delay_reject).
@@ -119,7 +119,7 @@ func (s *session) Connect(host, family string, port uint16, addr string, m milte
 		shown += "[" + family + "]"
 		port = 0
 	}
-	s.conn = &filters.Conn{ClientIP: ip, ClientPort: port, ClientName: name, RelayByMTA: s.srv.cfg.RelayByMTA,
+	s.conn = &filters.ClientConn{ClientIP: ip, ClientPort: port, ClientName: name, RelayByMTA: s.srv.cfg.RelayByMTA,
 		TLS: m.Get(milterlib.MacroTlsVersion) != "",
 		Log: s.srv.cfg.Log.With("session", s.id, "client", shown)}
 	s.conn.Log.Info("connect", "mta", m.Get(milterlib.MacroMTAFQDN), "daemon", m.Get(milterlib.MacroDaemonName), "family", family)

@@ -93,7 +93,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	users := s.cc.p.users.Load()
 	switch {
 	case users == nil:
-		return nil, smtp.ErrAuthUnsupported
+		return nil, errAuthUnsupported
 	case !s.cc.fc.TLS:
 		return nil, errEncryptionRequired
 	case s.cc.authFailuresOver(s.ctx()):
@@ -104,7 +104,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 			s.cc.authFailed(s.ctx())
 			s.cc.stats.refused.Add(1)
 			s.cc.fc.Log.Warn("authentication failed", "mechanism", mech, "user", user)
-			return smtp.ErrAuthFailed
+			return errAuthFailed
 		}
 		s.cc.fc.AuthUser = user
 		s.cc.fc.Log.Info("authenticated", "mechanism", mech, "user", user)
@@ -114,21 +114,26 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	case sasl.Plain:
 		return replyErrors{sasl.NewPlainServer(func(identity, user, pass string) error {
 			if identity != "" && identity != user {
-				return smtp.ErrAuthFailed
+				return errAuthFailed
 			}
 			return check(user, pass)
 		})}, nil
 	case sasl.Login:
 		return replyErrors{&loginServer{check: check}}, nil
 	}
-	return nil, smtp.ErrAuthUnknownMechanism
+	return nil, errAuthUnknownMech
 }
 
 // replyErrors keeps go-sasl's own error texts ("sasl: ...") from reaching
 // the client: go-smtp would send them verbatim.
 type replyErrors struct{ sasl.Server }
 
-var errBadAuthData = smtpError(filters.ReplyBadAuthData)
+var (
+	errBadAuthData     = smtpError(filters.ReplyBadAuthData)
+	errAuthFailed      = smtpError(filters.ReplyAuthFailed)
+	errAuthUnsupported = smtpError(filters.ReplyAuthUnsupported)
+	errAuthUnknownMech = smtpError(filters.ReplyAuthUnknownMech)
+)
 
 func (r replyErrors) Next(response []byte) ([]byte, bool, error) {
 	challenge, done, err := r.Server.Next(response)

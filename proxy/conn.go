@@ -36,7 +36,7 @@ type clientConn struct {
 	gen *generation
 	id  string
 	ip  netip.Addr
-	fc  *filters.Conn
+	fc  *filters.ClientConn
 	ctx context.Context
 	// refusal is the Connect or Helo verdict's reply, given at each RCPT
 	// TO (Postfix's smtpd_delay_reject), so the log shows who was refused
@@ -161,7 +161,7 @@ func (p *Proxy) admit(nc net.Conn) {
 	if name != "" {
 		client = name + "[" + c.ip.String() + "]"
 	}
-	c.fc = &filters.Conn{ClientIP: c.ip, ClientPort: ap.Port(), ClientName: name,
+	c.fc = &filters.ClientConn{ClientIP: c.ip, ClientPort: ap.Port(), ClientName: name,
 		Log: p.log.With("session", c.id, "client", client)}
 	c.fc.Log.Info("connect")
 	v := p.chain.Load().Connect(c.ctx, c.fc)

@@ -25,23 +25,26 @@ func (s *session) backendMail(t *filters.Transaction, from string, mo relay.Mail
 		QueueID: t.QueueID,
 	}
 	mode := s.cc.cfg.BackendForward
-	r, err := s.be.Forward(s.ctx(), mode, o)
+	sent, err := s.be.Forward(s.ctx(), mode, o)
 	if errors.Is(err, relay.ErrOriginChanged) {
 		// The client said HELO again or authenticated since the backend
 		// connection was handed to it.
 		s.dropBackend()
 		if err = s.dialBackend(); err == nil {
-			r, err = s.be.Forward(s.ctx(), mode, o)
+			sent, err = s.be.Forward(s.ctx(), mode, o)
+		}
+	}
+	for _, f := range sent {
+		if f.Refused() {
+			t.Log.Warn("backend refused the client's identity; relaying without it",
+				"backend_forward", string(mode), "backend_command", f.Verb, "backend_reply", f.Reply.String())
 		}
 	}
 	if err != nil {
 		return filters.Reply{}, err
 	}
-	if !r.IsZero() && r.Code/100 != 2 {
-		t.Log.Warn("backend refused the client's identity; relaying without it", "backend_forward", string(mode), "backend_reply", r.String())
-	}
 	start := time.Now()
-	r, err = s.be.Mail(s.ctx(), from, mo)
+	r, err := s.be.Mail(s.ctx(), from, mo)
 	observeBackend("MAIL", start, err)
 	if err == nil && r.Code/100 != 2 && s.be.Usable() {
 		// Postfix keeps a refused MAIL's SIZE= until RSET and refuses the

@@ -52,7 +52,7 @@ func received(ri receivedInfo) string {
 }
 
 // protocol names the transport as RFC 3848 does.
-func protocol(c *filters.Conn) string {
+func protocol(c *filters.ClientConn) string {
 	if !c.ESMTP {
 		return "SMTP"
 	}

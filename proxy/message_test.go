@@ -193,7 +193,7 @@ func TestProtocol(t *testing.T) {
 		{false, false, "", "SMTP"}, {true, false, "", "ESMTP"}, {true, true, "", "ESMTPS"}, {true, true, "bob", "ESMTPSA"},
 	}
 	for _, tt := range tests {
-		c := &filters.Conn{ESMTP: tt.esmtp, TLS: tt.tls, AuthUser: tt.user}
+		c := &filters.ClientConn{ESMTP: tt.esmtp, TLS: tt.tls, AuthUser: tt.user}
 		if got := protocol(c); got != tt.want {
 			t.Errorf("%+v: %s, want %s", tt, got, tt.want)
 		}

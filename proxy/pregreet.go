@@ -8,6 +8,7 @@ package proxy
 
 import (
 	"io"
+	"strconv"
 	"time"
 
 	"mailguard/filters"
@@ -38,7 +39,7 @@ func (p *Proxy) startGreet(c *clientConn) greeting {
 	}
 	c.setGreeting(true)
 	c.Conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Write([]byte("220-" + c.cfg.Hostname + " ESMTP\r\n")); err != nil {
+	if _, err := io.WriteString(c, firstLine(filters.ReplyGreetingFirstLine.Format(c.cfg.Hostname))); err != nil {
 		c.setGreeting(false)
 		return greeting{}
 	}
@@ -105,4 +106,9 @@ func (c *clientConn) setGreeting(on bool) {
 			c.p.adm.greeting.Add(-1)
 		}
 	}
+}
+
+// firstLine renders r as the first line of a multi-line reply ("220-...").
+func firstLine(r filters.Reply) string {
+	return strconv.Itoa(r.Code) + "-" + r.Text + "\r\n"
 }

@@ -9,8 +9,15 @@
 // judged at the end of DATA and streamed to the backend. The client's 250 is
 // sent only after the backend's 250 (or a durable quarantine write).
 //
+// Before go-smtp sees a connection, the proxy admits it (admission.go,
+// conn.go): connection limits in total and per client network, connection
+// rate, the pregreet test, the reverse name and the chain's Connect checks.
+// Error limits and the tarpit sit on go-smtp's reply hook; message and
+// recipient rates are checked at MAIL and RCPT.
+//
 // Only filters.Reply values reach the client; any other error becomes
-// 451 4.3.0 with the queue id, its detail in the log.
+// 451 4.3.0 with the queue id, its detail in the log. go-smtp's own replies
+// come from filters/reply.go too, through its reply table (reply.go).
 package proxy
 
 import (
@@ -328,6 +335,7 @@ func (p *Proxy) newServer(cfg Config, utf8 bool) *smtp.Server {
 	// Errors are counted, tarpitted and limited by beforeReply.
 	s.MaxProtocolErrors = -1
 	s.BeforeReply = p.beforeReply
+	s.Replies = protocolReplies
 	return s
 }
 

@@ -37,7 +37,7 @@ func (f refuseRcpt) CheckRcpt(_ context.Context, _ *filters.Transaction, rcpt st
 type refuseClient struct{}
 
 func (refuseClient) Name() string { return "refuse-client" }
-func (refuseClient) CheckConnect(_ context.Context, c *filters.Conn) filters.Verdict {
+func (refuseClient) CheckConnect(_ context.Context, c *filters.ClientConn) filters.Verdict {
 	return filters.Refuse(filters.ReplyBlockedClient, "test")
 }
 

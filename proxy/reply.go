@@ -74,3 +74,88 @@ func backendReply(r filters.Reply) filters.Reply {
 	}
 	return filters.ReplyBackendUnavailable.Because("backend said: " + oneLine(r.String()))
 }
+
+// protocolReplies is go-smtp's reply table, taken from filters/reply.go,
+// so the server's own replies (its banner, its answers to RSET, QUIT and
+// malformed commands) are declared where the gateway's are.
+var protocolReplies = &smtp.Replies{
+	Greeting:             protocolReply(filters.ReplyGreeting),
+	Helo:                 protocolReply(filters.ReplyHelo),
+	Ehlo:                 protocolReply(filters.ReplyEhlo),
+	HeloSyntax:           protocolReply(filters.ReplyHeloSyntax),
+	UseLHLO:              protocolReply(filters.ReplyUseLHLO),
+	NotLMTP:              protocolReply(filters.ReplyNotLMTP),
+	Noop:                 protocolReply(filters.ReplyOK),
+	Reset:                protocolReply(filters.ReplyReset),
+	Quit:                 protocolReply(filters.ReplyQuit),
+	Vrfy:                 protocolReply(filters.ReplyVrfy),
+	NotImplemented:       protocolReply(filters.ReplyNotImplemented),
+	UnknownCommand:       protocolReply(filters.ReplyUnknownCommand),
+	BadCommand:           protocolReply(filters.ReplyBadCommand),
+	EmptyCommand:         protocolReply(filters.ReplyEmptyCommand),
+	TooManyErrors:        protocolReply(filters.ReplyProtocolErrors),
+	LineTooLong:          protocolReply(filters.ReplyLineTooLong),
+	IdleTimeout:          protocolReply(filters.ReplyIdleTimeout),
+	ConnectionError:      protocolReply(filters.ReplyConnectionError),
+	InternalError:        protocolReply(filters.ReplyServerError),
+	Busy:                 protocolReply(filters.ReplyBusy),
+	SessionError:         protocolReply(filters.ReplySessionError),
+	NeedHelo:             protocolReply(filters.ReplyNeedHelo),
+	MailInTransfer:       protocolReply(filters.ReplyMailInTransfer),
+	MailSyntax:           protocolReply(filters.ReplyMailSyntax),
+	MailParams:           protocolReply(filters.ReplyMailParams),
+	SizeSyntax:           protocolReply(filters.ReplySizeSyntax),
+	SizeExceeded:         protocolReply(filters.ReplySizeExceeded),
+	UnknownBody:          protocolReply(filters.ReplyUnknownBody),
+	UnknownRet:           protocolReply(filters.ReplyUnknownRet),
+	MalformedAuthParam:   protocolReply(filters.ReplyMalformedAuthParam),
+	MalformedAuthBox:     protocolReply(filters.ReplyMalformedAuthBox),
+	UnknownMailParam:     protocolReply(filters.ReplyUnknownMailParam),
+	MailOK:               protocolReply(filters.ReplyMailOK),
+	ParamNotImplemented:  protocolReply(filters.ReplyParamNotImplemented),
+	MalformedParam:       protocolReply(filters.ReplyMalformedParam),
+	NeedMail:             protocolReply(filters.ReplyRcptBeforeMail),
+	RcptInTransfer:       protocolReply(filters.ReplyRcptInTransfer),
+	RcptSyntax:           protocolReply(filters.ReplyRcptSyntax),
+	RecipientLimit:       protocolReply(filters.ReplyRecipientLimit),
+	RcptParams:           protocolReply(filters.ReplyRcptParams),
+	ByBelowMinimum:       protocolReply(filters.ReplyByBelowMinimum),
+	MTPriorityRange:      protocolReply(filters.ReplyMTPriorityRange),
+	UnknownRcptParam:     protocolReply(filters.ReplyUnknownRcptParam),
+	RcptOK:               protocolReply(filters.ReplyRcptOK),
+	AuthAlreadyDone:      protocolReply(filters.ReplyAuthAlreadyDone),
+	AuthNoMechanism:      protocolReply(filters.ReplyAuthNoMechanism),
+	AuthTLSRequired:      protocolReply(filters.ReplyAuthTLSRequired),
+	AuthBadBase64:        protocolReply(filters.ReplyAuthBadBase64),
+	AuthUnknownMechanism: protocolReply(filters.ReplyAuthUnknownMech),
+	AuthError:            protocolReply(filters.ReplyAuthError),
+	AuthChallenge:        protocolReply(filters.ReplyAuthChallenge),
+	AuthCancelled:        protocolReply(filters.ReplyAuthCancelled),
+	AuthOK:               protocolReply(filters.ReplyAuthOK),
+	AlreadyTLS:           protocolReply(filters.ReplyAlreadyTLS),
+	TLSNotSupported:      protocolReply(filters.ReplyTLSNotSupported),
+	StartTLS:             protocolReply(filters.ReplyStartTLS),
+	TLSHandshake:         protocolReply(filters.ReplyTLSHandshake),
+	DataArgs:             protocolReply(filters.ReplyDataArgs),
+	DataInTransfer:       protocolReply(filters.ReplyDataInTransfer),
+	DataBinaryMIME:       protocolReply(filters.ReplyDataBinaryMIME),
+	NeedRcpt:             protocolReply(filters.ReplyDataBeforeRcpt),
+	DataStart:            protocolReply(filters.ReplyDataStart),
+	BdatNoSize:           protocolReply(filters.ReplyBdatNoSize),
+	BdatTooManyArgs:      protocolReply(filters.ReplyBdatTooManyArgs),
+	BdatUnknownArg:       protocolReply(filters.ReplyBdatUnknownArg),
+	BdatBadSize:          protocolReply(filters.ReplyBdatBadSize),
+	BdatContinue:         protocolReply(filters.ReplyBdatContinue),
+	DataOK:               protocolReply(filters.ReplyDataOK),
+	DataFailed:           protocolReply(filters.ReplyDataFailed),
+}
+
+// protocolReply is r as a go-smtp reply: no enhanced code on the wire
+// where r has none (the banner, 334, 354), unlike smtpError's X.0.0.
+func protocolReply(r filters.Reply) smtp.Reply {
+	ec := smtp.NoEnhancedCode
+	if p, ok := r.EnhancedParts(); ok {
+		ec = smtp.EnhancedCode(p)
+	}
+	return smtp.Reply{Code: r.Code, EnhancedCode: ec, Text: r.Text}
+}

@@ -103,7 +103,7 @@ func TestHoldUnwritable(t *testing.T) {
 				t.Fatal(err)
 			}
 			breakDir(dir)
-			conn := &filters.Conn{ClientIP: netip.MustParseAddr("192.0.2.9"), Helo: "h.example.com"}
+			conn := &filters.ClientConn{ClientIP: netip.MustParseAddr("192.0.2.9"), Helo: "h.example.com"}
 			tr := filters.NewTransaction(conn, "Q1")
 			if _, err := (quarantine.Holder{Store: s}).Hold(context.Background(), tr, filters.Outcome{}, strings.NewReader("Subject: x\r\n\r\n")); err == nil {
 				t.Fatal("Hold into an unwritable directory succeeded")
@@ -117,7 +117,7 @@ func TestHoldRecordsTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := &filters.Conn{ClientIP: netip.MustParseAddr("192.0.2.9"), Helo: "h.example.com"}
+	conn := &filters.ClientConn{ClientIP: netip.MustParseAddr("192.0.2.9"), Helo: "h.example.com"}
 	tr := filters.NewTransaction(conn, "Q1")
 	tr.MailFrom = "s@example.com"
 	tr.Rcpts = []string{"a@example.org", "b@example.org"}

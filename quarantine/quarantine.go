@@ -3,7 +3,7 @@
 // quarantine threshold, and an operator later lists, shows, releases,
 // deletes or learns from it.
 //
-// A Store is small on purpose (Put, Get, List, Delete) so the embedded
+// A Store is small on purpose (Put, Get, List, Update, Delete) so the embedded
 // implementation in this package and a shared one (Redis) can run the same
 // test suite (quarantine/storetest). Holder adapts any Store to the
 // filters.Holder the front ends call.

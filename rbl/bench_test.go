@@ -45,7 +45,7 @@ func connections(f *DNSBL, clients []netip.Addr, workers int) {
 	for range workers {
 		wg.Go(func() {
 			for ip := range ch {
-				c := &filters.Conn{ClientIP: ip, Log: log}
+				c := &filters.ClientConn{ClientIP: ip, Log: log}
 				f.CheckConnect(ctx, c)
 				t := filters.NewTransaction(c, "Q")
 				f.CheckRcpt(ctx, t, "u@example.org")

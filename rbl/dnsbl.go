@@ -27,7 +27,7 @@ func (d *DNSBL) Name() string { return "dnsbl" }
 
 // CheckConnect starts the queries of every list in parallel and returns at
 // once; CheckRcpt awaits them.
-func (d *DNSBL) CheckConnect(ctx context.Context, c *filters.Conn) filters.Verdict {
+func (d *DNSBL) CheckConnect(ctx context.Context, c *filters.ClientConn) filters.Verdict {
 	if d.skip(c) {
 		return filters.Pass()
 	}
@@ -37,14 +37,14 @@ func (d *DNSBL) CheckConnect(ctx context.Context, c *filters.Conn) filters.Verdi
 	return filters.Pass()
 }
 
-func (d *DNSBL) skip(c *filters.Conn) bool {
+func (d *DNSBL) skip(c *filters.ClientConn) bool {
 	return !c.ClientIP.IsValid() || c.AllowListed() || c.AuthUser != ""
 }
 
 // future returns the lookup of l for the client, starting it when the
 // connect phase did not (a chain reloaded mid-connection, a milter that
 // skipped connect).
-func (d *DNSBL) future(ctx context.Context, c *filters.Conn, l *List) *future {
+func (d *DNSBL) future(ctx context.Context, c *filters.ClientConn, l *List) *future {
 	v := c.GetOrSet("dnsbl:"+l.Zone, func() any {
 		log := c.Log
 		if log == nil {

@@ -51,7 +51,7 @@ func (e *env) run(t *testing.T, fs []filters.Filter, s session) (filters.Verdict
 	t.Helper()
 	ch := filters.NewChain(filters.ChainConfig{Filters: fs, Log: e.log})
 	ctx := context.Background()
-	c := &filters.Conn{ClientIP: netip.MustParseAddr(s.ip), Helo: s.helo, AuthUser: s.auth, Log: e.log.With("client", s.ip)}
+	c := &filters.ClientConn{ClientIP: netip.MustParseAddr(s.ip), Helo: s.helo, AuthUser: s.auth, Log: e.log.With("client", s.ip)}
 	c.SetAllowListed(s.allow)
 	if !s.noConnct {
 		if v := ch.Connect(ctx, c); !v.IsPass() {
@@ -153,7 +153,7 @@ func TestDNSBL(t *testing.T) {
 func TestQueriesStartAtConnect(t *testing.T) {
 	e := newEnv(t)
 	f := NewDNSBL(Config{Lists: []List{{Zone: "bl.test", Reject: true}, {Zone: "score.test", Weight: 1}}, Resolver: e.res, Log: e.log})
-	c := &filters.Conn{ClientIP: netip.MustParseAddr("192.0.2.1"), Log: e.log}
+	c := &filters.ClientConn{ClientIP: netip.MustParseAddr("192.0.2.1"), Log: e.log}
 	f.CheckConnect(context.Background(), c)
 	deadline := time.Now().Add(5 * time.Second)
 	for e.dns.Queries("1.2.0.192.bl.test", 1) == 0 || e.dns.Queries("1.2.0.192.score.test", 1) == 0 {
@@ -179,7 +179,7 @@ func TestRcptBoundedByContext(t *testing.T) {
 	e := newEnv(t)
 	e.dns.SilenceAll(true)
 	f := NewDNSBL(Config{Lists: []List{{Zone: "bl.test", Reject: true}}, Resolver: e.res, Timeout: time.Minute, Log: e.log})
-	c := &filters.Conn{ClientIP: netip.MustParseAddr("192.0.2.10"), Log: e.log}
+	c := &filters.ClientConn{ClientIP: netip.MustParseAddr("192.0.2.10"), Log: e.log}
 	f.CheckConnect(context.Background(), c)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()

@@ -27,7 +27,7 @@ func NewRHSBL(cfg Config) *RHSBL {
 func (h *RHSBL) Name() string { return "rhsbl" }
 
 // CheckHelo starts the lookups of the HELO name.
-func (h *RHSBL) CheckHelo(ctx context.Context, c *filters.Conn) filters.Verdict {
+func (h *RHSBL) CheckHelo(ctx context.Context, c *filters.ClientConn) filters.Verdict {
 	if skip(c) {
 		return filters.Pass()
 	}
@@ -52,7 +52,7 @@ func (h *RHSBL) CheckMail(ctx context.Context, t *filters.Transaction) filters.V
 	return filters.Pass()
 }
 
-func (h *RHSBL) future(ctx context.Context, c *filters.Conn, l *List, what, domain string) *future {
+func (h *RHSBL) future(ctx context.Context, c *filters.ClientConn, l *List, what, domain string) *future {
 	v := c.GetOrSet("rhsbl:"+l.Zone+":"+what+":"+domain, func() any {
 		log := c.Log
 		if log == nil {
@@ -115,7 +115,7 @@ func (h *RHSBL) CheckRcpt(ctx context.Context, t *filters.Transaction, _ string)
 	return v
 }
 
-func skip(c *filters.Conn) bool { return c.AllowListed() || c.AuthUser != "" }
+func skip(c *filters.ClientConn) bool { return c.AllowListed() || c.AuthUser != "" }
 
 // domainOf returns name as a lowercased domain to look up, or "" for an
 // address literal or anything that is not a domain name with a dot.

@@ -50,7 +50,7 @@ func (*Check) Name() string { return "rdns" }
 
 // Result is what the client's reverse DNS says: "" (forward-confirmed, or
 // not known), TestNone or TestMismatch.
-func (c *Check) Result(ctx context.Context, conn *filters.Conn) (string, error) {
+func (c *Check) Result(ctx context.Context, conn *filters.ClientConn) (string, error) {
 	if conn.ClientName != "" || !conn.ClientIP.IsValid() {
 		return "", nil
 	}

@@ -43,7 +43,7 @@ func TestScores(t *testing.T) {
 		{"authenticated", "192.0.2.4", "", false, true, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			conn := &filters.Conn{ClientIP: netip.MustParseAddr(tt.ip), ClientName: tt.clientName, Log: slog.New(slog.DiscardHandler)}
+			conn := &filters.ClientConn{ClientIP: netip.MustParseAddr(tt.ip), ClientName: tt.clientName, Log: slog.New(slog.DiscardHandler)}
 			conn.SetRelayClient(tt.relay)
 			if tt.auth {
 				conn.AuthUser = "alice"

@@ -181,57 +181,97 @@ var ErrOriginChanged = errors.New("backend connection belongs to another client 
 // with XCLIENT: it must not carry another client's mail.
 func (cl *Client) Impersonating() bool { return cl.fwd.xclient != nil }
 
+// ForwardReply is one command Forward sent and the backend's reply to it.
+type ForwardReply struct {
+	// Verb is XFORWARD or XCLIENT.
+	Verb string
+	// Reply is the backend's: 2xx (250 for XFORWARD, 220 for XCLIENT)
+	// when it took the command, a refusal otherwise.
+	Reply filters.Reply
+}
+
+// Refused reports whether the backend did not take the command.
+func (r ForwardReply) Refused() bool { return r.Reply.Code/100 != 2 }
+
 // Forward tells the backend who the client of the next transaction is,
-// before its MAIL FROM, as mode says: XFORWARD for every transaction,
-// XCLIENT once per connection (ErrOriginChanged when the connection was
-// handed to a different origin).
+// before its MAIL FROM, as mode says:
+//
+//   - xforward: XFORWARD with every attribute, for every transaction;
+//   - xclient: XCLIENT once per connection (ErrOriginChanged when the
+//     connection was handed to a different origin), then, for every
+//     transaction, XFORWARD IDENT with the queue id when the backend's EHLO
+//     (the one after XCLIENT, if it was taken) still offers it. Postfix
+//     decides whether XFORWARD is allowed once, for the address the
+//     connection really comes from, so XCLIENT does not take it away; the
+//     client attributes are not sent again with it, since Postfix would
+//     then log them as a second, forwarded client.
+//
 // Nothing is sent when mode is off or the backend does not offer the
 // command; only attributes the backend announced are sent.
 //
-// A zero Reply with a nil error means nothing was sent; a 2xx (XFORWARD)
-// or 220 (XCLIENT) Reply means the backend took it. Any other Reply is the
-// backend's refusal: the connection stays usable and the transaction can
-// go on without it. An error means the connection failed (ErrUnavailable).
-func (cl *Client) Forward(ctx context.Context, mode ForwardMode, o Origin) (filters.Reply, error) {
+// It returns each command sent with the backend's reply, in order (none
+// when nothing was sent). A refused command leaves the connection usable
+// and the transaction can go on without it. An error means the connection
+// failed (ErrUnavailable).
+func (cl *Client) Forward(ctx context.Context, mode ForwardMode, o Origin) ([]ForwardReply, error) {
 	if cl.broken != nil {
-		return filters.Reply{}, cl.broken
+		return nil, cl.broken
 	}
 	switch mode {
 	case ForwardXForward:
-		ok, offered := cl.c.Extension("XFORWARD")
-		if !ok {
-			return filters.Reply{}, nil
-		}
-		var last filters.Reply
-		for _, line := range commands("XFORWARD", offered, o.attrs(mode)) {
-			r, err := cl.raw(ctx, line)
-			if err != nil || r.Code/100 != 2 {
-				return r, err
-			}
-			last = r
-		}
-		return last, nil
+		return cl.xforward(ctx, o.attrs(mode))
 	case ForwardXClient:
+		ident := o.QueueID
 		o.QueueID = "" // XCLIENT has no attribute for it
-		if cl.fwd.xclient != nil {
-			if *cl.fwd.xclient == o {
-				return filters.Reply{}, nil
+		var sent []ForwardReply
+		switch {
+		case cl.fwd.xclient == nil:
+			ok, offered := cl.c.Extension("XCLIENT")
+			if !ok {
+				break
 			}
+			lines := commands("XCLIENT", offered, o.attrs(mode))
+			if len(lines) == 0 {
+				break
+			}
+			r, err := cl.xclient(ctx, lines[0], o)
+			if err != nil {
+				return nil, err
+			}
+			sent = append(sent, ForwardReply{"XCLIENT", r})
+		case *cl.fwd.xclient != o:
 			// Postfix no longer offers XCLIENT to the client it now
 			// thinks it talks to.
-			return filters.Reply{}, ErrOriginChanged
+			return nil, ErrOriginChanged
 		}
-		ok, offered := cl.c.Extension("XCLIENT")
-		if !ok {
-			return filters.Reply{}, nil
+		if ident == "" {
+			return sent, nil
 		}
-		lines := commands("XCLIENT", offered, o.attrs(mode))
-		if len(lines) == 0 {
-			return filters.Reply{}, nil
-		}
-		return cl.xclient(ctx, lines[0], o)
+		more, err := cl.xforward(ctx, [][2]string{{"IDENT", ident}})
+		return append(sent, more...), err
 	}
-	return filters.Reply{}, nil
+	return nil, nil
+}
+
+// xforward sends attrs with XFORWARD, when the backend offers it, over as
+// many lines as they need; it stops at the first line refused.
+func (cl *Client) xforward(ctx context.Context, attrs [][2]string) ([]ForwardReply, error) {
+	ok, offered := cl.c.Extension("XFORWARD")
+	if !ok {
+		return nil, nil
+	}
+	var sent []ForwardReply
+	for _, line := range commands("XFORWARD", offered, attrs) {
+		r, err := cl.raw(ctx, line)
+		if err != nil {
+			return sent, err
+		}
+		sent = append(sent, ForwardReply{"XFORWARD", r})
+		if r.Code/100 != 2 {
+			break
+		}
+	}
+	return sent, nil
 }
 
 // xclient sends one XCLIENT line. The backend answers a success with a new

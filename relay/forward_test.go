@@ -61,6 +61,14 @@ func TestCommands(t *testing.T) {
 			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
 		}
 	}
+	// After XCLIENT, the queue id alone, when announced.
+	ident := [][2]string{{"IDENT", "4XyZ"}}
+	if got := commands("XFORWARD", "NAME ADDR PROTO HELO SOURCE PORT IDENT", ident); strings.Join(got, "|") != "XFORWARD IDENT=4XyZ" {
+		t.Errorf("IDENT alone: %q", got)
+	}
+	if got := commands("XFORWARD", "NAME ADDR PROTO HELO", ident); got != nil {
+		t.Errorf("IDENT not announced: %q, want nothing", got)
+	}
 }
 
 // Long values are cut to 255 encoded characters, and XFORWARD is split so
@@ -148,15 +156,20 @@ func origin() Origin {
 	return Origin{Addr: netip.MustParseAddr("192.0.2.7"), Port: 40001, Name: "mail.sender.test", Helo: "helo.sender.test", ESMTP: true, QueueID: "4MgQid77"}
 }
 
-// send runs one transaction after Forward and returns Forward's reply.
-func sendWith(t *testing.T, c *Client, mode ForwardMode, o Origin) {
+// sendWith runs one transaction after Forward, which the backend must
+// take, and returns the verbs Forward sent.
+func sendWith(t *testing.T, c *Client, mode ForwardMode, o Origin) []string {
 	t.Helper()
 	ctx := context.Background()
-	r, err := c.Forward(ctx, mode, o)
+	sent, err := c.Forward(ctx, mode, o)
 	if err != nil {
 		t.Fatalf("forward: %v", err)
 	}
-	t.Logf("forward %s: %v", mode, r)
+	for _, f := range sent {
+		if f.Refused() {
+			t.Errorf("forward %s: %s refused: %v", mode, f.Verb, f.Reply)
+		}
+	}
 	if r, err := c.Mail(ctx, "a@sender.test", MailOptions{}); err != nil || r.Code != 250 {
 		t.Fatalf("MAIL: %v %v", r, err)
 	}
@@ -166,6 +179,11 @@ func sendWith(t *testing.T, c *Client, mode ForwardMode, o Origin) {
 	if r, err := c.Data(ctx, strings.NewReader("From: a@sender.test\r\nSubject: fwd\r\n\r\nhi\r\n")); err != nil || r.Code != 250 {
 		t.Fatalf("DATA: %v %v", r, err)
 	}
+	var verbs []string
+	for _, f := range sent {
+		verbs = append(verbs, f.Verb)
+	}
+	return verbs
 }
 
 // Against Postfix, XFORWARD makes its log name the client and our queue id,
@@ -200,27 +218,36 @@ func TestForwardPostfix(t *testing.T) {
 
 // XCLIENT hands the connection to the client: Postfix's log and Received:
 // name it, including its HELO said again in EHLO; the connection is then
-// not for anyone else.
+// not for anyone else. XFORWARD, still offered after XCLIENT since Postfix
+// authorized it for the gateway's own address, adds the queue id of each
+// transaction to Postfix's log.
 func TestForwardXClientPostfix(t *testing.T) {
 	rec := smtptest.Start(t, smtptest.Options{})
 	// The backend now judges the client itself: it may not relay, so the
 	// recipient's domain is one Postfix relays to.
 	pf := postfixtest.Start(t, postfixtest.Options{Relay: rec.Addr, Main: map[string]string{
-		"smtpd_authorized_xclient_hosts": "127.0.0.0/8",
-		"relay_domains":                  "example.org",
+		"smtpd_authorized_xclient_hosts":  "127.0.0.0/8",
+		"smtpd_authorized_xforward_hosts": "127.0.0.0/8",
+		"relay_domains":                   "example.org",
 	}})
 	c := dial(t, pf.Addr)
 	if c.Impersonating() {
 		t.Fatal("impersonating before XCLIENT")
 	}
-	sendWith(t, c, ForwardXClient, origin())
+	if v := sendWith(t, c, ForwardXClient, origin()); strings.Join(v, " ") != "XCLIENT XFORWARD" {
+		t.Errorf("first transaction sent %q, want XCLIENT then XFORWARD", v)
+	}
 	if !c.Impersonating() {
 		t.Error("not impersonating after XCLIENT")
 	}
-	// The same client's next transaction does not say XCLIENT again.
-	sendWith(t, c, ForwardXClient, origin())
-	// A changed HELO needs a connection of its own.
+	// The same client's next transaction does not say XCLIENT again, but
+	// names its own queue id.
 	o := origin()
+	o.QueueID = "4MgQid78"
+	if v := sendWith(t, c, ForwardXClient, o); strings.Join(v, " ") != "XFORWARD" {
+		t.Errorf("second transaction sent %q, want XFORWARD alone", v)
+	}
+	// A changed HELO needs a connection of its own.
 	o.Helo = "again.sender.test"
 	if _, err := c.Forward(context.Background(), ForwardXClient, o); !errors.Is(err, ErrOriginChanged) {
 		t.Errorf("XCLIENT for another HELO on the same connection: %v, want ErrOriginChanged", err)
@@ -230,11 +257,68 @@ func TestForwardXClientPostfix(t *testing.T) {
 		t.Fatalf("recording server got %d messages, want 2\n%s", len(msgs), pf.Log())
 	}
 	want := "Received: from helo.sender.test (mail.sender.test [192.0.2.7])"
-	if !strings.Contains(string(msgs[0].Data), want) {
-		t.Errorf("message lacks %q:\n%s", want, msgs[0].Data)
+	if !strings.HasPrefix(string(msgs[0].Data), want) {
+		t.Errorf("message does not start with %q:\n%s", want, msgs[0].Data)
 	}
-	if _, ok := pf.WaitLog(30*time.Second, "client=mail.sender.test[192.0.2.7]"); !ok {
-		t.Errorf("no log line naming the client:\n%s", pf.Log())
+	for _, qid := range []string{"4MgQid77", "4MgQid78"} {
+		line, ok := pf.WaitLog(30*time.Second, "client=mail.sender.test[192.0.2.7]", "orig_queue_id="+qid)
+		if !ok {
+			t.Errorf("no log line naming the client and queue id %s:\n%s", qid, pf.Log())
+		}
+		// Only IDENT was forwarded: no second, forwarded client.
+		if strings.Contains(line, "orig_client=") {
+			t.Errorf("log line names a forwarded client: %s", line)
+		}
+	}
+}
+
+// A backend that offers XCLIENT but not XFORWARD gets XCLIENT alone.
+func TestForwardXClientWithoutXForward(t *testing.T) {
+	rec := smtptest.Start(t, smtptest.Options{})
+	pf := postfixtest.Start(t, postfixtest.Options{Relay: rec.Addr, Main: map[string]string{
+		"smtpd_authorized_xclient_hosts": "127.0.0.0/8",
+		"relay_domains":                  "example.org",
+	}})
+	c := dial(t, pf.Addr)
+	if v := sendWith(t, c, ForwardXClient, origin()); strings.Join(v, " ") != "XCLIENT" {
+		t.Errorf("sent %q, want XCLIENT alone", v)
+	}
+	if msgs := rec.Wait(1, 30*time.Second); len(msgs) != 1 {
+		t.Fatalf("recording server got %d messages, want 1\n%s", len(msgs), pf.Log())
+	}
+	line, ok := pf.WaitLog(30*time.Second, "client=mail.sender.test[192.0.2.7]")
+	if !ok || strings.Contains(line, "orig_queue_id") {
+		t.Errorf("log line %q, want the client and no forwarded queue id\n%s", line, pf.Log())
+	}
+}
+
+// A refused XCLIENT leaves the connection the gateway's: the queue id
+// still goes with XFORWARD IDENT, and the message goes through.
+func TestForwardXClientRefusedPostfix(t *testing.T) {
+	rec := smtptest.Start(t, smtptest.Options{})
+	pf := postfixtest.Start(t, postfixtest.Options{Relay: rec.Addr, Main: map[string]string{
+		"smtpd_authorized_xclient_hosts":  "127.0.0.0/8",
+		"smtpd_authorized_xforward_hosts": "127.0.0.0/8",
+		"relay_domains":                   "example.org",
+	}})
+	c := dial(t, pf.Addr)
+	bad := origin()
+	// Postfix refuses a NAME that is not a valid host name (all-numeric).
+	bad.Name = "1.2"
+	sent, err := c.Forward(context.Background(), ForwardXClient, bad)
+	if err != nil || len(sent) != 2 || sent[0].Verb != "XCLIENT" || sent[0].Reply.Code != 501 ||
+		sent[1].Verb != "XFORWARD" || sent[1].Refused() {
+		t.Fatalf("XCLIENT with a numeric NAME: %+v %v, want Postfix's 501, then XFORWARD taken", sent, err)
+	}
+	if c.Impersonating() {
+		t.Error("impersonating after a refused XCLIENT")
+	}
+	sendWith(t, c, ForwardOff, Origin{})
+	if msgs := rec.Wait(1, 30*time.Second); len(msgs) != 1 {
+		t.Fatalf("after a refused XCLIENT the recording server got %d messages, want 1\n%s", len(msgs), pf.Log())
+	}
+	if _, ok := pf.WaitLog(30*time.Second, "client=localhost[127.0.0.1], orig_queue_id=4MgQid77"); !ok {
+		t.Errorf("no log line with the gateway as client and the queue id:\n%s", pf.Log())
 	}
 }
 
@@ -249,9 +333,9 @@ func TestForwardRefusedOrAbsent(t *testing.T) {
 	bad := origin()
 	// Postfix refuses a NAME that is not a valid host name (all-numeric).
 	bad.Name = "1.2"
-	r, err := c.Forward(context.Background(), ForwardXForward, bad)
-	if err != nil || r.Code/100 != 5 {
-		t.Fatalf("XFORWARD with a numeric NAME: %v %v, want Postfix's 5xx", r, err)
+	sent, err := c.Forward(context.Background(), ForwardXForward, bad)
+	if err != nil || len(sent) != 1 || sent[0].Reply.Code/100 != 5 || !sent[0].Refused() {
+		t.Fatalf("XFORWARD with a numeric NAME: %v %v, want Postfix's 5xx", sent, err)
 	}
 	sendWith(t, c, ForwardXForward, Origin{})
 	if msgs := rec.Wait(1, 30*time.Second); len(msgs) != 1 {
@@ -261,8 +345,8 @@ func TestForwardRefusedOrAbsent(t *testing.T) {
 	plain := smtptest.Start(t, smtptest.Options{})
 	pc := dial(t, plain.Addr)
 	for _, mode := range []ForwardMode{ForwardXForward, ForwardXClient, ForwardOff} {
-		if r, err := pc.Forward(context.Background(), mode, origin()); err != nil || !r.IsZero() {
-			t.Errorf("%s to a backend without it: %v %v, want nothing sent", mode, r, err)
+		if sent, err := pc.Forward(context.Background(), mode, origin()); err != nil || len(sent) != 0 {
+			t.Errorf("%s to a backend without it: %v %v, want nothing sent", mode, sent, err)
 		}
 	}
 	sendWith(t, pc, ForwardXForward, origin())

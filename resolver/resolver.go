@@ -1,7 +1,12 @@
 // Package resolver is the gateway's DNS client: github.com/miekg/dns behind a
 // small interface, with a TTL-aware cache in front, so the rest of the code
 // never depends on the DNS library and tests can point it at their own
-// server.
+// server. Beside the Resolver it holds the lookups the checks share, each
+// written once: a host's addresses (LookupHost, LookupIP), MX and TXT
+// records, reverse names and the forward-confirmed reverse name
+// (ConfirmedName), and one server asked directly (AskServer, for dnscheck).
+// Only this package and the test DNS server import the DNS library
+// (TestOnlyResolverImportsDNSLibrary).
 package resolver
 
 import (

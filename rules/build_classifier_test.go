@@ -60,7 +60,7 @@ func TestClassifierDoesNotReopenTokenStorePerMessage(t *testing.T) {
 	}
 	before := opens()
 	for i := range 100 {
-		tx := filters.NewTransaction(&filters.Conn{}, fmt.Sprintf("Q%d", i))
+		tx := filters.NewTransaction(&filters.ClientConn{}, fmt.Sprintf("Q%d", i))
 		out := chain.Data(context.Background(), tx, filters.NewMessage([]byte("From: a@example.com\r\nSubject: hi\r\n\r\nhello tok3\r\n")))
 		if !hasBayesTest(out) {
 			t.Fatalf("message %d: X-Spam-Status lacks a BAYES_ test: %+v", i, out.Headers)
@@ -159,7 +159,7 @@ func BenchmarkClassifierFilter(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		tx := filters.NewTransaction(&filters.Conn{}, "Q")
+		tx := filters.NewTransaction(&filters.ClientConn{}, "Q")
 		f.CheckMessage(ctx, tx, filters.NewMessage(test[i%len(test)]))
 		i++
 	}

@@ -66,7 +66,7 @@ rhsbl:
 		{"127.0.0.9", "a@spammer.example", "554 5.7.1 Service unavailable; Sender address [spammer.example] blocked using dbl.test; queue id Q1", 0},
 	}
 	for _, tt := range tests {
-		c := &filters.Conn{ClientIP: netip.MustParseAddr(tt.ip), Helo: "mail.clean.example"}
+		c := &filters.ClientConn{ClientIP: netip.MustParseAddr(tt.ip), Helo: "mail.clean.example"}
 		ch.Connect(ctx, c)
 		tr := filters.NewTransaction(c, "Q1")
 		tr.MailFrom = tt.from

@@ -75,7 +75,7 @@ checks: {malformed: {missing_from: score}, scores: {MISSING_FROM: 3}}
 	if checks == nil {
 		t.Fatal("no checks filter registered")
 	}
-	conn := &filters.Conn{ClientIP: netip.MustParseAddr("192.0.2.1"), Helo: "MX.example.org"}
+	conn := &filters.ClientConn{ClientIP: netip.MustParseAddr("192.0.2.1"), Helo: "MX.example.org"}
 	tx := filters.NewTransaction(conn, "Q1")
 	m := filters.NewMessage([]byte("To: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n"))
 	v := checks.CheckMessage(context.Background(), tx, m)

@@ -101,7 +101,7 @@ func TestBuildClassifier(t *testing.T) {
 	// The first message reads the embedded store, which is opened per
 	// message and need not exist yet; with nothing learnt the classifier
 	// says so in X-Spam-Status.
-	tx := filters.NewTransaction(&filters.Conn{}, "Q1")
+	tx := filters.NewTransaction(&filters.ClientConn{}, "Q1")
 	out := chain.Data(context.Background(), tx, filters.NewMessage([]byte("From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n")))
 	var status string
 	for _, h := range out.Headers {

@@ -61,7 +61,7 @@ func TestFilter(t *testing.T) {
 		lb := &logbuf.Buffer{}
 		log := slog.New(slog.NewTextHandler(lb, nil))
 		f := New(Config{Lists: tt.lists, Resolver: res, Log: log})
-		c := &filters.Conn{ClientIP: netip.MustParseAddr("192.0.2.1"), Log: log}
+		c := &filters.ClientConn{ClientIP: netip.MustParseAddr("192.0.2.1"), Log: log}
 		tr := filters.NewTransaction(c, "Q1")
 		tr.Log = log
 		m := filters.NewMessage([]byte("From: a@sender.test\r\nSubject: hi\r\n\r\n" + tt.body + "\r\n"))
@@ -102,7 +102,7 @@ func TestFilterCap(t *testing.T) {
 		b.WriteString("http://site" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + ".com/ ")
 	}
 	f := New(Config{Lists: []List{list("dbl.test", false, 1)}, Resolver: res, MaxLookups: 7, Log: slog.New(slog.DiscardHandler)})
-	tr := filters.NewTransaction(&filters.Conn{}, "Q2")
+	tr := filters.NewTransaction(&filters.ClientConn{}, "Q2")
 	f.CheckMessage(context.Background(), tr, filters.NewMessage([]byte("Subject: x\r\n\r\n"+b.String()+"\r\n")))
 	if n := dns.TotalQueries(); n != 7 {
 		t.Errorf("%d queries, want 7", n)

@@ -18,8 +18,8 @@ func TestGreylist(t *testing.T) {
 	store.SetClock(clock)
 	g := NewGreylist(GreylistConfig{Store: store, Now: clock})
 	ctx := context.Background()
-	tx := func(ip, from string, setup func(*filters.Conn, *filters.Transaction)) *filters.Transaction {
-		c := &filters.Conn{ClientIP: netip.MustParseAddr(ip), Log: slog.New(slog.DiscardHandler)}
+	tx := func(ip, from string, setup func(*filters.ClientConn, *filters.Transaction)) *filters.Transaction {
+		c := &filters.ClientConn{ClientIP: netip.MustParseAddr(ip), Log: slog.New(slog.DiscardHandler)}
 		tr := filters.NewTransaction(c, "Q1")
 		tr.MailFrom = from
 		if setup != nil {
@@ -48,10 +48,10 @@ func TestGreylist(t *testing.T) {
 	check("retry after the window starts again", tx("198.51.100.1", "a@example.com", nil), "u@example.org", true)
 
 	// Exemptions.
-	check("relay client", tx("203.0.113.1", "b@example.com", func(c *filters.Conn, _ *filters.Transaction) { c.SetRelayClient(true) }), "u@example.org", false)
-	check("authenticated", tx("203.0.113.1", "b@example.com", func(c *filters.Conn, _ *filters.Transaction) { c.AuthUser = "alice" }), "u@example.org", false)
-	check("allow-listed sender", tx("203.0.113.1", "b@example.com", func(_ *filters.Conn, t *filters.Transaction) { t.SetAllowListed(true) }), "u@example.org", false)
-	check("DNSWL-listed", tx("203.0.113.1", "b@example.com", func(_ *filters.Conn, t *filters.Transaction) {
+	check("relay client", tx("203.0.113.1", "b@example.com", func(c *filters.ClientConn, _ *filters.Transaction) { c.SetRelayClient(true) }), "u@example.org", false)
+	check("authenticated", tx("203.0.113.1", "b@example.com", func(c *filters.ClientConn, _ *filters.Transaction) { c.AuthUser = "alice" }), "u@example.org", false)
+	check("allow-listed sender", tx("203.0.113.1", "b@example.com", func(_ *filters.ClientConn, t *filters.Transaction) { t.SetAllowListed(true) }), "u@example.org", false)
+	check("DNSWL-listed", tx("203.0.113.1", "b@example.com", func(_ *filters.ClientConn, t *filters.Transaction) {
 		t.AddScore(filters.Score{Test: "RCVD_IN_DNSWL_HI", Points: -5})
 	}), "u@example.org", false)
 	check("not exempt", tx("203.0.113.1", "b@example.com", nil), "u@example.org", true)
@@ -70,7 +70,7 @@ func TestGreylistOnly(t *testing.T) {
 		{"no reverse name", "", 0, true},
 		{"named, high score", "mail.example.com", 4, true},
 	} {
-		c := &filters.Conn{ClientIP: netip.MustParseAddr("192.0.2.1"), ClientName: tt.rdns, Log: slog.New(slog.DiscardHandler)}
+		c := &filters.ClientConn{ClientIP: netip.MustParseAddr("192.0.2.1"), ClientName: tt.rdns, Log: slog.New(slog.DiscardHandler)}
 		tr := filters.NewTransaction(c, "Q1")
 		tr.MailFrom = tt.name + "@example.com"
 		tr.AddScore(filters.Score{Test: "X", Points: tt.score})

@@ -55,7 +55,7 @@ func (l *Lists) Name() string { return "lists" }
 // CheckConnect refuses blocked networks and marks allowed ones. The front
 // end answers a connect-time refusal at RCPT TO, as Postfix does with
 // smtpd_delay_reject, so the client learns which recipient failed.
-func (l *Lists) CheckConnect(_ context.Context, c *filters.Conn) filters.Verdict {
+func (l *Lists) CheckConnect(_ context.Context, c *filters.ClientConn) filters.Verdict {
 	if inNetworks(l.blockNetworks, c.ClientIP) {
 		return filters.Refuse(filters.ReplyBlockedClient, "client in block.networks")
 	}

@@ -19,7 +19,7 @@ func writeFile(t *testing.T, path, text string) {
 	}
 }
 
-func rcpt(t *testing.T, r *Recipients, c *filters.Conn, addr string) filters.Verdict {
+func rcpt(t *testing.T, r *Recipients, c *filters.ClientConn, addr string) filters.Verdict {
 	t.Helper()
 	return r.CheckRcpt(context.Background(), filters.NewTransaction(c, "Q1"), addr)
 }

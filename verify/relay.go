@@ -46,7 +46,7 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 func (r *Relay) Name() string { return "relay" }
 
 // CheckConnect marks clients of the relay networks.
-func (r *Relay) CheckConnect(_ context.Context, c *filters.Conn) filters.Verdict {
+func (r *Relay) CheckConnect(_ context.Context, c *filters.ClientConn) filters.Verdict {
 	if inNetworks(r.networks, c.ClientIP) {
 		c.SetRelayClient(true)
 	}

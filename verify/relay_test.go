@@ -9,9 +9,9 @@ import (
 	"mailguard/filters"
 )
 
-func newConn(t *testing.T, ip string) *filters.Conn {
+func newConn(t *testing.T, ip string) *filters.ClientConn {
 	t.Helper()
-	return &filters.Conn{ClientIP: netip.MustParseAddr(ip)}
+	return &filters.ClientConn{ClientIP: netip.MustParseAddr(ip)}
 }
 
 func TestParseAddress(t *testing.T) {

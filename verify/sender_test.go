@@ -101,10 +101,10 @@ func TestSenderReplies(t *testing.T) {
 func TestSenderSkips(t *testing.T) {
 	srv, res := startDNS(t)
 	s, _ := NewSender(SenderConfig{Resolver: res, Verify: true})
-	for name, setup := range map[string]func(c *filters.Conn){
-		"relay client":   func(c *filters.Conn) { c.SetRelayClient(true) },
-		"authenticated":  func(c *filters.Conn) { c.AuthUser = "alice" },
-		"allow.networks": func(c *filters.Conn) { c.SetAllowListed(true) },
+	for name, setup := range map[string]func(c *filters.ClientConn){
+		"relay client":   func(c *filters.ClientConn) { c.SetRelayClient(true) },
+		"authenticated":  func(c *filters.ClientConn) { c.AuthUser = "alice" },
+		"allow.networks": func(c *filters.ClientConn) { c.SetAllowListed(true) },
 	} {
 		srv.ResetCounts()
 		c := newConn(t, "198.51.100.7")

@@ -37,7 +37,7 @@ func TestSenderID(t *testing.T) {
 		{"not authenticated", "", "boss@example.org", "", true, "", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &filters.Conn{ClientIP: netip.MustParseAddr("192.0.2.1"), AuthUser: tt.user, Log: slog.New(slog.DiscardHandler)}
+			c := &filters.ClientConn{ClientIP: netip.MustParseAddr("192.0.2.1"), AuthUser: tt.user, Log: slog.New(slog.DiscardHandler)}
 			tr := filters.NewTransaction(c, "Q1")
 			hdr := ""
 			if tt.from != "" {

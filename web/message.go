@@ -3,13 +3,13 @@ package web
 import (
 	"bytes"
 	"io"
-	"mime"
 	"strings"
 
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // charsets of text parts
 
 	"mailguard/filters"
+	"mailguard/mimeparse"
 	"mailguard/quarantine"
 )
 
@@ -62,7 +62,7 @@ func parse(raw []byte) parsed {
 		if cs := params["charset"]; cs != "" {
 			desc += "; charset=" + cs
 		}
-		if _, dp, err := mime.ParseMediaType(e.Header.Get("Content-Disposition")); err == nil && dp["filename"] != "" {
+		if _, dp := mimeparse.MediaType(e.Header.Get("Content-Disposition")); dp["filename"] != "" {
 			desc += " (" + quarantine.DecodeHeader(dp["filename"]) + ")"
 		}
 		p.Parts = append(p.Parts, desc)

@@ -30,7 +30,7 @@ func chainJudge(cfg *rules.Config) func(ctx context.Context, cl *classifier.Clas
 		if err != nil {
 			return filters.Outcome{}, err
 		}
-		tx := filters.NewTransaction(&filters.Conn{Log: quiet}, "EVAL")
+		tx := filters.NewTransaction(&filters.ClientConn{Log: quiet}, "EVAL")
 		return chain.Data(ctx, tx, m), nil
 	}
 }

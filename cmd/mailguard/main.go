@@ -1,5 +1,19 @@
 // Command mailguard is an inbound anti-abuse mail gateway: an SMTP proxy in
-// front of an MTA, a milter, and the tools to train and review it.
+// front of an MTA (or a milter behind one), both driving the same filter
+// chain, with a quarantine reviewed on the web and a Bayesian classifier, and
+// the tools to train, measure and review them.
+//
+// Usage:
+//
+//	mailguard COMMAND [flags] [args]
+//
+// serve runs the gateway: the SMTP proxy and the listeners the configuration
+// names (milter, review UI, metrics). check-config validates a configuration;
+// train, classify and eval teach and measure the classifier; quarantine
+// reviews held mail; store copies the token database and the quarantine
+// between the embedded store and Redis; dnscheck diagnoses a domain's mail
+// DNS; version prints the version. "mailguard COMMAND -help" lists a
+// command's flags; docs/ describes the configuration and operation.
 package main
 
 import (

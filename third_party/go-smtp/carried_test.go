@@ -163,8 +163,9 @@ func TestHelloArgumentControls(t *testing.T) {
 // still the reply, not "554 5.0.0 Error: transaction failed".
 func TestDataErrorToStatusWrapped(t *testing.T) {
 	want := &SMTPError{Code: 421, EnhancedCode: EnhancedCode{4, 4, 2}, Message: "too slow"}
-	code, enh, msg := dataErrorToStatus(fmt.Errorf("chunk: %w", want))
-	if code != 421 || enh != want.EnhancedCode || msg != "too slow" {
-		t.Errorf("got %d %v %q, want the wrapped reply", code, enh, msg)
+	c := &Conn{server: NewServer(nil)}
+	r := c.dataStatus(fmt.Errorf("chunk: %w", want))
+	if r.Code != 421 || r.EnhancedCode != want.EnhancedCode || r.Text != "too slow" {
+		t.Errorf("got %v, want the wrapped reply", r)
 	}
 }

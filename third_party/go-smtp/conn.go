@@ -92,7 +92,7 @@ func (c *Conn) handle(cmd string, arg string) {
 	// and close connection.
 	defer func() {
 		if err := recover(); err != nil {
-			c.writeResponse(421, EnhancedCode{4, 0, 0}, "Internal server error")
+			c.writeReply(c.replies().InternalError)
 			c.Close()
 
 			stack := debug.Stack()
@@ -101,7 +101,7 @@ func (c *Conn) handle(cmd string, arg string) {
 	}()
 
 	if cmd == "" {
-		c.protocolError(500, EnhancedCode{5, 5, 2}, "Error: bad syntax")
+		c.protocolError(c.replies().EmptyCommand)
 		return
 	}
 
@@ -109,16 +109,16 @@ func (c *Conn) handle(cmd string, arg string) {
 	switch cmd {
 	case "SEND", "SOML", "SAML", "EXPN", "HELP", "TURN":
 		// These commands are not implemented in any state
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, fmt.Sprintf("%v command not implemented", cmd))
+		c.writeReply(c.replies().NotImplemented, cmd)
 	case "HELO", "EHLO", "LHLO":
 		lmtp := cmd == "LHLO"
 		enhanced := lmtp || cmd == "EHLO"
 		if c.server.LMTP && !lmtp {
-			c.writeResponse(500, EnhancedCode{5, 5, 1}, "This is a LMTP server, use LHLO")
+			c.writeReply(c.replies().UseLHLO)
 			return
 		}
 		if !c.server.LMTP && lmtp {
-			c.writeResponse(500, EnhancedCode{5, 5, 1}, "This is not a LMTP server")
+			c.writeReply(c.replies().NotLMTP)
 			return
 		}
 		c.handleGreet(enhanced, arg)
@@ -127,26 +127,25 @@ func (c *Conn) handle(cmd string, arg string) {
 	case "RCPT":
 		c.handleRcpt(arg)
 	case "VRFY":
-		c.writeResponse(252, EnhancedCode{2, 5, 0}, "Cannot VRFY user, but will accept message")
+		c.writeReply(c.replies().Vrfy)
 	case "NOOP":
-		c.writeResponse(250, EnhancedCode{2, 0, 0}, "Ok")
+		c.writeReply(c.replies().Noop)
 	case "RSET": // Reset session
 		c.reset()
-		c.writeResponse(250, EnhancedCode{2, 0, 0}, "Session reset")
+		c.writeReply(c.replies().Reset)
 	case "BDAT":
 		c.handleBdat(arg)
 	case "DATA":
 		c.handleData(arg)
 	case "QUIT":
-		c.writeResponse(221, EnhancedCode{2, 0, 0}, "Bye")
+		c.writeReply(c.replies().Quit)
 		c.Close()
 	case "AUTH":
 		c.handleAuth(arg)
 	case "STARTTLS":
 		c.handleStartTLS()
 	default:
-		msg := fmt.Sprintf("Syntax errors, %v command unrecognized", printable(cmd))
-		c.protocolError(500, EnhancedCode{5, 5, 2}, msg)
+		c.protocolError(c.replies().UnknownCommand, printable(cmd))
 	}
 }
 
@@ -208,8 +207,8 @@ func (c *Conn) authAllowed() bool {
 
 // protocolError writes errors responses and closes the connection once too many
 // have occurred.
-func (c *Conn) protocolError(code int, ec EnhancedCode, msg string) {
-	c.writeResponse(code, ec, msg)
+func (c *Conn) protocolError(r Reply, args ...interface{}) {
+	c.writeReply(r, args...)
 
 	c.errCount++
 	limit := errThreshold
@@ -217,7 +216,7 @@ func (c *Conn) protocolError(code int, ec EnhancedCode, msg string) {
 		limit = c.server.MaxProtocolErrors
 	}
 	if limit > 0 && c.errCount > limit {
-		c.writeResponse(500, EnhancedCode{5, 5, 1}, "Too many errors. Quiting now")
+		c.writeReply(c.replies().TooManyErrors)
 		c.Close()
 	}
 }
@@ -226,7 +225,7 @@ func (c *Conn) protocolError(code int, ec EnhancedCode, msg string) {
 func (c *Conn) handleGreet(enhanced bool, arg string) {
 	domain, err := parseHelloArgument(arg)
 	if err != nil {
-		c.writeResponse(501, EnhancedCode{5, 5, 2}, "Domain/address argument required for HELO")
+		c.writeReply(c.replies().HeloSyntax)
 		return
 	}
 	// c.helo is populated before NewSession so
@@ -242,7 +241,7 @@ func (c *Conn) handleGreet(enhanced bool, arg string) {
 		sess, err := c.server.Backend.NewSession(c)
 		if err != nil {
 			c.helo = ""
-			c.writeError(451, EnhancedCode{4, 0, 0}, err)
+			c.writeError(c.replies().SessionError, err)
 			return
 		}
 
@@ -250,7 +249,7 @@ func (c *Conn) handleGreet(enhanced bool, arg string) {
 	}
 
 	if !enhanced {
-		c.writeResponse(250, EnhancedCode{2, 0, 0}, fmt.Sprintf("Hello %s", domain))
+		c.writeReply(c.replies().Helo, domain)
 		return
 	}
 
@@ -313,37 +312,38 @@ func (c *Conn) handleGreet(enhanced bool, arg string) {
 		}
 	}
 
-	args := []string{"Hello " + domain}
+	r := c.replies().Ehlo
+	args := []string{r.format(domain)}
 	args = append(args, caps...)
-	c.writeResponse(250, NoEnhancedCode, args...)
+	c.writeResponse(r.Code, r.EnhancedCode, args...)
 }
 
 // READY state -> waiting for MAIL
 func (c *Conn) handleMail(arg string) {
 	if c.helo == "" {
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, "Please introduce yourself first.")
+		c.writeReply(c.replies().NeedHelo)
 		return
 	}
 	if c.bdatPipe != nil {
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, "MAIL not allowed during message transfer")
+		c.writeReply(c.replies().MailInTransfer)
 		return
 	}
 
 	arg, ok := cutPrefixFold(arg, "FROM:")
 	if !ok {
-		c.writeResponse(501, EnhancedCode{5, 5, 2}, "Was expecting MAIL arg syntax of FROM:<address>")
+		c.writeReply(c.replies().MailSyntax)
 		return
 	}
 
 	p := parser{s: strings.TrimSpace(arg)}
 	from, err := p.parseReversePath()
 	if err != nil {
-		c.writeResponse(501, EnhancedCode{5, 5, 2}, "Was expecting MAIL arg syntax of FROM:<address>")
+		c.writeReply(c.replies().MailSyntax)
 		return
 	}
 	args, err := parseArgs(p.s)
 	if err != nil {
-		c.writeResponse(501, EnhancedCode{5, 5, 4}, "Unable to parse MAIL ESMTP parameters")
+		c.writeReply(c.replies().MailParams)
 		return
 	}
 
@@ -357,25 +357,25 @@ func (c *Conn) handleMail(arg string) {
 		case "SIZE":
 			size, err := strconv.ParseUint(value, 10, 32)
 			if err != nil {
-				c.writeResponse(501, EnhancedCode{5, 5, 4}, "Unable to parse SIZE as an integer")
+				c.writeReply(c.replies().SizeSyntax)
 				return
 			}
 
 			if c.server.MaxMessageBytes > 0 && int64(size) > c.server.MaxMessageBytes {
-				c.writeResponse(552, EnhancedCode{5, 3, 4}, "Max message size exceeded")
+				c.writeReply(c.replies().SizeExceeded)
 				return
 			}
 
 			opts.Size = int64(size)
 		case "SMTPUTF8":
 			if !c.server.EnableSMTPUTF8 {
-				c.writeResponse(504, EnhancedCode{5, 5, 4}, "SMTPUTF8 is not implemented")
+				c.writeReply(c.replies().ParamNotImplemented, "SMTPUTF8")
 				return
 			}
 			opts.UTF8 = true
 		case "REQUIRETLS":
 			if !c.server.EnableREQUIRETLS {
-				c.writeResponse(504, EnhancedCode{5, 5, 4}, "REQUIRETLS is not implemented")
+				c.writeReply(c.replies().ParamNotImplemented, "REQUIRETLS")
 				return
 			}
 			opts.RequireTLS = true
@@ -384,20 +384,20 @@ func (c *Conn) handleMail(arg string) {
 			switch BodyType(value) {
 			case BodyBinaryMIME:
 				if !c.server.EnableBINARYMIME {
-					c.writeResponse(504, EnhancedCode{5, 5, 4}, "BINARYMIME is not implemented")
+					c.writeReply(c.replies().ParamNotImplemented, "BINARYMIME")
 					return
 				}
 				c.binarymime = true
 			case Body7Bit, Body8BitMIME:
 				// This space is intentionally left blank
 			default:
-				c.writeResponse(501, EnhancedCode{5, 5, 4}, "Unknown BODY value")
+				c.writeReply(c.replies().UnknownBody)
 				return
 			}
 			opts.Body = BodyType(value)
 		case "RET":
 			if !c.server.EnableDSN {
-				c.writeResponse(504, EnhancedCode{5, 5, 4}, "RET is not implemented")
+				c.writeReply(c.replies().ParamNotImplemented, "RET")
 				return
 			}
 			value = strings.ToUpper(value)
@@ -405,25 +405,25 @@ func (c *Conn) handleMail(arg string) {
 			case DSNReturnFull, DSNReturnHeaders:
 				// This space is intentionally left blank
 			default:
-				c.writeResponse(501, EnhancedCode{5, 5, 4}, "Unknown RET value")
+				c.writeReply(c.replies().UnknownRet)
 				return
 			}
 			opts.Return = DSNReturn(value)
 		case "ENVID":
 			if !c.server.EnableDSN {
-				c.writeResponse(504, EnhancedCode{5, 5, 4}, "ENVID is not implemented")
+				c.writeReply(c.replies().ParamNotImplemented, "ENVID")
 				return
 			}
 			value, err := decodeXtext(value)
 			if err != nil || value == "" || !isPrintableASCII(value) {
-				c.writeResponse(501, EnhancedCode{5, 5, 4}, "Malformed ENVID parameter value")
+				c.writeReply(c.replies().MalformedParam, "ENVID")
 				return
 			}
 			opts.EnvelopeID = value
 		case "AUTH":
 			value, err := decodeXtext(value)
 			if err != nil || value == "" {
-				c.writeResponse(500, EnhancedCode{5, 5, 4}, "Malformed AUTH parameter value")
+				c.writeReply(c.replies().MalformedAuthParam)
 				return
 			}
 			if value == "<>" {
@@ -432,23 +432,23 @@ func (c *Conn) handleMail(arg string) {
 				p := parser{s: value}
 				value, err = p.parseMailbox()
 				if err != nil || p.s != "" {
-					c.writeResponse(500, EnhancedCode{5, 5, 4}, "Malformed AUTH parameter mailbox")
+					c.writeReply(c.replies().MalformedAuthBox)
 					return
 				}
 			}
 			opts.Auth = &value
 		default:
-			c.writeResponse(500, EnhancedCode{5, 5, 4}, "Unknown MAIL FROM argument")
+			c.writeReply(c.replies().UnknownMailParam)
 			return
 		}
 	}
 
 	if err := c.Session().Mail(from, opts); err != nil {
-		c.writeError(451, EnhancedCode{4, 0, 0}, err)
+		c.writeError(c.replies().SessionError, err)
 		return
 	}
 
-	c.writeResponse(250, EnhancedCode{2, 1, 0}, "Ok")
+	c.writeReply(c.replies().MailOK)
 	c.fromReceived = true
 }
 
@@ -675,35 +675,35 @@ func isPrintableASCII(val string) bool {
 // MAIL state -> waiting for RCPTs followed by DATA
 func (c *Conn) handleRcpt(arg string) {
 	if !c.fromReceived {
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, "Missing MAIL FROM command.")
+		c.writeReply(c.replies().NeedMail)
 		return
 	}
 	if c.bdatPipe != nil {
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, "RCPT not allowed during message transfer")
+		c.writeReply(c.replies().RcptInTransfer)
 		return
 	}
 
 	arg, ok := cutPrefixFold(arg, "TO:")
 	if !ok {
-		c.writeResponse(501, EnhancedCode{5, 5, 2}, "Was expecting RCPT arg syntax of TO:<address>")
+		c.writeReply(c.replies().RcptSyntax)
 		return
 	}
 
 	p := parser{s: strings.TrimSpace(arg)}
 	recipient, err := p.parseForwardPath()
 	if err != nil {
-		c.writeResponse(501, EnhancedCode{5, 5, 2}, "Was expecting RCPT arg syntax of TO:<address>")
+		c.writeReply(c.replies().RcptSyntax)
 		return
 	}
 
 	if c.server.MaxRecipients > 0 && len(c.recipients) >= c.server.MaxRecipients {
-		c.writeResponse(452, EnhancedCode{4, 5, 3}, fmt.Sprintf("Maximum limit of %v recipients reached", c.server.MaxRecipients))
+		c.writeReply(c.replies().RecipientLimit, c.server.MaxRecipients)
 		return
 	}
 
 	args, err := parseArgs(p.s)
 	if err != nil {
-		c.writeResponse(501, EnhancedCode{5, 5, 4}, "Unable to parse RCPT ESMTP parameters")
+		c.writeReply(c.replies().RcptParams)
 		return
 	}
 
@@ -713,7 +713,7 @@ func (c *Conn) handleRcpt(arg string) {
 		switch key {
 		case "NOTIFY":
 			if !c.server.EnableDSN {
-				c.writeResponse(504, EnhancedCode{5, 5, 4}, "NOTIFY is not implemented")
+				c.writeReply(c.replies().ParamNotImplemented, "NOTIFY")
 				return
 			}
 			notify := []DSNNotify{}
@@ -721,78 +721,78 @@ func (c *Conn) handleRcpt(arg string) {
 				notify = append(notify, DSNNotify(strings.ToUpper(val)))
 			}
 			if err := checkNotifySet(notify); err != nil {
-				c.writeResponse(501, EnhancedCode{5, 5, 4}, "Malformed NOTIFY parameter value")
+				c.writeReply(c.replies().MalformedParam, "NOTIFY")
 				return
 			}
 			opts.Notify = notify
 		case "ORCPT":
 			if !c.server.EnableDSN {
-				c.writeResponse(504, EnhancedCode{5, 5, 4}, "ORCPT is not implemented")
+				c.writeReply(c.replies().ParamNotImplemented, "ORCPT")
 				return
 			}
 			aType, aAddr, err := decodeTypedAddress(value)
 			if err != nil || aAddr == "" {
-				c.writeResponse(501, EnhancedCode{5, 5, 4}, "Malformed ORCPT parameter value")
+				c.writeReply(c.replies().MalformedParam, "ORCPT")
 				return
 			}
 			opts.OriginalRecipientType = aType
 			opts.OriginalRecipient = aAddr
 		case "RRVS":
 			if !c.server.EnableRRVS {
-				c.writeResponse(504, EnhancedCode{5, 5, 4}, "RRVS is not implemented")
+				c.writeReply(c.replies().ParamNotImplemented, "RRVS")
 				return
 			}
 			value, _, _ = strings.Cut(value, ";") // discard the no-support action
 			rrvsTime, err := time.Parse(time.RFC3339, value)
 			if err != nil {
-				c.writeResponse(501, EnhancedCode{5, 5, 4}, "Malformed RRVS parameter value")
+				c.writeReply(c.replies().MalformedParam, "RRVS")
 				return
 			}
 			opts.RequireRecipientValidSince = rrvsTime
 		case "BY":
 			if !c.server.EnableDELIVERBY {
-				c.writeResponse(504, EnhancedCode{5, 5, 4}, "DELIVERBY is not implemented")
+				c.writeReply(c.replies().ParamNotImplemented, "DELIVERBY")
 				return
 			}
 			deliverBy := parseDeliverByArgument(value)
 			if deliverBy == nil {
-				c.writeResponse(501, EnhancedCode{5, 5, 4}, "Malformed BY parameter value")
+				c.writeReply(c.replies().MalformedParam, "BY")
 				return
 			}
 			if c.server.MinimumDeliverByTime != 0 &&
 				deliverBy.Mode == DeliverByReturn &&
 				deliverBy.Time < c.server.MinimumDeliverByTime {
-				c.writeResponse(501, EnhancedCode{5, 5, 4}, "BY parameter is below server minimum")
+				c.writeReply(c.replies().ByBelowMinimum)
 				return
 			}
 			opts.DeliverBy = deliverBy
 		case "MT-PRIORITY":
 			if !c.server.EnableMTPRIORITY {
-				c.writeResponse(504, EnhancedCode{5, 5, 4}, "MT-PRIORITY is not implemented")
+				c.writeReply(c.replies().ParamNotImplemented, "MT-PRIORITY")
 				return
 			}
 			mtPriority, err := strconv.Atoi(value)
 			if err != nil {
-				c.writeResponse(501, EnhancedCode{5, 5, 4}, "Malformed MT-PRIORITY parameter value")
+				c.writeReply(c.replies().MalformedParam, "MT-PRIORITY")
 				return
 			}
 			if mtPriority < -9 || mtPriority > 9 {
-				c.writeResponse(501, EnhancedCode{5, 5, 4}, "MT-PRIORITY is outside valid range")
+				c.writeReply(c.replies().MTPriorityRange)
 				return
 			}
 			opts.MTPriority = &mtPriority
 		default:
-			c.writeResponse(500, EnhancedCode{5, 5, 4}, "Unknown RCPT TO argument")
+			c.writeReply(c.replies().UnknownRcptParam)
 			return
 		}
 	}
 
 	if err := c.Session().Rcpt(recipient, opts); err != nil {
-		c.writeError(451, EnhancedCode{4, 0, 0}, err)
+		c.writeError(c.replies().SessionError, err)
 		return
 	}
 	c.recipients = append(c.recipients, recipient)
-	c.writeResponse(250, EnhancedCode{2, 1, 5}, "Ok")
+	c.writeReply(c.replies().RcptOK)
 }
 
 func checkNotifySet(values []DSNNotify) error {
@@ -821,22 +821,22 @@ func checkNotifySet(values []DSNNotify) error {
 
 func (c *Conn) handleAuth(arg string) {
 	if c.helo == "" {
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, "Please introduce yourself first.")
+		c.writeReply(c.replies().NeedHelo)
 		return
 	}
 	if c.didAuth {
-		c.writeResponse(503, EnhancedCode{5, 5, 1}, "Already authenticated")
+		c.writeReply(c.replies().AuthAlreadyDone)
 		return
 	}
 
 	parts := strings.Fields(arg)
 	if len(parts) == 0 {
-		c.writeResponse(502, EnhancedCode{5, 5, 4}, "Missing parameter")
+		c.writeReply(c.replies().AuthNoMechanism)
 		return
 	}
 
 	if !c.authAllowed() {
-		c.writeResponse(523, EnhancedCode{5, 7, 10}, "TLS is required")
+		c.writeReply(c.replies().AuthTLSRequired)
 		return
 	}
 
@@ -848,14 +848,14 @@ func (c *Conn) handleAuth(arg string) {
 		var err error
 		ir, err = decodeSASLResponse(parts[1])
 		if err != nil {
-			c.writeResponse(454, EnhancedCode{4, 7, 0}, "Invalid base64 data")
+			c.writeReply(c.replies().AuthBadBase64)
 			return
 		}
 	}
 
 	sasl, err := c.auth(mechanism)
 	if err != nil {
-		c.writeError(454, EnhancedCode{4, 7, 0}, err)
+		c.writeError(c.replies().AuthError, err)
 		return
 	}
 
@@ -863,7 +863,7 @@ func (c *Conn) handleAuth(arg string) {
 	for {
 		challenge, done, err := sasl.Next(response)
 		if err != nil {
-			c.writeError(454, EnhancedCode{4, 7, 0}, err)
+			c.writeError(c.replies().AuthError, err)
 			return
 		}
 
@@ -875,7 +875,7 @@ func (c *Conn) handleAuth(arg string) {
 		if len(challenge) > 0 {
 			encoded = base64.StdEncoding.EncodeToString(challenge)
 		}
-		c.writeResponse(334, NoEnhancedCode, encoded)
+		c.writeReply(c.replies().AuthChallenge, encoded)
 
 		encoded, err = c.readLine()
 		if err != nil {
@@ -884,18 +884,18 @@ func (c *Conn) handleAuth(arg string) {
 
 		if encoded == "*" {
 			// https://tools.ietf.org/html/rfc4954#page-4
-			c.writeResponse(501, EnhancedCode{5, 0, 0}, "Negotiation cancelled")
+			c.writeReply(c.replies().AuthCancelled)
 			return
 		}
 
 		response, err = decodeSASLResponse(encoded)
 		if err != nil {
-			c.writeResponse(454, EnhancedCode{4, 7, 0}, "Invalid base64 data")
+			c.writeReply(c.replies().AuthBadBase64)
 			return
 		}
 	}
 
-	c.writeResponse(235, EnhancedCode{2, 0, 0}, "Authentication succeeded")
+	c.writeReply(c.replies().AuthOK)
 	c.didAuth = true
 }
 
@@ -917,27 +917,27 @@ func (c *Conn) auth(mech string) (sasl.Server, error) {
 	if authSession, ok := c.Session().(AuthSession); ok {
 		return authSession.Auth(mech)
 	}
-	return nil, ErrAuthUnknownMechanism
+	return nil, c.replies().AuthUnknownMechanism.err()
 }
 
 func (c *Conn) handleStartTLS() {
 	if _, isTLS := c.TLSConnectionState(); isTLS {
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, "Already running in TLS")
+		c.writeReply(c.replies().AlreadyTLS)
 		return
 	}
 
 	if c.server.TLSConfig == nil {
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, "TLS not supported")
+		c.writeReply(c.replies().TLSNotSupported)
 		return
 	}
 
-	c.writeResponse(220, EnhancedCode{2, 0, 0}, "Ready to start TLS")
+	c.writeReply(c.replies().StartTLS)
 
 	// Upgrade to TLS
 	tlsConn := tls.Server(c.conn, c.server.TLSConfig)
 
 	if err := tlsConn.Handshake(); err != nil {
-		c.writeResponse(550, EnhancedCode{5, 0, 0}, "Handshake error")
+		c.writeReply(c.replies().TLSHandshake)
 		return
 	}
 
@@ -960,25 +960,25 @@ func (c *Conn) handleStartTLS() {
 // DATA
 func (c *Conn) handleData(arg string) {
 	if arg != "" {
-		c.writeResponse(501, EnhancedCode{5, 5, 4}, "DATA command should not have any arguments")
+		c.writeReply(c.replies().DataArgs)
 		return
 	}
 	if c.bdatPipe != nil {
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, "DATA not allowed during message transfer")
+		c.writeReply(c.replies().DataInTransfer)
 		return
 	}
 	if c.binarymime {
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, "DATA not allowed for BINARYMIME messages")
+		c.writeReply(c.replies().DataBinaryMIME)
 		return
 	}
 
 	if !c.fromReceived || len(c.recipients) == 0 {
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, "Missing RCPT TO command.")
+		c.writeReply(c.replies().NeedRcpt)
 		return
 	}
 
 	// We have recipients, go to accept data
-	c.writeResponse(354, NoEnhancedCode, "Go ahead. End your data with <CR><LF>.<CR><LF>")
+	c.writeReply(c.replies().DataStart)
 
 	defer c.reset()
 
@@ -998,27 +998,27 @@ func (c *Conn) handleData(arg string) {
 	}()
 
 	r := newDataReader(c)
-	code, enhancedCode, msg := dataErrorToStatus(c.Session().Data(r))
+	status := c.dataStatus(c.Session().Data(r))
 	r.limited = false
 	io.Copy(ioutil.Discard, r) // Make sure all the data has been consumed
-	c.writeResponse(code, enhancedCode, msg)
+	c.writeReply(status)
 }
 
 func (c *Conn) handleBdat(arg string) {
 	args := strings.Fields(arg)
 	if len(args) == 0 {
-		c.writeResponse(501, EnhancedCode{5, 5, 4}, "Missing chunk size argument")
+		c.writeReply(c.replies().BdatNoSize)
 		return
 	}
 	if len(args) > 2 {
-		c.writeResponse(501, EnhancedCode{5, 5, 4}, "Too many arguments")
+		c.writeReply(c.replies().BdatTooManyArgs)
 		return
 	}
 
 	last := false
 	if len(args) == 2 {
 		if !strings.EqualFold(args[1], "LAST") {
-			c.writeResponse(501, EnhancedCode{5, 5, 4}, "Unknown BDAT argument")
+			c.writeReply(c.replies().BdatUnknownArg)
 			return
 		}
 		last = true
@@ -1027,19 +1027,19 @@ func (c *Conn) handleBdat(arg string) {
 	// ParseUint instead of Atoi so we will not accept negative values.
 	size, err := strconv.ParseUint(args[0], 10, 32)
 	if err != nil {
-		c.writeResponse(501, EnhancedCode{5, 5, 4}, "Malformed size argument")
+		c.writeReply(c.replies().BdatBadSize)
 		return
 	}
 
 	if !c.fromReceived || len(c.recipients) == 0 {
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, "Missing RCPT TO command.")
+		c.writeReply(c.replies().NeedRcpt)
 		// The chunk follows the command even when the command is rejected.
 		io.Copy(ioutil.Discard, io.LimitReader(c.text.R, int64(size)))
 		return
 	}
 
 	if c.server.MaxMessageBytes != 0 && c.bytesReceived+int64(size) > c.server.MaxMessageBytes {
-		c.writeResponse(552, EnhancedCode{5, 3, 4}, "Max message size exceeded")
+		c.writeReply(c.replies().SizeExceeded)
 
 		// Discard chunk itself without passing it to backend.
 		io.Copy(ioutil.Discard, io.LimitReader(c.text.R, int64(size)))
@@ -1100,7 +1100,7 @@ func (c *Conn) handleBdat(arg string) {
 		// the whole chunk.
 		io.Copy(ioutil.Discard, chunk)
 
-		c.writeResponse(dataErrorToStatus(err))
+		c.writeReply(c.dataStatus(err))
 
 		if err == errPanic {
 			c.Close()
@@ -1120,11 +1120,10 @@ func (c *Conn) handleBdat(arg string) {
 		if c.server.LMTP {
 			c.bdatStatus.fillRemaining(err)
 			for i, rcpt := range c.recipients {
-				code, enchCode, msg := dataErrorToStatus(<-c.bdatStatus.status[i])
-				c.writeResponse(code, enchCode, "<"+rcpt+"> "+msg)
+				c.writeLMTPStatus(rcpt, <-c.bdatStatus.status[i])
 			}
 		} else {
-			c.writeResponse(dataErrorToStatus(err))
+			c.writeReply(c.dataStatus(err))
 		}
 
 		if err == errPanic {
@@ -1134,7 +1133,7 @@ func (c *Conn) handleBdat(arg string) {
 
 		c.reset()
 	} else {
-		c.writeResponse(250, EnhancedCode{2, 0, 0}, "Continue")
+		c.writeReply(c.replies().BdatContinue)
 	}
 }
 
@@ -1142,11 +1141,9 @@ func (c *Conn) handleBdat(arg string) {
 // send another BDAT command and instead closes connection or issues RSET command.
 var ErrDataReset = errors.New("smtp: message transmission aborted")
 
-var errPanic = &SMTPError{
-	Code:         421,
-	EnhancedCode: EnhancedCode{4, 0, 0},
-	Message:      "Internal server error",
-}
+// errPanic stands for a session that panicked: answered with
+// Replies.InternalError.
+var errPanic = errors.New("smtp: panic serving the session")
 
 func (c *Conn) handlePanic(err interface{}, status *statusCollector) {
 	if status != nil {
@@ -1241,11 +1238,7 @@ func (c *Conn) handleDataLMTP() {
 		go func() {
 			defer func() {
 				if err := recover(); err != nil {
-					status.fillRemaining(&SMTPError{
-						Code:         421,
-						EnhancedCode: EnhancedCode{4, 0, 0},
-						Message:      "Internal server error",
-					})
+					status.fillRemaining(errPanic)
 
 					stack := debug.Stack()
 					c.server.ErrorLog.Printf("panic serving %v: %v\n%s", c.conn.RemoteAddr(), err, stack)
@@ -1261,8 +1254,7 @@ func (c *Conn) handleDataLMTP() {
 	}
 
 	for i, rcpt := range c.recipients {
-		code, enchCode, msg := dataErrorToStatus(<-status.status[i])
-		c.writeResponse(code, enchCode, "<"+rcpt+"> "+msg)
+		c.writeLMTPStatus(rcpt, <-status.status[i])
 	}
 
 	// If done gets false, the panic occurred in LMTPData and the connection
@@ -1272,21 +1264,32 @@ func (c *Conn) handleDataLMTP() {
 	}
 }
 
-func dataErrorToStatus(err error) (code int, enchCode EnhancedCode, msg string) {
-	if err != nil {
-		var smtperr *SMTPError
-		if errors.As(err, &smtperr) {
-			return smtperr.Code, smtperr.EnhancedCode, smtperr.Message
-		} else {
-			return 554, EnhancedCode{5, 0, 0}, "Error: transaction failed: " + err.Error()
-		}
+// dataStatus is the reply to a message the session's Data (or LMTPData,
+// per recipient) returned err for.
+func (c *Conn) dataStatus(err error) Reply {
+	if err == nil {
+		return c.replies().DataOK
 	}
+	if err == errPanic {
+		return c.replies().InternalError
+	}
+	var smtperr *SMTPError
+	if errors.As(err, &smtperr) {
+		return Reply{smtperr.Code, smtperr.EnhancedCode, smtperr.Message}
+	}
+	r := c.replies().DataFailed
+	r.Text = r.format(err.Error())
+	return r
+}
 
-	return 250, EnhancedCode{2, 0, 0}, "OK: queued"
+// writeLMTPStatus writes the reply for one LMTP recipient.
+func (c *Conn) writeLMTPStatus(rcpt string, err error) {
+	r := c.dataStatus(err)
+	c.writeResponse(r.Code, r.EnhancedCode, lmtpRecipientText(rcpt, r.Text))
 }
 
 func (c *Conn) Reject() {
-	c.writeResponse(421, EnhancedCode{4, 4, 5}, "Too busy. Try again later.")
+	c.writeReply(c.replies().Busy)
 	c.Close()
 }
 
@@ -1295,7 +1298,16 @@ func (c *Conn) greet() {
 	if c.server.LMTP {
 		protocol = "LMTP"
 	}
-	c.writeResponse(220, NoEnhancedCode, fmt.Sprintf("%v %s Service Ready", c.server.Domain, protocol))
+	c.writeReply(c.replies().Greeting, c.server.Domain, protocol)
+}
+
+// replies is the server's reply table.
+func (c *Conn) replies() *Replies { return c.server.replyTable() }
+
+// writeReply writes one of the server's own replies, its text formatted
+// with args, if any.
+func (c *Conn) writeReply(r Reply, args ...interface{}) {
+	c.writeResponse(r.Code, r.EnhancedCode, r.format(args...))
 }
 
 func (c *Conn) writeResponse(code int, enhCode EnhancedCode, text ...string) {
@@ -1342,11 +1354,13 @@ func (c *Conn) writeResponseLines(code int, enhCode EnhancedCode, text ...string
 	}
 }
 
-func (c *Conn) writeError(code int, enhCode EnhancedCode, err error) {
+// writeError writes a session's error as it is when it is an *SMTPError,
+// and otherwise r with the error's text.
+func (c *Conn) writeError(r Reply, err error) {
 	if smtpErr, ok := err.(*SMTPError); ok {
 		c.writeResponse(smtpErr.Code, smtpErr.EnhancedCode, smtpErr.Message)
 	} else {
-		c.writeResponse(code, enhCode, err.Error())
+		c.writeReply(r, err.Error())
 	}
 }
 

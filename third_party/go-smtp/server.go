@@ -48,6 +48,9 @@ type Server struct {
 	// its basic code; it may wait (a tarpit). A non-nil result is written
 	// after the reply, and the connection is closed.
 	BeforeReply func(c *Conn, code int) *SMTPError
+	// Replies are the server's own replies; nil, or a zero field, keeps
+	// DefaultReplies. Read once, when the first connection is served.
+	Replies *Replies
 
 	// Advertise SMTPUTF8 (RFC 6531) capability.
 	// Should be used only if backend supports it.
@@ -96,6 +99,15 @@ type Server struct {
 	locker    sync.Mutex
 	listeners []net.Listener
 	conns     map[*Conn]struct{}
+
+	repliesOnce sync.Once
+	replies     *Replies
+}
+
+// replyTable is Replies with the defaults filled in.
+func (s *Server) replyTable() *Replies {
+	s.repliesOnce.Do(func() { s.replies = s.Replies.withDefaults() })
+	return s.replies
 }
 
 // New creates a new SMTP server.
@@ -188,7 +200,7 @@ func (s *Server) handleConn(c *Conn) error {
 		if err == nil {
 			cmd, arg, err := parseCmd(line)
 			if err != nil {
-				c.protocolError(501, EnhancedCode{5, 5, 2}, "Bad command")
+				c.protocolError(c.replies().BadCommand)
 				continue
 			}
 
@@ -198,17 +210,17 @@ func (s *Server) handleConn(c *Conn) error {
 				return nil
 			}
 			if err == ErrTooLongLine {
-				c.writeResponse(500, EnhancedCode{5, 4, 0}, "Too long line, closing connection")
+				c.writeReply(c.replies().LineTooLong)
 				c.drain()
 				return nil
 			}
 
 			if neterr, ok := err.(net.Error); ok && neterr.Timeout() {
-				c.writeResponse(421, EnhancedCode{4, 4, 2}, "Idle timeout, bye bye")
+				c.writeReply(c.replies().IdleTimeout)
 				return nil
 			}
 
-			c.writeResponse(421, EnhancedCode{4, 4, 0}, "Connection error, sorry")
+			c.writeReply(c.replies().ConnectionError)
 			return err
 		}
 	}
