@@ -220,8 +220,14 @@ func (p *Proxy) enter(c *clientConn) (filters.Reply, bool) {
 		if left <= 0 {
 			break
 		}
+		// A client that may not evict can only take a freed slot: it
+		// need not look again before one is.
+		recheck := slotRecheck
+		if p.penalisedLocked(c.ip, time.Now()) {
+			recheck = left
+		}
 		p.mu.Unlock()
-		t := time.NewTimer(min(left, slotRecheck))
+		t := time.NewTimer(min(left, recheck))
 		select {
 		case <-p.adm.freed:
 		case <-t.C:
