@@ -66,7 +66,7 @@ type Origin struct {
 // authenticated client's transaction goes with XFORWARD, not XCLIENT.
 // The gateway has already allowed that client to relay; after XCLIENT the
 // backend would judge the relay by the client's address alone, and
-// Postfix before 3.7.12, 3.8.7, 3.9.1 and 3.10 lets XCLIENT's LOGIN count
+// Postfix 2.9 to 3.6.15, 3.7.11, 3.8.6 and 3.9.0 lets XCLIENT's LOGIN count
 // for permit_sasl_authenticated only when it runs a SASL server of its
 // own (smtpd_sasl_auth_enable=yes), so it would refuse the relay ("454
 // 4.7.1 Relay access denied"). With XFORWARD the backend judges the
