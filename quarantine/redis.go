@@ -131,10 +131,17 @@ func (r *Redis) Put(ctx context.Context, e Entry, msg io.Reader) (Entry, error) 
 	if err != nil {
 		return Entry{}, err
 	}
-	if err := r.settle(ctx); err != nil {
+	// The first calls double as a check that Redis answers: briefly, so
+	// a Redis that hangs costs the client QuickTimeout before its 451,
+	// not go-redis's read timeout and retry. A Redis that hangs later in
+	// Put costs each call those (a few seconds), well within an SMTP
+	// client's patience (RFC 5321 4.5.3.2: minutes).
+	qctx, cancel := context.WithTimeout(ctx, redisconn.QuickTimeout)
+	defer cancel()
+	if err := r.settle(qctx); err != nil {
 		return Entry{}, err
 	}
-	if n, err := r.rdb.Exists(ctx, r.kMeta(id)).Result(); err != nil {
+	if n, err := r.rdb.Exists(qctx, r.kMeta(id)).Result(); err != nil {
 		return Entry{}, fmt.Errorf("quarantine: %w", err)
 	} else if n > 0 {
 		return Entry{}, fmt.Errorf("quarantine %s: %w", id, ErrExists)
@@ -425,13 +432,16 @@ func (r *Redis) Lock(id string) (func(), error) {
 	return func() { unlockScript.Run(context.Background(), r.rdb, []string{r.kLock(id)}, v) }, nil
 }
 
-// Record implements Journal; events older than journalKeep are dropped.
+// Record implements Journal; events older than journalKeep are dropped. It
+// gives up after QuickTimeout: an event is a statistic, and Put records
+// one between the commit and the client's 250.
 func (r *Redis) Record(ev Event) error {
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), redisconn.QuickTimeout)
+	defer cancel()
 	p := r.rdb.Pipeline()
 	p.ZAdd(ctx, r.kJournal(), redis.Z{Score: float64(ev.Time.UnixMicro()), Member: b})
 	p.ZRemRangeByScore(ctx, r.kJournal(), "-inf", fmt.Sprint(time.Now().Add(-journalKeep).UnixMicro()))
