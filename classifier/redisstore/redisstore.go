@@ -130,7 +130,7 @@ func Open(cfg Config) (*Store, error) {
 		if cfg.Client == nil {
 			c, err := redisconn.OpenQuick(cfg.URL)
 			if err != nil {
-				s.rdb.Close()
+				s.Close()
 				return nil, fmt.Errorf("token store: %w", err)
 			}
 			s.read, s.ownRead = c, true
