@@ -19,9 +19,13 @@
 // Redis failing (down, refusing, or hanging past the client's timeouts,
 // redisconn.QuickTimeout by default, without retry) is returned to the
 // caller, who decides (rate limits and pregreet fail open,
-// greylisting passes the mail); the store logs the start and the end of
-// each outage once, not each failed call, and counts every failed call in
-// mailguard_anvil_errors_total.
+// greylisting passes the mail). A redisconn.Breaker then holds every call
+// back with redisconn.ErrDown, except one every ProbeInterval, so a Redis
+// that hangs costs a session nothing and the gateway one timeout per
+// interval. The store logs the start and the end of each outage once, not
+// each failed call, and counts every failed or held-back call in
+// mailguard_anvil_errors_total. An error reply (WRONGTYPE, OOM) is no
+// outage: it is returned and logged, and the breaker stays closed.
 package redisanvil
 
 import (
@@ -53,6 +57,11 @@ type Config struct {
 	Prefix string
 	// Log receives the outage lines (default slog.Default()).
 	Log *slog.Logger
+	// ProbeInterval is how often a store whose Redis failed lets a call
+	// through; 0 means redisconn.DefaultProbeInterval.
+	ProbeInterval time.Duration
+	// Now gives the probe times; nil means time.Now.
+	Now func() time.Time
 }
 
 // Store is an anvil.Store and anvil.Values in Redis, safe for concurrent
@@ -63,9 +72,9 @@ type Store struct {
 	own    bool
 	prefix string
 	log    *slog.Logger
-	// failing is set from the first failed call of an outage to the
-	// first call that succeeds after it.
-	failing atomic.Bool
+	brk    *redisconn.Breaker
+	// refusing is set from an error reply to the next success.
+	refusing atomic.Bool
 }
 
 var (
@@ -103,6 +112,11 @@ func Open(cfg Config) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.brk = redisconn.NewBreaker(redisconn.BreakerConfig{
+		What: "anvil store", Where: s.where,
+		Failing:  "rate limits and the pregreet memory do not apply, greylisting passes mail, callout answers are not shared until it answers again",
+		Interval: cfg.ProbeInterval, Now: cfg.Now, Log: s.log,
+	})
 	return s, nil
 }
 
@@ -119,26 +133,21 @@ func (s *Store) Where() string { return s.where }
 
 // Incr implements anvil.Store.
 func (s *Store) Incr(ctx context.Context, key string, n int64, window time.Duration) (int64, error) {
-	v, err := incrScript.Run(ctx, s.rdb, []string{s.prefix + "n:" + key}, n, millis(window)).Int64()
-	if err != nil {
-		return 0, s.failed(ctx, "incr", err)
-	}
-	s.ok()
-	return v, nil
+	var v int64
+	err := s.do(ctx, "incr", func() (err error) {
+		v, err = incrScript.Run(ctx, s.rdb, []string{s.prefix + "n:" + key}, n, millis(window)).Int64()
+		return err
+	})
+	return v, err
 }
 
 // Get implements anvil.Store.
 func (s *Store) Get(ctx context.Context, key string) (time.Time, bool, error) {
-	v, err := s.rdb.Get(ctx, s.prefix+"t:"+key).Result()
-	if errors.Is(err, redis.Nil) {
-		s.ok()
-		return time.Time{}, false, nil
+	v, ok, err := s.get(ctx, "get", s.prefix+"t:"+key)
+	if err != nil || !ok {
+		return time.Time{}, false, err
 	}
-	if err != nil {
-		return time.Time{}, false, s.failed(ctx, "get", err)
-	}
-	s.ok()
-	ns, err := strconv.ParseInt(v, 10, 64)
+	ns, err := strconv.ParseInt(string(v), 10, 64)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("anvil store %s: key %q holds %q, not a time", s.where, key, v)
 	}
@@ -152,16 +161,7 @@ func (s *Store) Set(ctx context.Context, key string, t time.Time, ttl time.Durat
 
 // GetValue implements anvil.Values.
 func (s *Store) GetValue(ctx context.Context, key string) ([]byte, bool, error) {
-	v, err := s.rdb.Get(ctx, s.prefix+"v:"+key).Bytes()
-	if errors.Is(err, redis.Nil) {
-		s.ok()
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, s.failed(ctx, "get_value", err)
-	}
-	s.ok()
-	return v, true, nil
+	return s.get(ctx, "get_value", s.prefix+"v:"+key)
 }
 
 // SetValue implements anvil.Values. A ttl under a millisecond removes the
@@ -170,40 +170,58 @@ func (s *Store) SetValue(ctx context.Context, key string, v []byte, ttl time.Dur
 	return s.set(ctx, "set_value", s.prefix+"v:"+key, v, ttl)
 }
 
-func (s *Store) set(ctx context.Context, op, key string, v any, ttl time.Duration) error {
-	var err error
-	if ttl < time.Millisecond {
-		err = s.rdb.Del(ctx, key).Err()
-	} else {
-		err = s.rdb.Set(ctx, key, v, ttl).Err()
-	}
-	if err != nil {
-		return s.failed(ctx, op, err)
-	}
-	s.ok()
-	return nil
+// get reads key; an absent key is no error.
+func (s *Store) get(ctx context.Context, op, key string) ([]byte, bool, error) {
+	var v []byte
+	ok := false
+	err := s.do(ctx, op, func() error {
+		var err error
+		v, err = s.rdb.Get(ctx, key).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		ok = err == nil
+		return err
+	})
+	return v, ok, err
 }
 
-// millis is d in whole milliseconds, at least 1 (PEXPIRE refuses 0).
-func millis(d time.Duration) int64 { return max(d.Milliseconds(), 1) }
+func (s *Store) set(ctx context.Context, op, key string, v any, ttl time.Duration) error {
+	return s.do(ctx, op, func() error {
+		if ttl < time.Millisecond {
+			return s.rdb.Del(ctx, key).Err()
+		}
+		return s.rdb.Set(ctx, key, v, ttl).Err()
+	})
+}
 
-// failed counts a failed call, logs the start of an outage and wraps err.
-// A call its caller gave up on (a client that left) says nothing about
-// Redis and is not counted.
-func (s *Store) failed(ctx context.Context, op string, err error) error {
+// do runs call, one round trip, unless the breaker holds it back. Every
+// call that fails, asked or held back, is counted, except one its caller
+// gave up on (a client that left), which says nothing about Redis. An
+// error reply (WRONGTYPE, OOM: Redis answers, but not this command) is
+// logged at the first of a run of them, since the callers fail open
+// without a line of their own.
+func (s *Store) do(ctx context.Context, op string, call func() error) error {
+	if err := s.brk.Allow(op); err != nil {
+		if ctx.Err() == nil {
+			metrics.AnvilErrors.WithLabelValues(op).Inc()
+		}
+		return fmt.Errorf("%w (%s)", err, s.where)
+	}
+	err := call()
+	s.brk.Done(ctx, op, err)
+	if err == nil {
+		s.refusing.Store(false)
+		return nil
+	}
 	if ctx.Err() == nil {
 		metrics.AnvilErrors.WithLabelValues(op).Inc()
-		if !s.failing.Swap(true) {
-			s.log.Warn("anvil store failed: rate limits and the pregreet memory do not apply, greylisting passes mail, callout answers are not shared until it answers again",
-				"store", s.where, "op", op, "err", err)
+		if !redisconn.Outage(err) && !s.refusing.Swap(true) {
+			s.log.Warn("anvil store refused a command: the decision goes on without it", "store", s.where, "op", op, "err", err)
 		}
 	}
 	return fmt.Errorf("anvil store %s: %s: %w", s.where, op, err)
 }
 
-// ok logs the end of an outage.
-func (s *Store) ok() {
-	if s.failing.Load() && s.failing.Swap(false) {
-		s.log.Info("anvil store answers again", "store", s.where)
-	}
-}
+// millis is d in whole milliseconds, at least 1 (PEXPIRE refuses 0).
+func millis(d time.Duration) int64 { return max(d.Milliseconds(), 1) }

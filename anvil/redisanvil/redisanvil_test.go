@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -80,13 +81,16 @@ func TestKeysExpire(t *testing.T) {
 	}
 }
 
-// Redis down: every call fails at once with an error (the callers fail
-// open), the outage is logged once however many calls fail, each failed
-// call is counted, and the store works again when Redis is back.
+// Redis down: the first call fails with Redis's error and the breaker
+// holds the next ones back (the callers fail open); the outage is logged
+// once however many calls fail, each failed call is counted, and the
+// store works again at the first probe after Redis is back.
 func TestOutage(t *testing.T) {
 	srv := redistest.Start(t)
 	log := &logbuf.Buffer{}
-	st, err := Open(Config{URL: srv.URL(0), Prefix: prefix(), Log: slog.New(slog.NewTextHandler(log, nil))})
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	st, err := Open(Config{URL: srv.URL(0), Prefix: prefix(), Log: slog.New(slog.NewTextHandler(log, nil)),
+		ProbeInterval: time.Minute, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,36 +101,49 @@ func TestOutage(t *testing.T) {
 	}
 	before := testutil.ToFloat64(metrics.AnvilErrors.WithLabelValues("incr"))
 	srv.Stop()
-	for range 5 {
-		if _, err := st.Incr(ctx, "k", 1, time.Hour); err == nil {
-			t.Fatal("Incr with Redis down returned no error")
+	if _, err := st.Incr(ctx, "k", 1, time.Hour); err == nil || errors.Is(err, redisconn.ErrDown) {
+		t.Fatalf("first Incr with Redis down: %v, want Redis's error", err)
+	}
+	for range 4 {
+		if _, err := st.Incr(ctx, "k", 1, time.Hour); !errors.Is(err, redisconn.ErrDown) {
+			t.Fatalf("Incr with the breaker open: %v, want ErrDown", err)
 		}
 	}
-	if _, _, err := st.Get(ctx, "g"); err == nil {
-		t.Fatal("Get with Redis down returned no error")
+	if _, _, err := st.Get(ctx, "g"); !errors.Is(err, redisconn.ErrDown) {
+		t.Fatalf("Get with the breaker open: %v, want ErrDown", err)
+	}
+	if err := st.SetValue(ctx, "v", []byte("x"), time.Hour); !errors.Is(err, redisconn.ErrDown) {
+		t.Fatalf("SetValue with the breaker open: %v, want ErrDown", err)
 	}
 	if n := strings.Count(log.String(), "anvil store failed"); n != 1 {
-		t.Errorf("6 failed calls logged %d outage lines, want 1:\n%s", n, log)
+		t.Errorf("7 failed calls logged %d outage lines, want 1:\n%s", n, log)
 	}
 	if got := testutil.ToFloat64(metrics.AnvilErrors.WithLabelValues("incr")) - before; got != 5 {
 		t.Errorf("mailguard_anvil_errors_total{op=incr} rose by %v, want 5", got)
 	}
 	srv.Restart(t)
-	if n, err := st.Incr(ctx, "k", 1, time.Hour); err != nil || n != 1 {
-		t.Fatalf("after the restart (empty Redis): Incr = %d, %v; want 1", n, err)
+	if _, err := st.Incr(ctx, "k", 1, time.Hour); !errors.Is(err, redisconn.ErrDown) {
+		t.Fatalf("Redis back, no probe due yet: %v, want ErrDown", err)
 	}
-	if !strings.Contains(log.String(), "anvil store answers again") {
-		t.Errorf("the end of the outage is not logged:\n%s", log)
+	now = now.Add(time.Minute)
+	if n, err := st.Incr(ctx, "k", 1, time.Hour); err != nil || n != 1 {
+		t.Fatalf("the probe after the restart (empty Redis): Incr = %d, %v; want 1", n, err)
+	}
+	if n := strings.Count(log.String(), "anvil store answers again"); n != 1 {
+		t.Errorf("%d lines for the end of the outage, want 1:\n%s", n, log)
 	}
 }
 
-// A Redis that hangs (stopped, its connections open): every call ends
+// A Redis that hangs (stopped, its connections open): the first call ends
 // with an error after the client's timeouts instead of holding the
-// connection that waits for it; once Redis answers again, so does the
-// store.
+// connection that waits for it, and the calls after it do not wait at
+// all; a probe that times out keeps them from waiting, and the first
+// probe after Redis continues brings the store back.
 func TestHungRedis(t *testing.T) {
 	srv := redistest.Start(t)
-	st, err := Open(Config{URL: srv.URL(0), Prefix: prefix(), Log: slog.New(slog.DiscardHandler)})
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	st, err := Open(Config{URL: srv.URL(0), Prefix: prefix(), Log: slog.New(slog.DiscardHandler),
+		ProbeInterval: time.Minute, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,16 +153,60 @@ func TestHungRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Pause()
-	start := time.Now()
-	if _, err := st.Incr(ctx, "k", 1, time.Hour); err == nil {
-		t.Fatal("Incr on a hung Redis returned no error")
+	if _, err := st.Incr(ctx, "k", 1, time.Hour); err == nil || errors.Is(err, redisconn.ErrDown) {
+		t.Fatalf("Incr on a hung Redis: %v, want its timeout", err)
 	}
-	if _, _, err := st.Get(ctx, "g"); err == nil {
-		t.Fatal("Get on a hung Redis returned no error")
+	// A session's other calls (pregreet, greylisting) are not sent.
+	if _, _, err := st.Get(ctx, "g"); !errors.Is(err, redisconn.ErrDown) {
+		t.Fatalf("Get after the first timeout: %v, want ErrDown", err)
 	}
-	t.Logf("two calls on a hung Redis took %v", time.Since(start))
+	if err := st.Set(ctx, "g", now, time.Hour); !errors.Is(err, redisconn.ErrDown) {
+		t.Fatalf("Set after the first timeout: %v, want ErrDown", err)
+	}
+	now = now.Add(time.Minute)
+	if _, _, err := st.Get(ctx, "g"); err == nil || errors.Is(err, redisconn.ErrDown) {
+		t.Fatalf("probe on a hung Redis: %v, want its timeout", err)
+	}
+	if _, err := st.Incr(ctx, "k", 1, time.Hour); !errors.Is(err, redisconn.ErrDown) {
+		t.Fatalf("Incr after a failed probe: %v, want ErrDown", err)
+	}
 	srv.Resume()
+	now = now.Add(time.Minute)
 	if n, err := st.Incr(ctx, "k", 1, time.Hour); err != nil || n < 2 {
 		t.Fatalf("after the hang: Incr = %d, %v", n, err)
+	}
+}
+
+// An error reply (a key of the wrong type, written by something else) is
+// Redis answering: the call fails, the run of such replies is logged
+// once, and the breaker stays closed, so other keys work on.
+func TestErrorReplyIsNoOutage(t *testing.T) {
+	srv := redistest.Start(t)
+	log := &logbuf.Buffer{}
+	p := prefix()
+	st, err := Open(Config{URL: srv.URL(0), Prefix: p, Log: slog.New(slog.NewTextHandler(log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	rdb, _ := redisconn.Open(srv.URL(0))
+	defer rdb.Close()
+	if err := rdb.HSet(ctx, p+"t:grey:x", "f", "v").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, _, err := st.Get(ctx, "grey:x"); err == nil || errors.Is(err, redisconn.ErrDown) {
+			t.Fatalf("Get of a hash: %v, want WRONGTYPE", err)
+		}
+	}
+	if n, err := st.Incr(ctx, "conn:192.0.2.1", 1, time.Hour); err != nil || n != 1 {
+		t.Fatalf("Incr after error replies: %d, %v; want 1", n, err)
+	}
+	if n := strings.Count(log.String(), "anvil store refused a command"); n != 1 {
+		t.Errorf("%d lines for 3 error replies, want 1:\n%s", n, log)
+	}
+	if strings.Contains(log.String(), "anvil store failed") {
+		t.Errorf("an error reply was logged as an outage:\n%s", log)
 	}
 }

@@ -72,13 +72,14 @@ type Config struct {
 	// score when the store fails and must not make every message wait for
 	// a Redis that is down or hangs. Reads (Counts, Totals, Tokens) go
 	// through a client with redisconn.OpenQuick's bounds (QuickTimeout,
-	// no retry; Client when set), and once a call fails the reads return
-	// ErrDown without asking Redis, except one every ProbeInterval, until
-	// one succeeds. Learning keeps the patient client (Open's), and its
-	// outcome opens or closes the breaker too.
+	// no retry; Client when set) and a redisconn.Breaker: once Redis
+	// fails (an outage, not an error reply, see redisconn.Outage) the
+	// reads return redisconn.ErrDown without asking it, except one every
+	// ProbeInterval, until one gets an answer. Learning keeps the patient
+	// client (Open's), and its outcome opens or closes the breaker too.
 	FailFast bool
 	// ProbeInterval is how often a failing fail-fast store lets a read
-	// through; 0 means DefaultProbeInterval.
+	// through; 0 means redisconn.DefaultProbeInterval.
 	ProbeInterval time.Duration
 	// Log receives a fail-fast store's outage lines, one when Redis is
 	// found failing and one when it answers again (default
@@ -96,7 +97,7 @@ type Store struct {
 	// its own (ownRead) when FailFast.
 	read              redis.UniversalClient
 	ownRead           bool
-	brk               *breaker // nil unless FailFast
+	brk               *redisconn.Breaker // nil unless FailFast
 	kSpam, kHam, kTot string
 	kLast, kMsg       string
 	maxTokens         int
@@ -135,13 +136,12 @@ func Open(cfg Config) (*Store, error) {
 			}
 			s.read, s.ownRead = c, true
 		}
-		s.brk = &breaker{where: s.where, interval: cfg.ProbeInterval, now: s.now, log: cfg.Log}
-		if s.brk.interval <= 0 {
-			s.brk.interval = DefaultProbeInterval
-		}
-		if s.brk.log == nil {
-			s.brk.log = slog.Default()
-		}
+		s.brk = redisconn.NewBreaker(redisconn.BreakerConfig{
+			What: "token store", Where: s.where,
+			Failing:  "classifying without the Bayes score until it answers again",
+			Back:     "classifying with the Bayes score",
+			Interval: cfg.ProbeInterval, Now: s.now, Log: cfg.Log,
+		})
 	}
 	p := cfg.Prefix
 	if p == "" {
@@ -174,13 +174,13 @@ func (s *Store) allow(op string) error {
 	if s.brk == nil {
 		return nil
 	}
-	return s.brk.allow(op)
+	return s.brk.Allow(op)
 }
 
 // done tells the breaker, if any, how a call that reached Redis went.
 func (s *Store) done(ctx context.Context, op string, err error) {
 	if s.brk != nil {
-		s.brk.done(ctx, op, err)
+		s.brk.Done(ctx, op, err)
 	}
 }
 

@@ -131,7 +131,7 @@ func TestUnavailable(t *testing.T) {
 }
 
 // A fail-fast store (the gateway's) whose Redis hangs asks it once, then
-// answers ErrDown without asking until a probe is due; a probe that finds
+// answers redisconn.ErrDown without asking until a probe is due; a probe that finds
 // Redis answering closes the breaker. The outage is logged once, and its
 // end once. Learning, patient, is not held back.
 func TestFailFastBreaker(t *testing.T) {
@@ -150,33 +150,33 @@ func TestFailFastBreaker(t *testing.T) {
 	}
 	srv.Pause()
 	// The first read goes to Redis and times out.
-	if _, _, err := st.Counts(ctx, []string{"x"}); err == nil || errors.Is(err, ErrDown) {
+	if _, _, err := st.Counts(ctx, []string{"x"}); err == nil || errors.Is(err, redisconn.ErrDown) {
 		t.Fatalf("first Counts with Redis hung: %v, want Redis's timeout", err)
 	}
 	// The next ones do not ask it.
 	for i := range 3 {
-		if _, _, err := st.Counts(ctx, []string{"x"}); !errors.Is(err, ErrDown) {
-			t.Fatalf("Counts %d with the breaker open: %v, want ErrDown", i, err)
+		if _, _, err := st.Counts(ctx, []string{"x"}); !errors.Is(err, redisconn.ErrDown) {
+			t.Fatalf("Counts %d with the breaker open: %v, want redisconn.ErrDown", i, err)
 		}
 	}
-	if _, err := st.Totals(ctx); !errors.Is(err, ErrDown) {
-		t.Errorf("Totals with the breaker open: %v, want ErrDown", err)
+	if _, err := st.Totals(ctx); !errors.Is(err, redisconn.ErrDown) {
+		t.Errorf("Totals with the breaker open: %v, want redisconn.ErrDown", err)
 	}
-	if _, err := st.Tokens(ctx); !errors.Is(err, ErrDown) {
-		t.Errorf("Tokens with the breaker open: %v, want ErrDown", err)
+	if _, err := st.Tokens(ctx); !errors.Is(err, redisconn.ErrDown) {
+		t.Errorf("Tokens with the breaker open: %v, want redisconn.ErrDown", err)
 	}
 	// A probe due while Redis still hangs: one read asks, the next not.
 	now = now.Add(time.Minute)
-	if _, _, err := st.Counts(ctx, []string{"x"}); err == nil || errors.Is(err, ErrDown) {
+	if _, _, err := st.Counts(ctx, []string{"x"}); err == nil || errors.Is(err, redisconn.ErrDown) {
 		t.Fatalf("probe with Redis hung: %v, want Redis's timeout", err)
 	}
-	if _, _, err := st.Counts(ctx, []string{"x"}); !errors.Is(err, ErrDown) {
-		t.Fatalf("Counts after a failed probe: %v, want ErrDown", err)
+	if _, _, err := st.Counts(ctx, []string{"x"}); !errors.Is(err, redisconn.ErrDown) {
+		t.Fatalf("Counts after a failed probe: %v, want redisconn.ErrDown", err)
 	}
 	srv.Resume()
 	// Redis answers again, but no probe is due yet.
-	if _, _, err := st.Counts(ctx, []string{"x"}); !errors.Is(err, ErrDown) {
-		t.Fatalf("Counts before the next probe: %v, want ErrDown", err)
+	if _, _, err := st.Counts(ctx, []string{"x"}); !errors.Is(err, redisconn.ErrDown) {
+		t.Fatalf("Counts before the next probe: %v, want redisconn.ErrDown", err)
 	}
 	now = now.Add(time.Minute)
 	got, tot, err := st.Counts(ctx, []string{"x"})
@@ -208,7 +208,7 @@ func TestPatientHasNoBreaker(t *testing.T) {
 	ctx := context.Background()
 	srv.Stop()
 	for i := range 2 {
-		if _, _, err := st.Counts(ctx, []string{"x"}); err == nil || errors.Is(err, ErrDown) {
+		if _, _, err := st.Counts(ctx, []string{"x"}); err == nil || errors.Is(err, redisconn.ErrDown) {
 			t.Fatalf("Counts %d with Redis down: %v, want Redis's error", i, err)
 		}
 	}
