@@ -13,6 +13,7 @@ import (
 
 	"mailguard/internal/testutil/redistest"
 	"mailguard/internal/testutil/smtptest"
+	"mailguard/redisconn"
 )
 
 // Greylisting, rate limits and pregreet passes on one Redis: two gateways
@@ -158,15 +159,20 @@ func TestRedisDownFailsOpen(t *testing.T) {
 
 // A Redis that hangs (stopped, its connections open) holds no session for
 // long: messages are answered 250 without the Bayes score, rate limits or
-// greylisting; the token store is asked once and then skipped until a
-// probe finds it answering (one outage line, not one wait per message); a
-// message to hold is answered 451 4.3.0; /readyz and the store gauge say
-// so. Once Redis continues, the Bayes score comes back by itself.
+// greylisting; the token store and the anvil store (rate limits,
+// greylisting) are each asked once and then skipped until a probe finds
+// Redis answering (one outage line each, not one wait per call: the
+// sessions after the first are told "not asked"); a message to hold is
+// answered 451 4.3.0; /readyz and the store gauge say so. Once Redis
+// continues, the Bayes score and greylisting come back by themselves.
 func TestRedisHungFailsOpen(t *testing.T) {
 	srv := redistest.Start(t)
 	g := Start(t, Options{Settings: merge(redisSettings(srv.URL(0)), map[string]any{
 		"greylist": map[string]any{"enabled": true, "delay": "1s"},
+		"limits":   map[string]any{"message_rate": 1000},
 		"metrics":  map[string]any{"listen": "127.0.0.1:0"},
+		// The callers' lines for a rate limit that did not apply.
+		"log": map[string]any{"level": "debug"},
 	})})
 	line, ok := g.WaitLog(`msg=listening service=metrics addr=`, 10*time.Second)
 	if !ok {
@@ -210,6 +216,32 @@ func TestRedisHungFailsOpen(t *testing.T) {
 	if n := len(g.LogLines(`anvil store failed`)); n != 1 {
 		t.Errorf("%d anvil outage lines, want 1:\n%s", n, g.Log())
 	}
+	// Each anvil call a session made shows in a line of its caller
+	// (greylisting's pass, the rate limit's debug line) with the store's
+	// error: Redis's timeout where it was asked, "not asked" where the
+	// breaker held the call back. Only the call that found the outage and
+	// the probes (none, unless the run outlasted a probe interval) may
+	// have waited for Redis.
+	anvilCalls := g.LogLines(`(greylist store failed; passing|rate limit store failed).* err=`)
+	probes := len(g.LogLines(`anvil store probe: still failing`))
+	asked, heldBack, greyHeld := 0, 0, 0
+	for _, l := range anvilCalls {
+		if strings.Contains(l, "not asked: Redis failing") {
+			heldBack++
+			if strings.Contains(l, "greylist store failed") {
+				greyHeld++
+			}
+		} else {
+			asked++
+		}
+	}
+	if asked > 1+probes {
+		t.Errorf("%d anvil calls waited for the hung Redis, want at most 1 and the %d probes:\n%s", asked, probes, strings.Join(anvilCalls, "\n"))
+	}
+	if greyHeld < n-1-probes {
+		t.Errorf("greylisting was held back for %d of %d messages, want at least %d:\n%s", greyHeld, n, n-1-probes, strings.Join(anvilCalls, "\n"))
+	}
+	t.Logf("anvil calls with Redis hung: %d asked it, %d held back, %d probes", asked, heldBack, probes)
 	if n := len(g.LogLines(`classifier failed; no opinion`)); n < 4 {
 		t.Errorf("%d messages classified without their Bayes score logged, want %d:\n%s", n, 4, g.Log())
 	}
@@ -232,6 +264,7 @@ func TestRedisHungFailsOpen(t *testing.T) {
 	// Redis continues: a scrape past the probe interval finds it, and
 	// mail is scored with Bayes again, without a restart.
 	srv.Resume()
+	resumed := time.Now()
 	up := false
 	for range 60 {
 		if storeUp() == "1" {
@@ -243,8 +276,12 @@ func TestRedisHungFailsOpen(t *testing.T) {
 	if !up {
 		t.Fatalf("mailguard_classifier_store_up stays 0 after Redis continued:\n%s", g.Log())
 	}
-	// Greylisting works again too: the first attempt is refused for
-	// now, the retry after the delay passes.
+	// Greylisting works again too, from the anvil store's first probe
+	// after Redis continued on: the first attempt is refused for now, the
+	// retry after the delay passes.
+	if d := time.Until(resumed.Add(redisconn.DefaultProbeInterval)); d > 0 {
+		time.Sleep(d)
+	}
 	after := crlf(e2eMessage(rng, true, "after"))
 	c := g.DialFrom("127.0.0.2")
 	r := c.Send("a@example.com", []string{"u@example.org"}, after)
@@ -259,5 +296,8 @@ func TestRedisHungFailsOpen(t *testing.T) {
 	}
 	if n := len(g.LogLines(`token store answers again`)); n != 1 {
 		t.Errorf("%d lines for the end of the outage, want 1:\n%s", n, g.Log())
+	}
+	if n := len(g.LogLines(`anvil store answers again`)); n != 1 {
+		t.Errorf("%d lines for the end of the anvil store's outage, want 1:\n%s", n, g.Log())
 	}
 }
