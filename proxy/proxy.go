@@ -297,12 +297,20 @@ func (p *Proxy) prune() {
 	}
 	p.gens = kept
 	p.mu.Unlock()
-	for _, g := range done {
-		for i := range g.servers {
-			g.queues[i].Close()
-			g.servers[i].Close()
-		}
+	if len(done) == 0 {
+		return
 	}
+	// Not on the caller's goroutine: prune runs from a session's Close,
+	// itself inside go-smtp's Conn.Close, and Server.Close closes every
+	// connection it still lists, that one too, under the same lock.
+	go func() {
+		for _, g := range done {
+			for i := range g.servers {
+				g.queues[i].Close()
+				g.servers[i].Close()
+			}
+		}
+	}()
 }
 
 func setDefault[T int | int64 | time.Duration](v *T, d T) {
