@@ -145,6 +145,7 @@ type Proxy struct {
 	perIP    map[netip.Addr]int
 	adm      admission
 	closing  bool
+	shutting atomic.Bool // closing, read without mu
 	serving  bool
 	drained  chan struct{} // closed when conns empties after closing
 	listener net.Listener
@@ -417,6 +418,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	p.closing = true
+	p.shutting.Store(true)
 	l := p.listener
 	idle := make([]*clientConn, 0, len(p.conns))
 	for c := range p.conns {
@@ -503,11 +505,9 @@ func (p *Proxy) cut() {
 // backend is the current configuration's backend address.
 func (p *Proxy) backend() string { return p.gen.Load().cfg.Backend }
 
-func (p *Proxy) isClosing() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.closing
-}
+// isClosing reports whether Shutdown has begun, without p.mu: every read
+// asks.
+func (p *Proxy) isClosing() bool { return p.shutting.Load() }
 
 func isTemporaryAccept(err error) bool {
 	var ne interface{ Temporary() bool }
