@@ -1,7 +1,10 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
+	"io"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -108,5 +111,61 @@ func TestEvictionAfterReload(t *testing.T) {
 				t.Fatalf("message after the eviction: %v %v", r, err)
 			}
 		})
+	}
+}
+
+// TestShutdownNoticeOpenSSL: OpenSSL's client, in a STARTTLS session that
+// said EHLO under TLS, reads the shutdown's 421 4.3.2 decrypted.
+func TestShutdownNoticeOpenSSL(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("openssl not installed: apt-get install openssl")
+	}
+	tp := startProxy(t, Config{TLS: testTLS(t)}, smtptest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, openssl, "s_client", "-starttls", "smtp", "-connect", tp.addr, "-quiet")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cancel()
+	lines := bufio.NewScanner(stdout)
+	// readUntil returns the first line with prefix, or fails.
+	readUntil := func(prefix string) string {
+		t.Helper()
+		var seen []string
+		for lines.Scan() {
+			l := lines.Text()
+			if strings.HasPrefix(l, prefix) {
+				return l
+			}
+			seen = append(seen, l)
+		}
+		t.Fatalf("no %q line from openssl s_client; got %q", prefix, seen)
+		return ""
+	}
+	io.WriteString(stdin, "EHLO openssl.test\r\n")
+	readUntil("250 ")
+	done := make(chan error, 1)
+	go func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		done <- tp.Shutdown(sctx)
+	}()
+	if l := readUntil("421"); !strings.HasPrefix(l, "421 4.3.2 ") {
+		t.Errorf("openssl client at shutdown: %q; want 421 4.3.2", l)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Shutdown: %v", err)
 	}
 }
