@@ -106,3 +106,19 @@ func corpusPieces(t *testing.T, label string) []string {
 	}
 	return pieces
 }
+
+// The link test on a word as written gives the answers of the test on the
+// word lower-cased, for the runes that lower-case to ASCII too (U+0130,
+// U+212A) and invalid UTF-8.
+func TestHasPrefixFoldMatchesToLower(t *testing.T) {
+	words := []string{"HTTP://x", "Http://x", "hTTps://x", "WWW.x", "wwW.", "http:/", "İttp://x", "\u212Aww.x",
+		"\xffhttp://x", "www", "ftp://x", "HTTPS:", "wWw.Example.COM", "ħttp://x", "ẆWW.x"}
+	for _, w := range words {
+		lw := strings.ToLower(w)
+		want := strings.HasPrefix(lw, "http://") || strings.HasPrefix(lw, "https://") || strings.HasPrefix(lw, "www.")
+		got := hasPrefixFold(w, "http://") || hasPrefixFold(w, "https://") || hasPrefixFold(w, "www.")
+		if got != want {
+			t.Errorf("%q: %v, lower-cased %v", w, got, want)
+		}
+	}
+}
