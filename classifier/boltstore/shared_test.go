@@ -78,6 +78,7 @@ func BenchmarkSharedCounts(b *testing.B) {
 	}
 	q := docs[3].Tokens
 	b.Run("held open", func(b *testing.B) {
+		b.ReportAllocs()
 		for b.Loop() {
 			if _, _, err := st.Counts(ctx, q); err != nil {
 				b.Fatal(err)
