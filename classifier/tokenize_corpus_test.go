@@ -112,3 +112,33 @@ func TestTokenizeCorpusUnchanged(t *testing.T) {
 		t.Errorf("%d of %d messages tokenize differently; if that is meant (and measured), run go test -run TokenizeCorpusUnchanged -update", changed, checked)
 	}
 }
+
+// The tokens of a message stay as they were while the pooled tokenizer
+// goes on with other messages: their bytes are never reused.
+func TestTokensOutliveTokenizer(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.eml")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("samples in testdata: %v", err)
+	}
+	var msgs [][]byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, b)
+	}
+	first := Tokenize(msgs[0])
+	want := make([]string, len(first))
+	for i, tok := range first {
+		want[i] = strings.Clone(tok)
+	}
+	for range 20 {
+		for _, m := range msgs[1:] {
+			Tokenize(m)
+		}
+	}
+	if !slices.Equal(first, want) {
+		t.Fatal("tokens changed after the tokenizer went on with other messages")
+	}
+}
