@@ -21,7 +21,7 @@ STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 # Debian packages the tests talk to, as command:package. A test whose peer
 # is missing skips itself and says so; `make deps` installs the missing ones
 # when run as root, and otherwise prints what to install.
-DEB_DEPS := python3:python3 postfix:postfix clamd:clamav-daemon chromium:chromium redis-server:redis-server
+DEB_DEPS := python3:python3 postfix:postfix clamd:clamav-daemon chromium:chromium redis-server:redis-server redis-cli:redis-tools
 # What `make bench` adds: bogofilter, the peer the classifier is measured
 # against.
 BENCH_DEB_DEPS := bogofilter:bogofilter

@@ -3,9 +3,11 @@
 // and AUTH failures a client had in a window, and which clients passed a
 // test (the pregreet, greylisting) and until when.
 //
-// Store is the interface the proxy uses; Memory is the in-process one. A
-// shared store (Redis) implements the same two calls so that several
-// gateways count together.
+// Store is the interface the proxy and greylisting use; Memory is the
+// in-process one. A shared store (package redisanvil, on Redis) implements
+// the same calls so that several gateways count together. Values is the
+// small byte memory the recipient callout keeps its answers in; both
+// stores implement it too.
 package anvil
 
 import (
@@ -29,6 +31,15 @@ type Store interface {
 	Set(ctx context.Context, key string, t time.Time, ttl time.Duration) error
 }
 
+// Values remembers small byte strings for a time (the callout's answers).
+type Values interface {
+	// GetValue returns the value stored under key, and false when there
+	// is none or it expired.
+	GetValue(ctx context.Context, key string) ([]byte, bool, error)
+	// SetValue stores v under key for ttl.
+	SetValue(ctx context.Context, key string, v []byte, ttl time.Duration) error
+}
+
 // DefaultMemoryKeys bounds a Memory store: the least recently used keys go
 // first, so a flood of new clients cannot grow it without bound.
 const DefaultMemoryKeys = 200000
@@ -43,6 +54,7 @@ type Memory struct {
 type entry struct {
 	n       int64
 	t       time.Time
+	v       []byte
 	expires time.Time
 }
 
@@ -93,5 +105,24 @@ func (m *Memory) Set(_ context.Context, key string, t time.Time, ttl time.Durati
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.c.Add(key, entry{t: t, expires: m.now().Add(ttl)})
+	return nil
+}
+
+// GetValue implements Values.
+func (m *Memory) GetValue(_ context.Context, key string) ([]byte, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.c.Get(key)
+	if !ok || !m.now().Before(e.expires) {
+		return nil, false, nil
+	}
+	return append([]byte(nil), e.v...), true, nil
+}
+
+// SetValue implements Values.
+func (m *Memory) SetValue(_ context.Context, key string, v []byte, ttl time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.c.Add(key, entry{v: append([]byte(nil), v...), expires: m.now().Add(ttl)})
 	return nil
 }

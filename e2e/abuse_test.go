@@ -86,3 +86,56 @@ func TestIdleEvicted(t *testing.T) {
 	}
 	busy.Expect(250, "RCPT TO:<u@example.org>")
 }
+
+// TestTricklingMessageCut: a client trickling its message slower than
+// limits.min_data_rate is cut with 421 4.4.2 once its time budget is spent
+// (here stress_timeout, the only slot being in use), and nothing of the
+// message reaches the backend.
+func TestTricklingMessageCut(t *testing.T) {
+	g := Start(t, Options{Settings: map[string]any{"limits": map[string]any{
+		"max_connections": 1, "max_connections_per_ip": 1, "max_connections_per_network": 1, "stress_timeout": "500ms", "min_data_rate": 100, "greet_delay": "0s"}}})
+	c := g.DialFrom("127.0.0.5")
+	c.Expect(250, "EHLO slow.test")
+	c.Expect(250, "MAIL FROM:<a@example.com>")
+	c.Expect(250, "RCPT TO:<u@example.org>")
+	c.Expect(354, "DATA")
+	type reply struct {
+		r   smtptest.Reply
+		err error
+	}
+	got := make(chan reply, 1)
+	go func() {
+		r, err := c.ReadReply()
+		got <- reply{r, err}
+	}()
+	msg := "From: a@example.com\r\nSubject: slow\r\n\r\n" + strings.Repeat("x", 400)
+	var rep reply
+	answered := false
+trickle:
+	for i := range len(msg) {
+		select {
+		case rep = <-got:
+			answered = true
+			break trickle
+		case <-time.After(50 * time.Millisecond):
+			c.Write([]byte{msg[i]})
+		}
+	}
+	if !answered {
+		c.Write([]byte("\r\n.\r\n"))
+		rep = <-got
+	}
+	if rep.err != nil || rep.r.Code != 421 || rep.r.Enhanced != "4.4.2" || !strings.Contains(rep.r.Text, "too slow") {
+		t.Fatalf("trickled message: %v %v; want 421 4.4.2 ... too slow", rep.r, rep.err)
+	}
+	RequireQueueID(t, rep.r)
+	if _, err := c.ReadReply(); err == nil {
+		t.Error("session still open after the cut")
+	}
+	if _, ok := g.WaitLog(`test=min_data_rate`, 10*time.Second); !ok {
+		t.Error("no decision line with test=min_data_rate")
+	}
+	if n := g.Backend.Count(); n != 0 {
+		t.Errorf("%d messages reached the backend", n)
+	}
+}

@@ -1,13 +1,17 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"mailguard/filters"
 	"mailguard/internal/testutil/postfixtest"
@@ -409,5 +413,74 @@ func TestPostfixListenerDocumented(t *testing.T) {
 	dep := blocks("../docs/deployment.md")
 	if len(dep) != 1 || !maps.Equal(dep[0], documentedListener("xforward")) {
 		t.Errorf("docs/deployment.md listener %v, want %v", dep, documentedListener("xforward"))
+	}
+}
+
+// A client outside relay_networks that authenticated to mailguard (SMTP
+// AUTH under STARTTLS) relays to another domain through Postfix,
+// configured as the docs say, in both modes: mailguard allowed the relay,
+// and Postfix takes it, since mailguard hands an authenticated client's
+// transaction with XFORWARD even under xclient (with XCLIENT, Postfix
+// 3.7.11 judged the client's own address and refused: "454 4.7.1
+// Relay access denied"). Postfix's log names the client and mailguard's
+// queue id beside mailguard's hop.
+func TestPostfixBehindAuthenticatedRelay(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := writeTestCert(t, dir)
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := filepath.Join(dir, "users")
+	WriteConfigRaw(t, users, "alice:"+string(hash)+"\n")
+	for _, mode := range []string{"xforward", "xclient"} {
+		t.Run(mode, func(t *testing.T) {
+			g, pf, rec := postfixBehind(t, nil, map[string]any{
+				"backend_forward": mode,
+				"tls":             map[string]any{"cert": cert, "key": key},
+				"auth":            map[string]any{"users_file": users},
+			})
+			c := g.DialFrom("127.0.0.2")
+			defer c.Close()
+			c.Expect(250, "EHLO client.test")
+			c.StartTLS()
+			c.Expect(250, "EHLO client.test")
+			// Before AUTH, the same relay is mailguard's to refuse.
+			c.Expect(250, "MAIL FROM:<alice@example.org>")
+			if r := c.Cmd("RCPT TO:<x@example.net>"); r.Code != 554 {
+				t.Errorf("relay before AUTH: %s, want 554", r)
+			}
+			c.Expect(250, "RSET")
+			c.Expect(235, "AUTH PLAIN %s", base64.StdEncoding.EncodeToString([]byte("\x00alice\x00s3cret")))
+			c.Expect(250, "MAIL FROM:<alice@example.org>")
+			if r := c.Cmd("RCPT TO:<x@example.net>"); r.Code != 250 {
+				t.Fatalf("RCPT to another domain after AUTH: %s, want 250\n%s", r, pf.Log())
+			}
+			qid := queueIDOf(t, c.Data(testMessage("authenticated relay", 100)))
+			msgs := rec.Wait(1, 60*time.Second)
+			if len(msgs) != 1 || len(msgs[0].Rcpts) != 1 || msgs[0].Rcpts[0] != "x@example.net" {
+				t.Fatalf("recording server got %d messages, want 1 for x@example.net\n%s", len(msgs), pf.Log())
+			}
+			data := string(msgs[0].Data)
+			pfRcv := regexp.MustCompile(`^Received: from mx\.test \(localhost \[127\.0\.0\.1\]\)\r?\n\tby postfix\.test \(Postfix\)`)
+			mgRcv := regexp.MustCompile(`\nReceived: from client\.test \(client2\.example\.com \[127\.0\.0\.2\]\)\r?\n\tby mx\.test \(mailguard\) with ESMTPSA id ` + qid)
+			if !pfRcv.MatchString(data) || !mgRcv.MatchString(data) {
+				t.Errorf("Received: fields as delivered:\n%s", data)
+			}
+			line, ok := pf.WaitLog(30*time.Second, "orig_queue_id="+qid)
+			if !ok {
+				t.Fatalf("no Postfix log line with orig_queue_id=%s:\n%s", qid, pf.Log())
+			}
+			if !regexp.MustCompile(`: client=localhost\[127\.0\.0\.1\], orig_queue_id=` + qid + `, orig_client=client2\.example\.com\[127\.0\.0\.2\]$`).MatchString(line) {
+				t.Errorf("Postfix's line does not name mailguard's hop, the queue id and the client: %s", line)
+			}
+			decided := g.LogLines(`authenticated client handed to the backend with XFORWARD, not XCLIENT.*queue_id=` + qid + `.*user=alice`)
+			if mode == "xclient" && len(decided) != 1 {
+				t.Errorf("xclient: mailguard logged %d lines saying it used XFORWARD for alice's transaction, want 1:\n%s", len(decided), g.Log())
+			}
+			if mode == "xforward" && len(decided) != 0 {
+				t.Errorf("xforward: mailguard logged %q", decided)
+			}
+		})
 	}
 }

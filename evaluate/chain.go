@@ -15,6 +15,9 @@ import (
 type ChainConfig struct {
 	// Folds is k, as in Config; the folds are the same as CrossValidate's.
 	Folds int
+	// TestMods, when not empty, replaces the folds by one fixed train/test
+	// split, as in Config; only its test part is judged and counted.
+	TestMods []int
 	// Classifier is the scoring configuration.
 	Classifier classifier.Config
 	// Workers judge in parallel; 0 means one per CPU.
@@ -61,7 +64,9 @@ type Judged struct {
 
 // ChainReport is what a cross-validation of whole verdicts found.
 type ChainReport struct {
+	// Folds is k; 1 for a fixed split, whose test part TestMods names.
 	Folds      int     `json:"folds"`
+	TestMods   []int   `json:"test_mods,omitempty"`
 	Tag        float64 `json:"tag"`
 	Quarantine float64 `json:"quarantine"`
 	Reject     float64 `json:"reject"`
@@ -102,9 +107,9 @@ func CrossValidateChain(ctx context.Context, cfg ChainConfig, policy filters.Pol
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	fold := folds(samples, cfg.Folds)
+	fold, rounds := plan(samples, cfg.Folds, cfg.TestMods)
 	outs := make([]filters.Outcome, len(samples))
-	for f := range cfg.Folds {
+	for f := range rounds {
 		c, st, test, _, err := trainFold(ctx, cfg.Classifier, samples, fold, f)
 		if err != nil {
 			return nil, err
@@ -119,9 +124,12 @@ func CrossValidateChain(ctx context.Context, cfg ChainConfig, policy filters.Pol
 			return nil, fmt.Errorf("fold %d: %w", f+1, err)
 		}
 	}
-	r := &ChainReport{Folds: cfg.Folds, Tag: policy.Tag, Quarantine: policy.Quarantine, Reject: policy.Reject,
+	r := &ChainReport{Folds: rounds, TestMods: cfg.TestMods, Tag: policy.Tag, Quarantine: policy.Quarantine, Reject: policy.Reject,
 		Spam: Actions{Refused: map[string]int{}, ByCheck: map[string]int{}}, Ham: Actions{Refused: map[string]int{}, ByCheck: map[string]int{}}, Tests: map[string]TestCount{}}
 	for i, s := range samples {
+		if fold[i] >= rounds {
+			continue // learnt only, in a fixed split
+		}
 		out := outs[i]
 		a := &r.Ham
 		if s.Spam {

@@ -2,9 +2,13 @@ package evaluate
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"hash/fnv"
+	"math/big"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,12 +38,19 @@ type Config struct {
 	// TokenizeTime is the wall time the samples took to read and tokenize
 	// (once, for all folds); it is part of both rates.
 	TokenizeTime time.Duration
+	// TestMods, when not empty, replaces the folds by one fixed train/test
+	// split (see SplitFold): the messages whose file name's SplitMod is one
+	// of TestMods are tested, by a classifier that learnt all the others,
+	// and only they are reported.
+	TestMods []int
 }
 
 // Report is what a cross-validation run found. Percentages are of the
 // class named (FPR: of ham; FNR: of spam) or of all messages (Unsure).
 type Report struct {
+	// Folds is k; 1 for a fixed split, whose test part TestMods names.
 	Folds      int     `json:"folds"`
+	TestMods   []int   `json:"test_mods,omitempty"`
 	Spam       int     `json:"spam"`
 	Ham        int     `json:"ham"`
 	HamCutoff  float64 `json:"ham_cutoff"`
@@ -107,11 +118,11 @@ func CrossValidate(ctx context.Context, cfg Config, samples []Sample) (*Report, 
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	fold := folds(samples, cfg.Folds)
+	fold, rounds := plan(samples, cfg.Folds, cfg.TestMods)
 	results := make([]classifier.Result, len(samples))
 	var learnTime, classifyTime time.Duration
 	learnt := 0
-	for f := range cfg.Folds {
+	for f := range rounds {
 		start := time.Now()
 		c, st, test, n, err := trainFold(ctx, cfg.Classifier, samples, fold, f)
 		learnt += n
@@ -133,7 +144,19 @@ func CrossValidate(ctx context.Context, cfg Config, samples []Sample) (*Report, 
 		classifyTime += time.Since(start)
 	}
 
-	r := &Report{Folds: cfg.Folds, HamCutoff: cfg.Classifier.HamCutoff, SpamCutoff: cfg.Classifier.SpamCutoff}
+	r := &Report{Folds: rounds, TestMods: cfg.TestMods, HamCutoff: cfg.Classifier.HamCutoff, SpamCutoff: cfg.Classifier.SpamCutoff}
+	if len(cfg.TestMods) > 0 {
+		// A fixed split: only its test part was scored.
+		var kept []Sample
+		var keptResults []classifier.Result
+		for i, s := range samples {
+			if fold[i] < rounds {
+				kept = append(kept, s)
+				keptResults = append(keptResults, results[i])
+			}
+		}
+		samples, results = kept, keptResults
+	}
 	var fp, fn, unsureSpam, unsureHam int
 	r.Scores = make([]Score, len(samples))
 	r.Names = make([]string, len(samples))
@@ -195,6 +218,39 @@ func folds(samples []Sample, k int) []int {
 		fold[i] = Fold(s.Digest, k)
 	}
 	return fold
+}
+
+// plan returns each sample's fold and how many folds are tested, the
+// first ones: all k of them, or, with testMods, fold 0 of a fixed split
+// whose fold 1 is only learnt (see SplitFold).
+func plan(samples []Sample, k int, testMods []int) (fold []int, rounds int) {
+	if len(testMods) == 0 {
+		return folds(samples, k), k
+	}
+	fold = make([]int, len(samples))
+	for i, s := range samples {
+		fold[i] = SplitFold(s.Name, testMods)
+	}
+	return fold, 1
+}
+
+// SplitMod is the number 0-9 that places a message in a fixed train/test
+// split: SHA-256 of its file name (the last element of name), read as a
+// big-endian number, mod 10. It depends on the name alone, so the same
+// split can be drawn by any tool and does not move when the classifier's
+// tokens do.
+func SplitMod(name string) int {
+	sum := sha256.Sum256([]byte(filepath.Base(name)))
+	return int(new(big.Int).Mod(new(big.Int).SetBytes(sum[:]), big.NewInt(10)).Int64())
+}
+
+// SplitFold returns 0 (tested) when name's SplitMod is one of testMods, 1
+// (learnt) otherwise.
+func SplitFold(name string, testMods []int) int {
+	if slices.Contains(testMods, SplitMod(name)) {
+		return 0
+	}
+	return 1
 }
 
 // trainFold returns a classifier over a fresh in-memory store that learnt

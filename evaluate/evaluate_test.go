@@ -246,3 +246,66 @@ func TestPlot(t *testing.T) {
 		}
 	}
 }
+
+// A fixed split is drawn from the file name alone, as sha256 of the name
+// mod 10 (so any tool can draw the same one): these digits were computed
+// apart from this code.
+func TestSplitMod(t *testing.T) {
+	for name, want := range map[string]int{
+		"00001.7c53336b37003a9286aba55d2945844c":            1,
+		"corpus/ham/00203.f60fed4761dba24a8e626e8280d53191": 8,
+		"a":          9,
+		"spam-1.eml": 5,
+	} {
+		if got := SplitMod(name); got != want {
+			t.Errorf("SplitMod(%q) = %d, want %d", name, got, want)
+		}
+	}
+}
+
+// With TestMods, only the split's test part is scored and reported, each
+// by a classifier that learnt the rest and not it.
+func TestCrossValidateSplit(t *testing.T) {
+	cfg := classifier.DefaultConfig()
+	cfg.MinLearned = 10
+	samples := synthetic(400)
+	mods := []int{0, 1, 2}
+	r, err := CrossValidate(context.Background(), Config{Folds: 10, TestMods: mods, Classifier: cfg}, samples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tested := map[string]bool{}
+	for _, s := range samples {
+		if m := SplitMod(s.Name); m <= 2 {
+			tested[s.Name] = true
+		}
+	}
+	if len(r.Names) != len(tested) || r.Spam+r.Ham != len(tested) || len(tested) == 0 || len(tested) == len(samples) {
+		t.Fatalf("reported %d messages (%d spam, %d ham), the test part holds %d of %d", len(r.Names), r.Spam, r.Ham, len(tested), len(samples))
+	}
+	for _, n := range r.Names {
+		if !tested[n] {
+			t.Errorf("%s reported but not in the test part", n)
+		}
+	}
+	if r.Folds != 1 || !reflect.DeepEqual(r.TestMods, mods) || r.Inactive != 0 {
+		t.Errorf("report: folds %d, test mods %v, inactive %d", r.Folds, r.TestMods, r.Inactive)
+	}
+	if r.OneMinusROCAPct > 1 {
+		t.Errorf("separable classes scored badly on the split: %v", r.OneMinusROCAPct)
+	}
+	// A message of the test part is never learnt first.
+	var unique []Sample
+	for i := range 100 {
+		unique = append(unique, Sample{Name: fmt.Sprint("u", i), Spam: i%2 == 0, Digest: fmt.Sprint("u", i), Tokens: []string{fmt.Sprint("only", i)}})
+	}
+	ru, err := CrossValidate(context.Background(), Config{Folds: 10, TestMods: mods, Classifier: cfg}, unique)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range ru.Scores {
+		if s.Score != 0 {
+			t.Fatalf("%s scored %v: it was learnt before being tested", ru.Names[i], s.Score)
+		}
+	}
+}

@@ -61,6 +61,9 @@ var (
 	// shutdown deadline.
 	ReplyShutdownCut = Reply{451, "4.3.2", "Service shutting down; transaction abandoned, try again later"}
 	ReplyTimeout     = Reply{421, "4.4.2", "Timeout exceeded"}
+	// ReplyDataTooSlow ends a session whose message text came slower than
+	// limits.min_data_rate (Postfix's smtpd_min_data_rate).
+	ReplyDataTooSlow = Reply{421, "4.4.2", "Error: timeout exceeded, message data too slow"}
 	// Abuse resistance (package proxy's admission, pregreet, error and
 	// rate limits; Postfix's postscreen, anvil and smtpd wording).
 	ReplyIdleClosed      = Reply{421, "4.7.0", "Server busy, idle session closed, try again later"}

@@ -107,4 +107,8 @@ var (
 	// ClassifierErrors counts messages that went on without the Bayes
 	// score because the token store failed (a shared store that is down).
 	ClassifierErrors = counter("mailguard_classifier_errors_total", "Messages passed on without a Bayes score because the token store failed.")
+	// AnvilErrors counts failed calls to the shared store of rate
+	// counters, pregreet and greylisting memories and callout answers
+	// (Redis), by operation.
+	AnvilErrors = counterVec("mailguard_anvil_errors_total", "Failed calls to the shared store of rate counters, greylisting and callout answers, by operation.", "op")
 )

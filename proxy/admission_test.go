@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -360,5 +361,186 @@ func TestSenderHeaderOnMismatch(t *testing.T) {
 	}
 	if !strings.Contains(string(msgs[1].Data), "Sender: alice@example.org\r\n") {
 		t.Errorf("no Sender: on a message From: someone else:\n%s", msgs[1].Data)
+	}
+}
+
+// TestTricklingDataCut: a client trickling its message a byte at a time,
+// each byte well within the data timeout, is cut once the message came
+// slower than MinDataRate: 421 4.4.2, the session closed, nothing relayed
+// and no 250. Under TLS too, where the reply goes through TLS and the rate
+// counts the message's bytes, not the records carrying them; and in a BDAT
+// chunk.
+func TestTricklingDataCut(t *testing.T) {
+	for _, mode := range []string{"plain", "tls", "bdat"} {
+		t.Run(mode, func(t *testing.T) {
+			useTLS := mode == "tls"
+			cfg := Config{DataBlockTimeout: 500 * time.Millisecond, Abuse: Abuse{MinDataRate: 100}}
+			if useTLS {
+				cfg.TLS = testTLS(t)
+			}
+			tp := startProxy(t, cfg, smtptest.Options{})
+			c := dialFrom(t, tp, "127.0.0.1")
+			c.Expect(250, "EHLO c.test")
+			if useTLS {
+				c.StartTLS()
+				c.Expect(250, "EHLO c.test")
+			}
+			c.Expect(250, "MAIL FROM:<a@example.com>")
+			c.Expect(250, "RCPT TO:<u@example.org>")
+			msg := "Subject: slow\r\n\r\n" + strings.Repeat("x", 400)
+			if mode == "bdat" {
+				c.Write([]byte(fmt.Sprintf("BDAT %d LAST\r\n", len(msg))))
+			} else {
+				c.Expect(354, "DATA")
+			}
+			type reply struct {
+				r   smtptest.Reply
+				err error
+			}
+			got := make(chan reply, 1)
+			go func() {
+				r, err := c.ReadReply()
+				got <- reply{r, err}
+			}()
+			var rep reply
+			answered := false
+		trickle:
+			for i := range len(msg) {
+				select {
+				case rep = <-got:
+					answered = true
+					break trickle
+				case <-time.After(50 * time.Millisecond):
+					c.Write([]byte{msg[i]})
+				}
+			}
+			if !answered {
+				// Had the trickle kept its slot, the message ends now
+				// and is answered as any other.
+				if mode != "bdat" {
+					c.Write([]byte("\r\n.\r\n"))
+				}
+				rep = <-got
+			}
+			r, err := rep.r, rep.err
+			if err != nil || r.Code != 421 || r.Enhanced != "4.4.2" || !strings.Contains(r.Text, "too slow") {
+				t.Fatalf("trickling message: got %v, %v; want 421 4.4.2 ... too slow", r, err)
+			}
+			endsWithID(t, r)
+			if r, err := c.ReadReply(); err == nil {
+				t.Errorf("session still open after the cut: %s", r)
+			}
+			if n := tp.be.Count(); n != 0 {
+				t.Errorf("%d messages relayed from the cut session", n)
+			}
+			if logs := tp.logs.String(); !strings.Contains(logs, "test=min_data_rate") {
+				t.Errorf("no decision line for the cut:\n%s", logs)
+			}
+		})
+	}
+}
+
+// TestIdleEvictionTLS: sessions under TLS, one that said EHLO again and
+// one that did not yet, read their 421 when evicted to make room.
+func TestIdleEvictionTLS(t *testing.T) {
+	tp := startProxy(t, Config{MaxConnections: 3, TLS: testTLS(t)}, smtptest.Options{})
+	ehlo := dialFrom(t, tp, "127.0.0.1")
+	ehlo.Expect(250, "EHLO old.test")
+	ehlo.StartTLS()
+	ehlo.Expect(250, "EHLO old.test")
+	bare := dialFrom(t, tp, "127.0.0.2")
+	bare.Expect(250, "EHLO bare.test")
+	bare.StartTLS()
+	busy := dialFrom(t, tp, "127.0.0.3")
+	busy.Expect(250, "EHLO busy.test")
+	busy.Expect(250, "MAIL FROM:<a@example.com>")
+	for i, old := range []*smtptest.Client{ehlo, bare} {
+		if b := dialFrom(t, tp, "127.0.0.4").Banner; b.Code != 220 {
+			t.Fatalf("newcomer %d with an idle session to evict: %s", i, b)
+		}
+		r, err := old.ReadReply()
+		if err != nil || r.Code != 421 || r.Enhanced != "4.7.0" || !strings.Contains(r.Text, "idle session closed") {
+			t.Fatalf("idle TLS session %d: %v %v", i, r, err)
+		}
+		endsWithID(t, r)
+		if _, err := old.ReadReply(); err == nil {
+			t.Errorf("evicted TLS session %d still open", i)
+		}
+	}
+	busy.Expect(250, "RCPT TO:<u@example.org>")
+	if got := busy.Data([]byte(plainMsg)); got.Code != 250 {
+		t.Errorf("the transaction in progress: %s", got)
+	}
+}
+
+// TestEvictedClientDoesNotEvict: a client whose idle session was closed to
+// make room may not close another's when it comes back (it would take the
+// next newcomer's room), while a new client still may.
+func TestEvictedClientDoesNotEvict(t *testing.T) {
+	tp := startProxy(t, Config{MaxConnections: 2}, smtptest.Options{})
+	first := dialFrom(t, tp, "127.0.0.1")
+	first.Expect(250, "EHLO first.test")
+	second := dialFrom(t, tp, "127.0.0.2")
+	second.Expect(250, "EHLO second.test")
+	if b := dialFrom(t, tp, "127.0.0.3").Banner; b.Code != 220 {
+		t.Fatalf("newcomer with an idle session to evict: %s", b)
+	}
+	if r, err := first.ReadReply(); err != nil || r.Code != 421 || !strings.Contains(r.Text, "idle session closed") {
+		t.Fatalf("oldest idle session: %v %v", r, err)
+	}
+	// second has been idle long enough by now, but not for the client
+	// just evicted.
+	if b := dialFrom(t, tp, "127.0.0.1").Banner; b.Code != 421 || !strings.Contains(b.Text, "Too many connections") {
+		t.Errorf("evicted client coming back: %s", b)
+	}
+	second.Expect(250, "NOOP")
+	if b := dialFrom(t, tp, "127.0.0.4").Banner; b.Code != 220 {
+		t.Errorf("another newcomer: %s", b)
+	}
+}
+
+// TestPassedClientTakesGreetingSlot: with every slot taken, a client that
+// passed the pregreet test before takes the slot of one still taking it,
+// which hears 421 instead of its banner's last line.
+func TestPassedClientTakesGreetingSlot(t *testing.T) {
+	tp := startProxy(t, Config{MaxConnections: 1, Abuse: Abuse{GreetDelay: 300 * time.Millisecond}}, smtptest.Options{})
+	// 127.0.0.1 passes once.
+	c, r := rawDial(t, tp, "127.0.0.1")
+	r.ReadString('\n')
+	if last, _ := r.ReadString('\n'); !strings.HasPrefix(last, "220 ") {
+		t.Fatalf("banner's last line: %q", last)
+	}
+	io.WriteString(c, "QUIT\r\n")
+	io.ReadAll(r)
+	// A new client takes the only slot and the test, with a long delay.
+	tp.Reconfigure(Config{Chain: testChain(), Backend: tp.be.Addr, Hostname: "gw.test", MaxConnections: 1,
+		Abuse: Abuse{GreetDelay: time.Minute}})
+	_, nr := rawDial(t, tp, "127.0.0.2")
+	if first, _ := nr.ReadString('\n'); !strings.HasPrefix(first, "220-") {
+		t.Fatalf("new client's banner: %q", first)
+	}
+	if b := dialFrom(t, tp, "127.0.0.1").Banner; b.Code != 220 {
+		t.Fatalf("client that passed before, with a client taking the test in the only slot: %s", b)
+	}
+	if rest, _ := io.ReadAll(nr); !strings.HasPrefix(string(rest), "421 4.7.0") {
+		t.Errorf("client taking the test, its slot given away: %q", rest)
+	}
+}
+
+// TestCommandTimeoutTLS: under TLS the command deadline's 421 goes through
+// TLS, with the session's id like every other refusal.
+func TestCommandTimeoutTLS(t *testing.T) {
+	tp := startProxy(t, Config{CommandTimeout: 300 * time.Millisecond, TLS: testTLS(t)}, smtptest.Options{})
+	c := dialFrom(t, tp, "127.0.0.1")
+	c.Expect(250, "EHLO c.test")
+	c.StartTLS()
+	c.Expect(250, "EHLO c.test")
+	r, err := c.ReadReply()
+	if err != nil || r.Code != 421 || r.Enhanced != "4.4.2" {
+		t.Fatalf("silent TLS client: %v %v; want 421 4.4.2", r, err)
+	}
+	endsWithID(t, r)
+	if _, err := c.ReadReply(); err == nil {
+		t.Error("session still open after the timeout")
 	}
 }

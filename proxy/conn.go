@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -76,9 +77,42 @@ type clientConn struct {
 	deadlineKind string
 	// errors counts the session's error replies.
 	errors atomic.Int32
-	// ended is set after a closing reply (a rate limit's 421): the next
-	// read ends the session.
+	// ended is set after a closing reply (a rate limit's 421), or when a
+	// message's read was cut (Data answers it): the next read ends the
+	// session.
 	ended atomic.Bool
+	// sc is go-smtp's connection, learnt from the session's first reply
+	// (the banner); handshaking is set from STARTTLS's 220 to the next
+	// reply. Only the connection's goroutine uses them, to write a closing
+	// reply the client can read: through TLS when the session runs under
+	// it, not at all in the middle of a handshake.
+	sc          *smtp.Conn
+	handshaking bool
+	// evicted is set when the session is closed to make room; its read
+	// wakes up, says 421 and ends the session.
+	evicted   atomic.Bool
+	evictSaid atomic.Bool
+	// A message's time budget (Abuse.MinDataRate): dataFresh is set when a
+	// message starts; dataBudget is used by the connection's goroutine
+	// only. dataCutBy names the deadline that cut a message's read.
+	// dataEarned counts the message's bytes not yet credited.
+	dataFresh  atomic.Bool
+	dataBudget time.Duration
+	dataEarned atomic.Int64
+	dataCutBy  atomic.Pointer[string]
+	// dataID is the queue id of the message being read.
+	dataID atomic.Pointer[string]
+	// passed is set, before the connection takes a slot, when it need not
+	// take the pregreet test (pregreet.go); greeting is set while it takes
+	// it. A full proxy gives the slot of a client taking the test to one
+	// that passed it. admitLog is the log until fc is set.
+	passed   bool
+	greeting atomic.Bool
+	admitLog *slog.Logger
+	// linger is set when the session ends while the client may still be
+	// sending: Close shuts the sending side and reads on briefly, so the
+	// last reply is not lost to a reset.
+	linger atomic.Bool
 
 	wmu       sync.Mutex
 	closeOnce sync.Once
@@ -101,6 +135,7 @@ func (p *Proxy) admit(nc net.Conn) {
 	c.exempt, c.net = g.cfg.Abuse.exempt(c.ip), clientNetwork(c.ip)
 	c.lastActive.Store(c.start.UnixNano())
 	log := p.log.With("session", c.id, "client", "["+c.ip.String()+"]")
+	c.admitLog = log
 	if c.rateLimited(p.ctx, "conn", g.cfg.Abuse.ConnectionRate, time.Minute) {
 		metrics.ConnectionsRefused.WithLabelValues("connection_rate").Inc()
 		r := filters.ReplyConnectionRate.WithQueueID(c.id)
@@ -111,6 +146,7 @@ func (p *Proxy) admit(nc net.Conn) {
 		return
 	}
 
+	c.passed = p.passedGreet(c)
 	if r, ok := p.enter(c); !ok {
 		log.Info("connection refused", "reply", r.String())
 		nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
@@ -138,6 +174,9 @@ func (p *Proxy) admit(nc net.Conn) {
 	if !p.finishGreet(c, greet) {
 		return
 	}
+	// The wait for the first command starts now, not at connect: a client
+	// that waited for its slot or its banner is not idle.
+	c.lastActive.Store(time.Now().UnixNano())
 	c.ready.Store(true)
 	i := 0
 	if p.caps.smtputf8(p) {
@@ -174,15 +213,26 @@ func (p *Proxy) enter(c *clientConn) (filters.Reply, bool) {
 		return filters.ReplyShuttingDown.WithQueueID(c.id), false
 	}
 	r, reason, evicted := p.limitsLocked(c)
-	for wait := time.Now().Add(slotWait); reason == "max_connections" && time.Now().Before(wait); {
+	for wait := time.Now().Add(slotWait); reason == "max_connections"; {
 		// Full, and no session idle long enough to close: wait for a
 		// slot as a connection waits in Postfix's listen queue.
-		freed := p.adm.freed
-		p.mu.Unlock()
-		select {
-		case <-freed:
-		case <-time.After(time.Until(wait)):
+		left := time.Until(wait)
+		if left <= 0 {
+			break
 		}
+		// A client that may not evict can only take a freed slot: it
+		// need not look again before one is.
+		recheck := slotRecheck
+		if p.penalisedLocked(c.ip, time.Now()) {
+			recheck = left
+		}
+		p.mu.Unlock()
+		t := time.NewTimer(min(left, recheck))
+		select {
+		case <-p.adm.freed:
+		case <-t.C:
+		}
+		t.Stop()
 		p.mu.Lock()
 		if p.closing {
 			p.mu.Unlock()
@@ -222,9 +272,23 @@ func (p *Proxy) leave(c *clientConn) {
 	}
 }
 
-// leaveLocked gives c's slot back; p.mu is held. It reports whether c was
-// the last connection of a retired generation, whose servers can go.
+// leaveLocked gives c's slot back and tells a connection waiting for one;
+// p.mu is held. It reports whether c was the last connection of a retired
+// generation, whose servers can go.
 func (p *Proxy) leaveLocked(c *clientConn) bool {
+	if _, ok := p.conns[c]; !ok {
+		return false
+	}
+	select {
+	case p.adm.freed <- struct{}{}:
+	default:
+	}
+	return p.releaseLocked(c)
+}
+
+// releaseLocked gives c's slot back; p.mu is held. It reports what
+// leaveLocked does.
+func (p *Proxy) releaseLocked(c *clientConn) bool {
 	if _, ok := p.conns[c]; !ok {
 		return false
 	}
@@ -237,8 +301,6 @@ func (p *Proxy) leaveLocked(c *clientConn) bool {
 		delete(p.adm.perNet, c.net)
 	}
 	p.adm.open.Add(-1)
-	close(p.adm.freed)
-	p.adm.freed = make(chan struct{})
 	c.gen.conns--
 	if p.closing && len(p.conns) == 0 {
 		close(p.drained)
@@ -252,6 +314,9 @@ func (c *clientConn) Read(b []byte) (int, error) {
 	if c.timedOut.Load() {
 		return 0, os.ErrDeadlineExceeded
 	}
+	if c.evicted.Load() {
+		return 0, c.sayEvicted()
+	}
 	if !c.inTxn.Load() && c.p.isClosing() {
 		c.sayShuttingDown()
 		return 0, io.EOF
@@ -262,22 +327,51 @@ func (c *clientConn) Read(b []byte) (int, error) {
 	if c.ended.Load() {
 		return 0, io.EOF
 	}
+	var start time.Time
+	data := c.inData.Load()
 	if !c.fixedDeadline.Load() {
-		dl, what := c.readDeadline(time.Now())
+		start = time.Now()
+		dl, what := c.readDeadline(start, data)
 		c.deadlineKind = what
 		c.Conn.SetReadDeadline(dl)
+		// An eviction's wake-up may have come just before this deadline
+		// replaced it.
+		if c.evicted.Load() {
+			return 0, c.sayEvicted()
+		}
 	}
 	n, err := c.Conn.Read(b)
+	if data && !start.IsZero() {
+		c.spendData(start)
+	}
 	var ne net.Error
 	if err != nil && c.cut.Load() {
 		return n, c.cutRead()
 	}
 	if errors.As(err, &ne) && ne.Timeout() && !c.fixedDeadline.Load() {
+		if c.evicted.Load() {
+			return n, c.sayEvicted()
+		}
+		if data {
+			// The message is answered (nothing of it is relayed), then
+			// the session ends; the client is likely still sending.
+			what := c.deadlineKind
+			c.dataCutBy.Store(&what)
+			c.ended.Store(true)
+			c.linger.Store(true)
+			return n, errDataCut{smtpError(dataCutReply(what).WithQueueID(c.dataQueueID()))}
+		}
 		c.timedOut.Store(true)
 		return n, c.timeout()
 	}
 	return n, err
 }
+
+// Bounds of the read after a closing reply to a client still sending.
+const (
+	lingerTime = 2 * time.Second
+	lingerMax  = 1 << 20
+)
 
 // errCut is a read cut short at the shutdown deadline.
 var errCut = errors.New("shutdown deadline reached")
@@ -341,11 +435,16 @@ func (c *clientConn) closeIdle() {
 func (c *clientConn) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
-		err = c.Conn.Close()
 		if c.cancel != nil {
 			c.cancel()
 		}
 		c.p.leave(c)
+		if c.linger.Load() {
+			c.CloseWrite()
+			c.Conn.SetReadDeadline(time.Now().Add(lingerTime))
+			io.Copy(io.Discard, io.LimitReader(c.Conn, lingerMax))
+		}
+		err = c.Conn.Close()
 		if c.fc != nil {
 			s := &c.stats
 			c.fc.Log.Info("disconnect", "mail", s.mail.Load(), "rcpt", s.rcpt.Load(), "data", s.data.Load(),

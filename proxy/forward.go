@@ -9,8 +9,9 @@ import (
 	"mailguard/relay"
 )
 
-// backendMail tells the backend who the client is (Config.BackendForward),
-// then says MAIL FROM. The backend refusing XFORWARD or XCLIENT is logged
+// backendMail tells the backend who the client is (Config.BackendForward;
+// an authenticated client's transaction goes with XFORWARD even under
+// xclient, see relay.Origin.Mode), then says MAIL FROM. The backend refusing XFORWARD or XCLIENT is logged
 // and the transaction goes on without it: the message is never lost over
 // it. An error means the connection failed.
 func (s *session) backendMail(t *filters.Transaction, from string, mo relay.MailOptions) (filters.Reply, error) {
@@ -25,6 +26,10 @@ func (s *session) backendMail(t *filters.Transaction, from string, mo relay.Mail
 		QueueID: t.QueueID,
 	}
 	mode := s.cc.cfg.BackendForward
+	if m := o.Mode(mode); m != mode {
+		t.Log.Info("authenticated client handed to the backend with XFORWARD, not XCLIENT",
+			"backend_forward", string(mode), "user", o.Login)
+	}
 	sent, err := s.be.Forward(s.ctx(), mode, o)
 	if errors.Is(err, relay.ErrOriginChanged) {
 		// The client said HELO again or authenticated since the backend

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -317,9 +318,12 @@ func (s *session) Data(r io.Reader) error {
 	defer spool.Close()
 
 	s.cc.readTimeout.Store(int64(s.cc.cfg.DataBlockTimeout))
+	s.cc.dataEarned.Store(0)
+	s.cc.dataID.Store(&t.QueueID)
+	s.cc.dataFresh.Store(true)
 	s.cc.inData.Store(true)
 	lines := &lineLimiter{w: &lineEnds{w: spool}, max: s.cc.cfg.MaxLineLength}
-	_, err := bufpool.Copy(lines, r)
+	_, err := bufpool.Copy(lines, dataCounter{r, &s.cc.dataEarned})
 	if err == nil {
 		err = lines.Close()
 	}
@@ -368,6 +372,13 @@ func (s *session) dataError(err error, size int64) error {
 	t := s.tx.t
 	var ne net.Error
 	switch {
+	case s.cc.dataCutBy.Load() != nil:
+		// Cut at its deadline: the client still sending hears why, and
+		// the session ends (what arrived is dropped, nothing relayed).
+		// A BDAT chunk's reply is go-smtp's, from the cut read; this is
+		// then the decision's line only.
+		test := *s.cc.dataCutBy.Load()
+		return s.refuse("DATA", dataCutReply(test), "message not received in time", "test", test, "size", size)
 	case errors.Is(err, smtp.ErrDataTooLarge):
 		return s.refuse("DATA", filters.ReplyMessageTooBig, "message over max_message_bytes", "size", size)
 	case errors.Is(err, errCut):
@@ -498,4 +509,17 @@ func (s *session) Logout() error {
 		s.be = nil
 	}
 	return nil
+}
+
+// dataCounter counts the message bytes read, after TLS and the data
+// reader: what the client's time budget earns (Abuse.MinDataRate).
+type dataCounter struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (d dataCounter) Read(b []byte) (int, error) {
+	n, err := d.r.Read(b)
+	d.n.Add(int64(n))
+	return n, err
 }

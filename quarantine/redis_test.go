@@ -22,14 +22,27 @@ func redisPrefix() string {
 }
 
 func TestRedis(t *testing.T) {
-	srv := redistest.Start(t)
-	storetest.Run(t, func(t *testing.T) quarantine.Store {
-		s, err := quarantine.OpenRedis(srv.URL(0), redisPrefix())
+	storetest.Run(t, openRedis(redistest.Start(t).URL(0)))
+}
+
+// The same suite through a Sentinel and on a Cluster: the store URL's
+// other two forms.
+func TestRedisSentinel(t *testing.T) {
+	storetest.Run(t, openRedis(redistest.StartSentinel(t).URL(0)))
+}
+
+func TestRedisCluster(t *testing.T) {
+	storetest.Run(t, openRedis(redistest.StartCluster(t).URL()))
+}
+
+func openRedis(url string) func(t *testing.T) quarantine.Store {
+	return func(t *testing.T) quarantine.Store {
+		s, err := quarantine.OpenRedis(url, redisPrefix())
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
-	})
+	}
 }
 
 // Two processes sharing a Redis see one quarantine: what one holds the

@@ -119,6 +119,39 @@ func Open(store string) (redis.UniversalClient, error) {
 	return redis.NewUniversalClient(o), nil
 }
 
+// QuickTimeout bounds each call of a client from OpenQuick where the URL
+// sets no timeout: Redis answers such calls in well under a millisecond on
+// a LAN, and a caller that fails open gains nothing from waiting longer.
+const QuickTimeout = 500 * time.Millisecond
+
+// OpenQuick is Open for callers that fail open and sit on every
+// connection's path (the rate limits, pregreet and greylisting): where the
+// URL sets none, dialing, reading, writing and waiting for a pooled
+// connection each time out after QuickTimeout and a failed call is not
+// retried. A Redis that hangs then costs a decision QuickTimeout instead of
+// the seconds go-redis's defaults take.
+func OpenQuick(store string) (redis.UniversalClient, error) {
+	o, err := Options(store)
+	if err != nil {
+		return nil, err
+	}
+	q, _ := url.Parse(store)
+	set := func(key string, d *time.Duration) {
+		if !q.Query().Has(key) {
+			*d = QuickTimeout
+		}
+	}
+	set("dial_timeout", &o.DialTimeout)
+	set("read_timeout", &o.ReadTimeout)
+	set("write_timeout", &o.WriteTimeout)
+	set("pool_timeout", &o.PoolTimeout)
+	if !q.Query().Has("max_retries") {
+		o.MaxRetries = -1 // go-redis: -1 is no retry, 0 its default of 3
+	}
+	o.DialerRetries = defaultDials
+	return redis.NewUniversalClient(o), nil
+}
+
 // Redact hides the password of a store value for messages.
 func Redact(store string) string {
 	u, err := url.Parse(store)

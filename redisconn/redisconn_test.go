@@ -3,6 +3,9 @@ package redisconn
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func TestOptions(t *testing.T) {
@@ -73,4 +76,28 @@ func FuzzOptions(f *testing.F) {
 			t.Errorf("%q parsed to no address", s)
 		}
 	})
+}
+
+// OpenQuick's short timeouts and no retry apply where the URL sets none;
+// what the URL sets stands.
+func TestOpenQuick(t *testing.T) {
+	c, err := OpenQuick("redis://127.0.0.1:6379/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	o := c.(*redis.Client).Options()
+	if o.ReadTimeout != QuickTimeout || o.WriteTimeout != QuickTimeout || o.DialTimeout != QuickTimeout ||
+		o.PoolTimeout != QuickTimeout || o.MaxRetries != 0 {
+		t.Errorf("quick client: read %v write %v dial %v pool %v retries %d; want %v each and no retry",
+			o.ReadTimeout, o.WriteTimeout, o.DialTimeout, o.PoolTimeout, o.MaxRetries, QuickTimeout)
+	}
+	c2, err := OpenQuick("redis://127.0.0.1:6379/0?read_timeout=2s&max_retries=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if o := c2.(*redis.Client).Options(); o.ReadTimeout != 2*time.Second || o.MaxRetries != 2 {
+		t.Errorf("URL's read_timeout=2s&max_retries=2 became %v, %d", o.ReadTimeout, o.MaxRetries)
+	}
 }

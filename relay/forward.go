@@ -31,7 +31,9 @@ const (
 	ForwardXForward ForwardMode = "xforward"
 	// ForwardXClient sends Postfix's XCLIENT once per connection when the
 	// backend offers it: the backend then treats the connection as the
-	// client's, restrictions and policy services included.
+	// client's, restrictions and policy services included. An
+	// authenticated client's transactions go with XFORWARD instead (see
+	// Origin.Mode).
 	ForwardXClient ForwardMode = "xclient"
 )
 
@@ -52,11 +54,28 @@ type Origin struct {
 	// HELO (PROTO=SMTP).
 	ESMTP bool
 	// Login is the SMTP AUTH identity, "" when the client did not
-	// authenticate (XCLIENT only).
+	// authenticate. It is never sent: it only makes Mode choose XFORWARD.
 	Login string
 	// QueueID is the gateway's queue id of the transaction (XFORWARD's
 	// IDENT).
 	QueueID string
+}
+
+// Mode is how a transaction of o is handed to the backend when
+// backend_forward is configured: as configured, except that an
+// authenticated client's transaction goes with XFORWARD, not XCLIENT.
+// The gateway has already allowed that client to relay; after XCLIENT the
+// backend would judge the relay by the client's address alone, and
+// Postfix 2.9 to 3.6.15, 3.7.11, 3.8.6 and 3.9.0 lets XCLIENT's LOGIN count
+// for permit_sasl_authenticated only when it runs a SASL server of its
+// own (smtpd_sasl_auth_enable=yes), so it would refuse the relay ("454
+// 4.7.1 Relay access denied"). With XFORWARD the backend judges the
+// gateway, which its mynetworks trusts, and still logs the client.
+func (o Origin) Mode(configured ForwardMode) ForwardMode {
+	if configured == ForwardXClient && o.Login != "" {
+		return ForwardXForward
+	}
+	return configured
 }
 
 // attrs returns the attributes in the order Postfix's own client sends
@@ -85,16 +104,11 @@ func (o Origin) attrs(mode ForwardMode) [][2]string {
 	if o.Helo != "" {
 		a = append(a, [2]string{"HELO", o.Helo})
 	}
-	switch mode {
-	case ForwardXForward:
+	if mode == ForwardXForward {
 		if o.QueueID != "" {
 			a = append(a, [2]string{"IDENT", o.QueueID})
 		}
 		a = append(a, [2]string{"SOURCE", "REMOTE"})
-	case ForwardXClient:
-		if o.Login != "" {
-			a = append(a, [2]string{"LOGIN", o.Login})
-		}
 	}
 	return a
 }
@@ -173,8 +187,8 @@ type forwardState struct {
 }
 
 // ErrOriginChanged is Forward's answer when a connection handed to a client
-// with XCLIENT is asked to carry a different origin (a new HELO, a login):
-// the caller takes a new connection.
+// with XCLIENT is asked to carry a different origin (a new HELO, a login)
+// or to be handed otherwise: the caller takes a new connection.
 var ErrOriginChanged = errors.New("backend connection belongs to another client identity")
 
 // Impersonating reports whether the connection was handed to a client
@@ -194,9 +208,10 @@ type ForwardReply struct {
 func (r ForwardReply) Refused() bool { return r.Reply.Code/100 != 2 }
 
 // Forward tells the backend who the client of the next transaction is,
-// before its MAIL FROM, as mode says:
+// before its MAIL FROM, as o.Mode(mode) says:
 //
-//   - xforward: XFORWARD with every attribute, for every transaction;
+//   - xforward: XFORWARD with every attribute, for every transaction
+//     (ErrOriginChanged on a connection handed to a client with XCLIENT);
 //   - xclient: XCLIENT once per connection (ErrOriginChanged when the
 //     connection was handed to a different origin), then, for every
 //     transaction, XFORWARD IDENT with the queue id when the backend's EHLO
@@ -216,6 +231,11 @@ func (r ForwardReply) Refused() bool { return r.Reply.Code/100 != 2 }
 func (cl *Client) Forward(ctx context.Context, mode ForwardMode, o Origin) ([]ForwardReply, error) {
 	if cl.broken != nil {
 		return nil, cl.broken
+	}
+	mode = o.Mode(mode)
+	if cl.fwd.xclient != nil && mode != ForwardXClient {
+		// The backend would take the transaction as the XCLIENT client's.
+		return nil, ErrOriginChanged
 	}
 	switch mode {
 	case ForwardXForward:

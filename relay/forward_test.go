@@ -42,8 +42,8 @@ func TestCommands(t *testing.T) {
 		{"only announced ones", "XFORWARD", "addr helo", o,
 			[]string{"XFORWARD ADDR=192.0.2.7 HELO=client.test"}},
 		{"nothing announced", "XFORWARD", "", o, nil},
-		{"xclient carries LOGIN, not IDENT", "XCLIENT", "NAME ADDR PORT PROTO HELO LOGIN IDENT SOURCE", o,
-			[]string{"XCLIENT NAME=[UNAVAILABLE] ADDR=192.0.2.7 PORT=40001 PROTO=ESMTP HELO=client.test LOGIN=u"}},
+		{"xclient carries neither LOGIN nor IDENT", "XCLIENT", "NAME ADDR PORT PROTO HELO LOGIN IDENT SOURCE", o,
+			[]string{"XCLIENT NAME=[UNAVAILABLE] ADDR=192.0.2.7 PORT=40001 PROTO=ESMTP HELO=client.test"}},
 		{"ipv6 and HELO", "XFORWARD", "ADDR PROTO NAME",
 			Origin{Addr: netip.MustParseAddr("2001:db8::1"), Name: "mx.example.org"},
 			[]string{"XFORWARD NAME=mx.example.org ADDR=IPV6:2001:db8::1 PROTO=SMTP"}},
@@ -269,6 +269,53 @@ func TestForwardXClientPostfix(t *testing.T) {
 		if strings.Contains(line, "orig_client=") {
 			t.Errorf("log line names a forwarded client: %s", line)
 		}
+	}
+}
+
+// With xclient, an authenticated client's transaction goes with XFORWARD:
+// Postfix judges the relay by the gateway's address, which its mynetworks
+// trusts (after XCLIENT it would refuse it: the client's address is not in
+// mynetworks, and Postfix 3.7.11 ignores XCLIENT's LOGIN without a SASL
+// server), and its log still names the client. A connection already
+// handed to the client with XCLIENT is not used for it.
+func TestForwardXClientAuthenticatedPostfix(t *testing.T) {
+	rec := smtptest.Start(t, smtptest.Options{})
+	// example.org is neither Postfix's nor one it relays to.
+	pf := postfixtest.Start(t, postfixtest.Options{Relay: rec.Addr, Main: map[string]string{
+		"smtpd_authorized_xclient_hosts":  "127.0.0.0/8",
+		"smtpd_authorized_xforward_hosts": "127.0.0.0/8",
+	}})
+	o := origin()
+	o.Login = "alice"
+	if m := o.Mode(ForwardXClient); m != ForwardXForward {
+		t.Errorf("mode for an authenticated client under xclient: %s, want xforward", m)
+	}
+	if m := origin().Mode(ForwardXClient); m != ForwardXClient {
+		t.Errorf("mode for a client that did not authenticate: %s, want xclient", m)
+	}
+	c := dial(t, pf.Addr)
+	if v := sendWith(t, c, ForwardXClient, o); strings.Join(v, " ") != "XFORWARD" {
+		t.Errorf("authenticated transaction sent %q, want XFORWARD alone", v)
+	}
+	if c.Impersonating() {
+		t.Error("impersonating after an authenticated transaction")
+	}
+	if msgs := rec.Wait(1, 30*time.Second); len(msgs) != 1 {
+		t.Fatalf("recording server got %d messages, want 1\n%s", len(msgs), pf.Log())
+	}
+	if _, ok := pf.WaitLog(30*time.Second, "client=localhost[127.0.0.1], orig_queue_id=4MgQid77, orig_client=mail.sender.test[192.0.2.7]"); !ok {
+		t.Errorf("no log line naming the gateway, the queue id and the client:\n%s", pf.Log())
+	}
+
+	c2 := dial(t, pf.Addr)
+	if _, err := c2.Forward(context.Background(), ForwardXClient, origin()); err != nil || !c2.Impersonating() {
+		t.Fatalf("XCLIENT: %v, impersonating %v", err, c2.Impersonating())
+	}
+	if _, err := c2.Forward(context.Background(), ForwardXClient, o); !errors.Is(err, ErrOriginChanged) {
+		t.Errorf("the client authenticated, on its XCLIENT connection: %v, want ErrOriginChanged", err)
+	}
+	if _, err := c2.Forward(context.Background(), ForwardXForward, origin()); !errors.Is(err, ErrOriginChanged) {
+		t.Errorf("xforward on an XCLIENT connection: %v, want ErrOriginChanged", err)
 	}
 }
 

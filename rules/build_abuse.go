@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"mailguard/anvil"
+	"mailguard/anvil/redisanvil"
 	"mailguard/filters"
 	"mailguard/rdns"
 	"mailguard/verify"
@@ -27,12 +28,21 @@ func buildGreylist(cfg *Config, d *Deps) ([]filters.Filter, error) {
 	if !g.Enabled {
 		return nil, nil
 	}
-	// The triplets outlive reloads.
-	s, err := d.Shared("anvil", func() (any, error) { return anvil.NewMemory(0), nil })
-	if err != nil {
+	// The triplets outlive reloads, and with Redis other instances see
+	// them: a retry through another MX passes.
+	var s anvil.Store
+	if r, err := SharedAnvil(cfg, d); err != nil {
 		return nil, err
+	} else if r != nil {
+		s = r
+	} else {
+		m, err := d.Shared("anvil", func() (any, error) { return anvil.NewMemory(0), nil })
+		if err != nil {
+			return nil, err
+		}
+		s = m.(anvil.Store)
 	}
-	return []filters.Filter{verify.NewGreylist(verify.GreylistConfig{Store: s.(anvil.Store),
+	return []filters.Filter{verify.NewGreylist(verify.GreylistConfig{Store: s,
 		Delay: g.Delay, Window: g.Window, Memory: g.Memory, IPv4Bits: g.Networks.IPv4, IPv6Bits: g.Networks.IPv6,
 		OnlyNoRDNS: g.Only.NoRDNS, OnlyScoreAbove: g.Only.ScoreAbove})}, nil
 }
@@ -53,4 +63,21 @@ func buildSenderLogin(cfg *Config, d *Deps) ([]filters.Filter, error) {
 		}
 	}
 	return []filters.Filter{&verify.SenderID{Senders: senders, Reject: cfg.Auth.RejectSenderMismatch}}, nil
+}
+
+// SharedAnvil returns the store of rate counters, pregreet and greylisting
+// memories and callout answers that gateway instances share: on Redis when
+// `store` names it (one client per process, kept across reloads), nil
+// when the store is embedded and each user keeps its own memory.
+func SharedAnvil(cfg *Config, d *Deps) (*redisanvil.Store, error) {
+	if cfg.Store == "" {
+		return nil, nil
+	}
+	v, err := d.Shared("anvil:redis", func() (any, error) {
+		return redisanvil.Open(redisanvil.Config{URL: cfg.Store, Log: d.Log})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*redisanvil.Store), nil
 }

@@ -95,6 +95,13 @@ func callout(cfg *Config, d *Deps) (*verify.Callout, error) {
 		PositiveTTL: cfg.Verify.Callout.PositiveTTL,
 		NegativeTTL: cfg.Verify.Callout.NegativeTTL,
 	}
+	// With Redis, the answers are shared: an address another instance
+	// just verified is not probed again.
+	if r, err := SharedAnvil(cfg, d); err != nil {
+		return nil, err
+	} else if r != nil {
+		cc.Cache = r
+	}
 	v, err := d.Shared(fmt.Sprintf("verify:callout:%+v", cc), func() (any, error) { return verify.NewCallout(cc), nil })
 	if err != nil {
 		return nil, err

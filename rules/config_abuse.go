@@ -33,6 +33,10 @@ type AbuseLimits struct {
 	MessageRate     int `yaml:"message_rate"`
 	RecipientRate   int `yaml:"recipient_rate"`
 	AuthFailureRate int `yaml:"auth_failure_rate"`
+	// MinDataRate is the least rate, in bytes a second, at which a
+	// message must arrive once its data timeout is spent (Postfix's
+	// smtpd_min_data_rate).
+	MinDataRate int `yaml:"min_data_rate"`
 }
 
 // DefaultGreetDelay is limits.greet_delay's default, postscreen's
@@ -54,6 +58,7 @@ func init() {
 			MessageRate:              proxy.DefaultMessageRate,
 			RecipientRate:            proxy.DefaultRecipientRate,
 			AuthFailureRate:          proxy.DefaultAuthFailureRate,
+			MinDataRate:              proxy.DefaultMinDataRate,
 		}
 	})
 	registerValidator(validateAbuse)
@@ -69,6 +74,7 @@ func validateAbuse(c *Config, v *validator) {
 		"limits.message_rate":                a.MessageRate,
 		"limits.recipient_rate":              a.RecipientRate,
 		"limits.auth_failure_rate":           a.AuthFailureRate,
+		"limits.min_data_rate":               a.MinDataRate,
 	} {
 		if n < 1 {
 			v.Errorf(key, "must be at least 1, got %d", n)
@@ -110,5 +116,6 @@ func (c *Config) ProxyAbuse() proxy.Abuse {
 		MessageRate:              a.MessageRate,
 		RecipientRate:            a.RecipientRate,
 		AuthFailureRate:          a.AuthFailureRate,
+		MinDataRate:              a.MinDataRate,
 	}
 }

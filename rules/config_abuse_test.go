@@ -11,16 +11,18 @@ func TestAbuseLimits(t *testing.T) {
 	runCases(t, []keyCase{
 		{name: "defaults", yaml: "{}", check: func(c *Config) bool {
 			a := c.Limits.AbuseLimits
-			return a.GreetDelay == 2*time.Second && a.MaxErrors == 10 && a.GreetTTL == 24*time.Hour && a.MaxConnectionsPerNetwork == 50
+			return a.GreetDelay == 2*time.Second && a.MaxErrors == 10 && a.GreetTTL == 24*time.Hour && a.MaxConnectionsPerNetwork == 50 &&
+				a.MinDataRate == 500
 		}},
-		{name: "set", yaml: "limits: {greet_delay: 0s, max_errors: 3, soft_errors: 1, connection_rate: 5}", check: func(c *Config) bool {
+		{name: "set", yaml: "limits: {greet_delay: 0s, max_errors: 3, soft_errors: 1, connection_rate: 5, min_data_rate: 2000}", check: func(c *Config) bool {
 			a := c.ProxyAbuse()
-			return a.GreetDelay == 0 && a.MaxErrors == 3 && a.SoftErrors == 1 && a.ConnectionRate == 5 &&
+			return a.GreetDelay == 0 && a.MaxErrors == 3 && a.SoftErrors == 1 && a.ConnectionRate == 5 && a.MinDataRate == 2000 &&
 				slices.Contains(a.ExemptNetworks, netip.MustParsePrefix("127.0.0.0/8"))
 		}},
-		{name: "errors", yaml: "limits:\n  greet_delay: -1s\n  max_errors: 2\n  soft_errors: 3\n", want: []string{
+		{name: "errors", yaml: "limits:\n  greet_delay: -1s\n  max_errors: 2\n  soft_errors: 3\n  min_data_rate: 0\n", want: []string{
 			`2: limits.greet_delay: must be between 0s (off) and 1m, got -1s`,
 			`4: limits.soft_errors: is 3, over limits.max_errors (2)`,
+			`5: limits.min_data_rate: must be at least 1, got 0`,
 		}},
 	})
 }

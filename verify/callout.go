@@ -2,12 +2,12 @@ package verify
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
-
+	"mailguard/anvil"
 	"mailguard/filters"
 	"mailguard/relay"
 )
@@ -31,18 +31,25 @@ type CalloutConfig struct {
 	// address_verify_positive_expire_time and
 	// address_verify_negative_expire_time).
 	PositiveTTL, NegativeTTL time.Duration
-	// CacheSize bounds each of the two caches (default 10000 addresses).
+	// CacheSize bounds each of the two in-process caches, accepted and
+	// refused addresses apart (default 10000 each), so that a dictionary
+	// attack's refusals never push out the addresses known good.
 	CacheSize int
+	// Cache, when set, keeps both kinds of answers instead (expired by
+	// their TTLs, not by a bound): a shared one (Redis) lets an instance
+	// use the answer another got, so one address is probed once for all.
+	Cache anvil.Values
 }
 
 // Callout probes addresses and remembers the answers. One Callout is
 // shared by every connection and survives configuration reloads, so its
 // caches stay warm.
 type Callout struct {
-	cfg   CalloutConfig
-	good  *expirable.LRU[string, struct{}]
-	bad   *expirable.LRU[string, refusal]
-	limit *limiter
+	cfg CalloutConfig
+	// good and bad keep accepted and refused addresses; both are
+	// CalloutConfig.Cache when it is set.
+	good, bad anvil.Values
+	limit     *limiter
 }
 
 // Defaults of the callout, used by NewCallout for a zero field and by the
@@ -58,8 +65,8 @@ const (
 	DefaultCalloutPort  = 25
 )
 
-// NewCallout makes a Callout. Its caches start a cleanup goroutine that
-// lives as long as the process, so make one per process, not per chain.
+// NewCallout makes a Callout. Make one per process, not per chain, so its
+// cache and rate limits outlive reloads.
 func NewCallout(cfg CalloutConfig) *Callout {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultCalloutTimeout
@@ -76,18 +83,56 @@ func NewCallout(cfg CalloutConfig) *Callout {
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = 10000
 	}
-	return &Callout{
-		cfg:   cfg,
-		good:  expirable.NewLRU[string, struct{}](cfg.CacheSize, nil, cfg.PositiveTTL),
-		bad:   expirable.NewLRU[string, refusal](cfg.CacheSize, nil, cfg.NegativeTTL),
-		limit: newLimiter(cfg.Rate, cfg.Burst),
+	c := &Callout{cfg: cfg, good: cfg.Cache, bad: cfg.Cache, limit: newLimiter(cfg.Rate, cfg.Burst)}
+	if cfg.Cache == nil {
+		c.good, c.bad = anvil.NewMemory(cfg.CacheSize), anvil.NewMemory(cfg.CacheSize)
 	}
+	return c
 }
 
-// refusal is a remembered permanent refusal.
-type refusal struct {
-	reply  filters.Reply
-	server string
+// answer is a remembered definite answer, as the cache stores it (JSON):
+// accepted, or refused with the server's reply.
+type answer struct {
+	Accepted bool          `json:"accepted,omitempty"`
+	Reply    filters.Reply `json:"reply,omitzero"`
+	Server   string        `json:"server,omitempty"`
+}
+
+// cached returns the remembered answer for key. A cache that fails or
+// holds something unreadable is a miss: the address is probed.
+func (c *Callout) cached(ctx context.Context, log *slog.Logger, key string) (probeResult, bool) {
+	v, ok, err := c.good.GetValue(ctx, "callout:"+key)
+	if err == nil && !ok && c.bad != c.good {
+		v, ok, err = c.bad.GetValue(ctx, "callout:"+key)
+	}
+	if err != nil {
+		log.Debug("callout cache failed; probing", "err", err)
+		return probeResult{}, false
+	}
+	var a answer
+	if !ok || json.Unmarshal(v, &a) != nil {
+		return probeResult{}, false
+	}
+	if a.Accepted {
+		return probeResult{status: probeAccepted, cached: true}, true
+	}
+	if a.Reply.Code/100 != 5 {
+		return probeResult{}, false
+	}
+	return probeResult{status: probeRefused, reply: a.Reply, server: a.Server, cached: true}, true
+}
+
+// remember caches a definite answer for its TTL; a cache that fails only
+// costs a probe later.
+func (c *Callout) remember(ctx context.Context, log *slog.Logger, key string, res probeResult) {
+	a, ttl, cache := answer{Accepted: true}, c.cfg.PositiveTTL, c.good
+	if res.status == probeRefused {
+		a, ttl, cache = answer{Reply: res.reply, Server: res.server}, c.cfg.NegativeTTL, c.bad
+	}
+	v, _ := json.Marshal(a)
+	if err := cache.SetValue(ctx, "callout:"+key, v, ttl); err != nil {
+		log.Debug("callout answer not cached", "err", err)
+	}
 }
 
 // probeStatus is what a probe found out.
@@ -119,11 +164,8 @@ type probeResult struct {
 // the caches; domain is the rate-limited unit. servers is called only when
 // a probe is needed, so a cached answer costs no DNS either.
 func (c *Callout) verify(ctx context.Context, log *slog.Logger, key, domain, rcpt string, servers func(context.Context) ([]string, error)) probeResult {
-	if _, ok := c.good.Get(key); ok {
-		return probeResult{status: probeAccepted, cached: true}
-	}
-	if r, ok := c.bad.Get(key); ok {
-		return probeResult{status: probeRefused, reply: r.reply, server: r.server, cached: true}
+	if res, ok := c.cached(ctx, log, key); ok {
+		return res
 	}
 	if !c.limit.allow(domain) {
 		return probeResult{why: fmt.Sprintf("callout rate limit for %s reached (%g a second)", domain, c.cfg.Rate)}
@@ -136,11 +178,8 @@ func (c *Callout) verify(ctx context.Context, log *slog.Logger, key, domain, rcp
 	for _, addr := range addrs {
 		res = c.probe(ctx, addr, rcpt)
 		switch res.status {
-		case probeAccepted:
-			c.good.Add(key, struct{}{})
-			return res
-		case probeRefused:
-			c.bad.Add(key, refusal{res.reply, res.server})
+		case probeAccepted, probeRefused:
+			c.remember(ctx, log, key, res)
 			return res
 		}
 		log.Info("callout inconclusive", "server", addr, "rcpt", rcpt, "why", res.why)

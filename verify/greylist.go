@@ -40,7 +40,10 @@ const (
 
 // Greylist is the greylisting filter. Relay, authenticated and
 // allow-listed clients and senders are exempt, and so are clients a DNS
-// allow list (a dnsbl zone with a negative weight) scored: a DNSWL.
+// allow list (a dnsbl zone with a negative weight) scored: a DNSWL. When
+// its store fails (a shared Redis that is down) mail passes, as postgrey
+// and policyd do on a database error: greylisting delays mail, it must
+// not stop it.
 type Greylist struct{ cfg GreylistConfig }
 
 // NewGreylist returns the filter.
@@ -80,6 +83,8 @@ func (g *Greylist) CheckRcpt(ctx context.Context, t *filters.Transaction, rcpt s
 	key := g.triplet(t, rcpt)
 	now := g.cfg.Now()
 	if _, ok, err := g.cfg.Store.Get(ctx, "greypass:"+key); err != nil {
+		// A greylist that cannot remember must not delay mail for ever.
+		t.Log.Warn("greylist store failed; passing", "err", err)
 		return filters.Pass()
 	} else if ok {
 		g.cfg.Store.Set(ctx, "greypass:"+key, now, g.cfg.Memory)
@@ -87,12 +92,16 @@ func (g *Greylist) CheckRcpt(ctx context.Context, t *filters.Transaction, rcpt s
 	}
 	first, ok, err := g.cfg.Store.Get(ctx, "grey:"+key)
 	if err != nil {
-		// A greylist that cannot remember must not delay mail for ever.
 		t.Log.Warn("greylist store failed; passing", "err", err)
 		return filters.Pass()
 	}
 	if !ok {
-		g.cfg.Store.Set(ctx, "grey:"+key, now, g.cfg.Window)
+		if err := g.cfg.Store.Set(ctx, "grey:"+key, now, g.cfg.Window); err != nil {
+			// Refusing a triplet that is not remembered would refuse
+			// its every retry.
+			t.Log.Warn("greylist store failed; passing", "err", err)
+			return filters.Pass()
+		}
 		v := filters.Refuse(filters.ReplyGreylisted, "new triplet "+key)
 		v.Test = "greylist"
 		return v

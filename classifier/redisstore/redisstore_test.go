@@ -22,10 +22,23 @@ func prefix() string {
 }
 
 func TestConformance(t *testing.T) {
-	srv := redistest.Start(t)
-	storetest.Run(t, storetest.Harness{
+	storetest.Run(t, harness(redistest.Start(t).URL(0)))
+}
+
+// The same suite through a Sentinel and on a Cluster: the store URL's
+// other two forms.
+func TestConformanceSentinel(t *testing.T) {
+	storetest.Run(t, harness(redistest.StartSentinel(t).URL(0)))
+}
+
+func TestConformanceCluster(t *testing.T) {
+	storetest.Run(t, harness(redistest.StartCluster(t).URL()))
+}
+
+func harness(url string) storetest.Harness {
+	return storetest.Harness{
 		Open: func(t *testing.T) classifier.Store {
-			st, err := Open(Config{URL: srv.URL(0), Prefix: prefix()})
+			st, err := Open(Config{URL: url, Prefix: prefix()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -35,13 +48,13 @@ func TestConformance(t *testing.T) {
 			p := st.(*Store).kSpam
 			p = p[:len(p)-len("spam")]
 			st.Close()
-			st2, err := Open(Config{URL: srv.URL(0), Prefix: p})
+			st2, err := Open(Config{URL: url, Prefix: p})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return st2
 		},
-	})
+	}
 }
 
 // Over its cap the token set is pruned to 90% of it, hapaxes and the

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"mailguard/evaluate"
 )
 
 // vocabulary returns n made-up words of three syllables from syl: each
@@ -400,6 +402,59 @@ func TestEvalWarnsWhenInactive(t *testing.T) {
 		}
 		if !strings.Contains(errOut, "120 messages were scored before the classifier had learnt enough of each class") {
 			t.Errorf("eval %v: no warning that the classifier never switched on; stderr:\n%s", mode, errOut)
+		}
+	}
+}
+
+// eval -test-mod judges one fixed split instead of folds: only the
+// messages whose file name's sha256 mod 10 is one of the digits given are
+// tested (by a classifier that learnt the others), in plain eval and in
+// eval -chain alike.
+func TestEvalSplit(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir)
+	spamDir, hamDir := corpus(t, dir, 340, 5)
+	want := 0 // spam and ham files carry the same names
+	for i := range 340 {
+		if evaluate.SplitMod(fmt.Sprintf("%04d.eml", i)) <= 2 {
+			want++
+		}
+	}
+	out, errOut, code := runCmd("eval", "-config", cfg, "-spam", spamDir, "-ham", hamDir, "-test-mod", "0,1,2", "-json")
+	if code != exitOK || errOut != "" {
+		t.Fatalf("eval -test-mod: exit %d: %s", code, errOut)
+	}
+	var r struct {
+		Folds, Spam, Ham, Inactive int
+		TestMods                   []int `json:"test_mods"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("eval -json: %v\n%s", err, out)
+	}
+	if r.Spam != want || r.Ham != want || r.Folds != 1 || r.Inactive != 0 || len(r.TestMods) != 3 {
+		t.Errorf("report %+v; want %d spam and %d ham tested, the classifier active", r, want, want)
+	}
+	out, errOut, code = runCmd("eval", "-config", cfg, "-spam", spamDir, "-ham", hamDir, "-test-mod", "0,1,2", "-chain", "-json")
+	if code != exitOK {
+		t.Fatalf("eval -chain -test-mod: exit %d: %s", code, errOut)
+	}
+	var c struct {
+		Spam, Ham struct{ Messages, Quarantined int }
+	}
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatalf("eval -chain -json: %v\n%s", err, out)
+	}
+	if c.Spam.Messages != want || c.Ham.Messages != want || c.Spam.Quarantined != want {
+		t.Errorf("chain counted %+v; want %d of each, all spam quarantined", c, want)
+	}
+	out, _, code = runCmd("eval", "-config", cfg, "-spam", spamDir, "-ham", hamDir, "-test-mod", "6,7,8")
+	if code != exitOK || !strings.Contains(out, "tested where sha256(file name) mod 10 is 6,7,8") {
+		t.Errorf("eval -test-mod text: exit %d\n%s", code, out)
+	}
+	for _, bad := range []string{"0,x", "10", "1,1", "0,1,2,3,4,5,6,7,8,9"} {
+		_, errOut, code := runCmd("eval", "-config", cfg, "-spam", spamDir, "-ham", hamDir, "-test-mod", bad)
+		if code != exitUsage || !strings.Contains(errOut, "-test-mod") {
+			t.Errorf("-test-mod %s: exit %d, stderr %q; want a usage error", bad, code, errOut)
 		}
 	}
 }

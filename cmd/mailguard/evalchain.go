@@ -65,8 +65,8 @@ func arrival(h filters.Header) time.Time {
 }
 
 func printChainReport(w io.Writer, r *evaluate.ChainReport) {
-	fmt.Fprintf(w, "messages     %d spam, %d ham, %d folds; thresholds tag %g, quarantine %g, reject %g\n",
-		r.Spam.Messages, r.Ham.Messages, r.Folds, r.Tag, r.Quarantine, r.Reject)
+	fmt.Fprintf(w, "messages     %d spam, %d ham, %s; thresholds tag %g, quarantine %g, reject %g\n",
+		r.Spam.Messages, r.Ham.Messages, foldsText(r.Folds, r.TestMods), r.Tag, r.Quarantine, r.Reject)
 	fmt.Fprintf(w, "%-6s %9s %9s %12s %9s %9s\n", "", "relayed", "tagged", "quarantined", "rejected", "refused")
 	for _, c := range []struct {
 		name string

@@ -178,6 +178,12 @@ func serve(path string, cfg *rules.Config, log *slog.Logger) int {
 		log.Error("building the filter chain", "err", err)
 		return exitFailed
 	}
+	// With Redis, rate limits, pregreet passes, greylisting and callout
+	// answers are shared with the other instances.
+	if _, err := rules.SharedAnvil(cfg, deps); err != nil {
+		log.Error("opening the anvil store", "err", err)
+		return exitFailed
+	}
 	tlsConfig, err := loadTLS(cfg)
 	if err != nil {
 		log.Error("configuration: tls", "err", err)
@@ -305,8 +311,18 @@ func (g *gateway) proxyConfig(cfg *rules.Config, chain *filters.Chain, tlsConfig
 		TLS:                 tlsConfig,
 		Users:               users,
 		Log:                 g.log,
-		Abuse:               cfg.ProxyAbuse(),
+		Abuse:               g.abuse(cfg),
 	}
+}
+
+// abuse is the proxy's abuse settings: with Redis its counters and
+// pregreet passes live there (opened by serve, so no error here).
+func (g *gateway) abuse(cfg *rules.Config) proxy.Abuse {
+	a := cfg.ProxyAbuse()
+	if s, err := rules.SharedAnvil(cfg, g.deps); err == nil && s != nil {
+		a.Store = s
+	}
+	return a
 }
 
 func (g *gateway) config() *rules.Config {

@@ -5,6 +5,7 @@ package smtp
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -154,5 +155,17 @@ func TestHelloArgumentControls(t *testing.T) {
 	}
 	if d, err := parseHelloArgument("mx.example.org extra"); err != nil || d != "mx.example.org" {
 		t.Errorf("plain HELO: %q, %v", d, err)
+	}
+}
+
+// TestDataErrorToStatusWrapped: an SMTPError wrapped in another error (a
+// reader's error that is also a net.Error, so crypto/tls passes it on) is
+// still the reply, not "554 5.0.0 Error: transaction failed".
+func TestDataErrorToStatusWrapped(t *testing.T) {
+	want := &SMTPError{Code: 421, EnhancedCode: EnhancedCode{4, 4, 2}, Message: "too slow"}
+	c := &Conn{server: NewServer(nil)}
+	r := c.dataStatus(fmt.Errorf("chunk: %w", want))
+	if r.Code != 421 || r.EnhancedCode != want.EnhancedCode || r.Text != "too slow" {
+		t.Errorf("got %v, want the wrapped reply", r)
 	}
 }

@@ -1273,7 +1273,8 @@ func (c *Conn) dataStatus(err error) Reply {
 	if err == errPanic {
 		return c.replies().InternalError
 	}
-	if smtperr, ok := err.(*SMTPError); ok {
+	var smtperr *SMTPError
+	if errors.As(err, &smtperr) {
 		return Reply{smtperr.Code, smtperr.EnhancedCode, smtperr.Message}
 	}
 	r := c.replies().DataFailed

@@ -27,6 +27,10 @@ type Server struct {
 	t    testing.TB
 	// durable keeps an append-only file, fsynced on every write.
 	durable bool
+	// conf is a configuration file given before the options (a
+	// sentinel's), extra are options added after them.
+	conf  string
+	extra []string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -89,8 +93,12 @@ func (s *Server) start() error {
 	if s.durable {
 		aof = []string{"--appendonly", "yes", "--appendfsync", "always"}
 	}
-	args := append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "",
-		"--dir", s.dir, "--daemonize", "no", "--protected-mode", "yes"}, aof...)
+	var args []string
+	if s.conf != "" {
+		args = []string{s.conf}
+	}
+	args = append(append(append(args, "--port", port, "--bind", "127.0.0.1", "--save", "",
+		"--dir", s.dir, "--daemonize", "no", "--protected-mode", "yes"), aof...), s.extra...)
 	cmd := exec.Command(s.bin, args...)
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -152,4 +160,23 @@ func ping(addr string) bool {
 	}
 	line, err := bufio.NewReader(c).ReadString('\n')
 	return err == nil && strings.HasPrefix(line, "+PONG")
+}
+
+// Pause stops the server with SIGSTOP, as a Redis that hangs (swapping,
+// stuck on a disk): connections are accepted by the kernel, nothing is
+// answered. The test's cleanup resumes it before stopping it.
+func (s *Server) Pause() {
+	s.signal(syscall.SIGSTOP)
+	s.t.Cleanup(s.Resume)
+}
+
+// Resume continues a paused server.
+func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		s.cmd.Process.Signal(sig)
+	}
 }

@@ -1,0 +1,172 @@
+package e2e
+
+import (
+	"bufio"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"mailguard/internal/testutil/redistest"
+	"mailguard/internal/testutil/smtptest"
+)
+
+// Greylisting, rate limits and pregreet passes on one Redis: two gateways
+// behind one MX count and remember as one.
+
+// A triplet greylisted by A and retried through B after the delay passes,
+// as when a sending MTA retries at the other MX; and a client that passed
+// the pregreet test at A is greeted at once by B.
+func TestRedisSharedGreylist(t *testing.T) {
+	srv := redistest.Start(t)
+	settings := map[string]any{
+		"store":    srv.URL(0),
+		"greylist": map[string]any{"enabled": true, "delay": "1s"},
+		"limits":   map[string]any{"greet_delay": "300ms"},
+	}
+	a := Start(t, Options{Settings: settings})
+	b := Start(t, Options{Settings: settings})
+	msg := []byte("From: a@example.com\r\nSubject: retried at the other MX\r\n\r\nbody\r\n")
+
+	// The pregreet test: at A the banner comes in two parts, and the
+	// client that waited for it is remembered for B.
+	if first := bannerFirstLine(t, a.Addr); !strings.HasPrefix(first, "220-") {
+		t.Fatalf("A's banner to a new client starts %q, want the pregreet test's 220-", first)
+	}
+	if first := bannerFirstLine(t, b.Addr); !strings.HasPrefix(first, "220 ") {
+		t.Errorf("B's banner to the client that passed at A starts %q, want it whole at once (220 )", first)
+	}
+
+	try := func(g *Gateway) smtptest.Reply {
+		c := g.Dial(smtptest.DialOptions{Source: "127.0.0.2"})
+		defer c.Close()
+		return c.Send("a@example.com", []string{"u@example.org"}, msg)
+	}
+	if r := try(a); r.Code != 451 || r.Enhanced != "4.7.1" || !strings.Contains(r.Text, "Greylisted") {
+		t.Fatalf("first attempt through A: %s, want 451 4.7.1 Greylisted", r)
+	}
+	// At once through B: B knows the triplet A saw (too early, not new).
+	if r := try(b); r.Code != 451 {
+		t.Fatalf("immediate retry through B: %s, want 451", r)
+	}
+	if _, ok := b.WaitLog(`retry too early for triplet 127\.0\.0\.0/24/a@example\.com/u@example\.org`, 10*time.Second); !ok {
+		t.Fatalf("B did not see A's triplet (no \"retry too early\" line):\n%s", b.Log())
+	}
+	time.Sleep(time.Second) // greylist.delay
+	if r := try(b); r.Code != 250 {
+		t.Fatalf("retry through B after the delay A started: %s, want 250", r)
+	}
+	if got := b.Backend.Wait(1, 10*time.Second); len(got) != 1 {
+		t.Fatalf("B's backend got %d messages, want 1", len(got))
+	}
+	// The pass is remembered for A too.
+	if r := try(a); r.Code != 250 {
+		t.Errorf("the triplet B passed, through A: %s, want 250", r)
+	}
+}
+
+// bannerFirstLine connects from 127.0.0.2, reads the whole banner
+// without talking first and returns its first line.
+func bannerFirstLine(t *testing.T, addr string) string {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 10 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	r := bufio.NewReader(c)
+	first, err := r.ReadString('\n')
+	for line := first; err == nil && len(line) > 3 && line[3] == '-'; {
+		line, err = r.ReadString('\n')
+	}
+	if err != nil {
+		t.Fatalf("banner: %v", err)
+	}
+	c.Write([]byte("QUIT\r\n"))
+	return first
+}
+
+// A client's messages are counted across both instances: with
+// limits.message_rate 3, the fourth message of the hour is refused
+// whichever instance it reaches, and another client is not affected.
+func TestRedisSharedRateLimit(t *testing.T) {
+	srv := redistest.Start(t)
+	settings := map[string]any{
+		"store":  srv.URL(0),
+		"limits": map[string]any{"message_rate": 3},
+	}
+	a := Start(t, Options{Settings: settings})
+	b := Start(t, Options{Settings: settings})
+	msg := []byte("From: a@example.com\r\nSubject: counted\r\n\r\nbody\r\n")
+	send := func(g *Gateway, source string) smtptest.Reply {
+		c := g.Dial(smtptest.DialOptions{Source: source})
+		defer c.Close()
+		return c.Send("a@example.com", []string{"u@example.org"}, msg)
+	}
+	for i, g := range []*Gateway{a, b, a} {
+		if r := send(g, "127.0.0.4"); r.Code != 250 {
+			t.Fatalf("message %d: %s, want 250", i+1, r)
+		}
+	}
+	r := send(b, "127.0.0.4")
+	if r.Code != 450 || r.Enhanced != "4.7.1" {
+		t.Fatalf("fourth message in the hour, through B: %s, want 450 4.7.1 (3 counted through A and B)", r)
+	}
+	if _, ok := b.WaitLog(`test=message_rate`, 10*time.Second); !ok {
+		t.Errorf("no message_rate refusal in B's log:\n%s", b.Log())
+	}
+	if r := send(a, "127.0.0.5"); r.Code != 250 {
+		t.Errorf("another client through A: %s, want 250", r)
+	}
+}
+
+// Redis down: rate limits do not apply and greylisting passes mail (as
+// postgrey does on a database error); the outage is logged once, however
+// many decisions it touched, and counted.
+func TestRedisDownFailsOpen(t *testing.T) {
+	srv := redistest.Start(t)
+	g := Start(t, Options{Settings: map[string]any{
+		"store":    srv.URL(0),
+		"greylist": map[string]any{"enabled": true},
+		"limits":   map[string]any{"message_rate": 1},
+	}})
+	srv.Stop()
+	for i := range 3 {
+		c := g.Dial(smtptest.DialOptions{Source: "127.0.0.6"})
+		r := c.Send("a@example.com", []string{"u@example.org"}, []byte("From: a@example.com\r\nSubject: down\r\n\r\nbody\r\n"))
+		c.Close()
+		if r.Code != 250 {
+			t.Fatalf("message %d with Redis down: %s, want 250 (rate limit and greylisting fail open)", i+1, r)
+		}
+	}
+	if n := len(g.LogLines(`anvil store failed`)); n != 1 {
+		t.Errorf("%d outage lines for 3 messages, want 1:\n%s", n, g.Log())
+	}
+	if n := len(g.LogLines(`rate limit store failed`)); n != 0 {
+		t.Errorf("%d warnings per rate-limited event, want none past the outage line:\n%s", n, g.Log())
+	}
+	if _, ok := g.WaitLog(`greylist store failed; passing`, 10*time.Second); !ok {
+		t.Errorf("greylisting's pass is not logged:\n%s", g.Log())
+	}
+}
+
+// A Redis that hangs (stopped, its connections open) holds no session for
+// ever: the message is answered 250 once the clients' timeouts pass, with
+// no rate limit and no greylisting.
+func TestRedisHungFailsOpen(t *testing.T) {
+	srv := redistest.Start(t)
+	g := Start(t, Options{Settings: map[string]any{
+		"store":    srv.URL(0),
+		"greylist": map[string]any{"enabled": true},
+	}})
+	srv.Pause()
+	start := time.Now()
+	c := g.Dial(smtptest.DialOptions{Source: "127.0.0.7"})
+	defer c.Close()
+	if r := c.Send("a@example.com", []string{"u@example.org"}, []byte("From: a@example.com\r\nSubject: hung\r\n\r\nbody\r\n")); r.Code != 250 {
+		t.Fatalf("with Redis hung: %s, want 250", r)
+	}
+	t.Logf("a message through a gateway whose Redis hangs took %v", time.Since(start).Round(time.Millisecond))
+}
