@@ -16,14 +16,19 @@ import (
 func TestRankCluesMatchesSort(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	alphabet := []string{"a", "b", "\x00", "bi:", "subject:", "url:example.", "z", "é"}
-	devs := []float64{0.44, 0.45, 0.4999, 0.5, 0.5 - 1e-17, 0.46}
-	for n := range 400 {
+	// Deviations a few units in the last place apart, and lists as long
+	// as Tokenize's longest.
+	devs := []float64{0.44, 0.45, 0.4999, 0.5, 0.46, math.Nextafter(0.45, 1), math.Nextafter(0.45, 0), math.Nextafter(math.Nextafter(0.45, 1), 1), math.Nextafter(0.5, 0)}
+	for n := range 600 {
 		size := n % 97
+		if n%100 == 99 {
+			size = 4000 // the most tokens Tokenize gives
+		}
 		seen := map[string]bool{}
 		var cands []cand
 		for len(cands) < size {
 			var tok string
-			for k := r.IntN(5); k >= 0; k-- {
+			for k := r.IntN(5 + size/500); k >= 0; k-- {
 				tok += alphabet[r.IntN(len(alphabet))]
 			}
 			if seen[tok] { // tokens are distinct, as Tokenize gives them
@@ -33,7 +38,7 @@ func TestRankCluesMatchesSort(t *testing.T) {
 			d := devs[r.IntN(len(devs))]
 			cands = append(cands, cand{d, Clue{Token: tok, Prob: 0.5 + d}})
 		}
-		if n%50 == 49 {
+		if n%50 == 48 {
 			cands = append(cands, cand{math.NaN(), Clue{Token: "nan", Prob: math.NaN()}})
 		}
 		want := rankCluesSlow(slices.Clone(cands))
