@@ -122,3 +122,24 @@ func TestHasPrefixFoldMatchesToLower(t *testing.T) {
 		}
 	}
 }
+
+// looksHTML gives the answers of the search in the lower-cased text it
+// replaced, on strings and bytes alike.
+func TestLooksHTMLMatchesToLower(t *testing.T) {
+	old := func(s string) bool {
+		head := strings.ToLower(s[:min(len(s), 2048)])
+		return strings.Contains(head, "<html") || strings.Contains(head, "<body") || strings.Contains(head, "<a href") ||
+			strings.Contains(head, "<br>") || strings.Contains(head, "<p>") || strings.Contains(head, "<font")
+	}
+	texts := []string{"", "<", "<HTML>", "x <Body bgcolor", "<A HREF=x>", "<a  href", "<Br>", "<br/>", "<P>", "<pre>", "<FoNt size=2>",
+		"<\u0130tml>", "<\u212Aont>", "\xff<html", "<ht\xffml>", "a <b>c</b>", "<<p>", "<htm", "<fon", "<a hre",
+		strings.Repeat("x", 2045) + "<p>", strings.Repeat("x", 2046) + "<p>", strings.Repeat("é", 1022) + "<p>"}
+	for _, s := range texts {
+		if got, want := looksHTML(s), old(s); got != want {
+			t.Errorf("%.40q: %v, lower-cased search %v", s, got, want)
+		}
+		if got, want := looksHTML([]byte(s)), old(s); got != want {
+			t.Errorf("%.40q as bytes: %v, lower-cased search %v", s, got, want)
+		}
+	}
+}
