@@ -12,10 +12,12 @@ package anvil
 
 import (
 	"context"
+	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // Store counts events in fixed windows and remembers timestamps.
@@ -45,11 +47,31 @@ type Values interface {
 const DefaultMemoryKeys = 200000
 
 // Memory is a Store in this process's memory, bounded to a number of keys.
+//
+// Its keys are spread by hash over up to memoryShards shards, each an LRU
+// list under its own lock, so that sessions counting different clients at
+// once do not wait for each other: every connection, message and recipient
+// is counted here. The bound is the sum of the shards' bounds, so the least
+// recently used key goes first within its shard, not across the store;
+// stores under memoryShards*minShardKeys keys have one shard, an exact LRU.
 type Memory struct {
-	mu  sync.Mutex
-	c   *lru.Cache[string, entry]
-	now func() time.Time
+	shards []memoryShard
+	seed   maphash.Seed
+	now    atomic.Pointer[func() time.Time]
 }
+
+// memoryShard is one lock and its keys, padded to a cache line of its own
+// so that shards taken on different cores do not share one.
+type memoryShard struct {
+	mu sync.Mutex
+	c  *simplelru.LRU[string, *entry]
+	_  [48]byte
+}
+
+const (
+	memoryShards = 16
+	minShardKeys = 1024
+)
 
 type entry struct {
 	n       int64
@@ -64,37 +86,73 @@ func NewMemory(keys int) *Memory {
 	if keys <= 0 {
 		keys = DefaultMemoryKeys
 	}
-	c, _ := lru.New[string, entry](keys)
-	return &Memory{c: c, now: time.Now}
+	n := min(max(keys/minShardKeys, 1), memoryShards)
+	m := &Memory{shards: make([]memoryShard, n), seed: maphash.MakeSeed()}
+	for i := range m.shards {
+		size := keys / n
+		if i < keys%n {
+			size++
+		}
+		m.shards[i].c, _ = simplelru.NewLRU[string, *entry](size, nil)
+	}
+	now := time.Now
+	m.now.Store(&now)
+	return m
 }
 
 // SetClock replaces the clock (for tests that step time).
 func (m *Memory) SetClock(now func() time.Time) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.now = now
+	m.now.Store(&now)
+}
+
+func (m *Memory) clock() time.Time { return (*m.now.Load())() }
+
+// shard is key's shard, locked; the caller unlocks it.
+func (m *Memory) shard(key string) *memoryShard {
+	sh := &m.shards[0]
+	if len(m.shards) > 1 {
+		sh = &m.shards[maphash.String(m.seed, key)%uint64(len(m.shards))]
+	}
+	sh.mu.Lock()
+	return sh
+}
+
+// Len is the number of keys held, expired ones included until they are
+// looked up or pushed out.
+func (m *Memory) Len() int {
+	n := 0
+	for i := range m.shards {
+		sh := &m.shards[i]
+		sh.mu.Lock()
+		n += sh.c.Len()
+		sh.mu.Unlock()
+	}
+	return n
 }
 
 // Incr implements Store.
 func (m *Memory) Incr(_ context.Context, key string, n int64, window time.Duration) (int64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	now := m.now()
-	e, ok := m.c.Get(key)
+	now := m.clock()
+	sh := m.shard(key)
+	defer sh.mu.Unlock()
+	// The entry is changed in place: Get has made it the most recently
+	// used already.
+	e, ok := sh.c.Get(key)
 	if !ok || !now.Before(e.expires) {
-		e = entry{expires: now.Add(window)}
+		e = &entry{expires: now.Add(window)}
+		sh.c.Add(key, e)
 	}
 	e.n += n
-	m.c.Add(key, e)
 	return e.n, nil
 }
 
 // Get implements Store.
 func (m *Memory) Get(_ context.Context, key string) (time.Time, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e, ok := m.c.Get(key)
-	if !ok || !m.now().Before(e.expires) {
+	now := m.clock()
+	sh := m.shard(key)
+	defer sh.mu.Unlock()
+	e, ok := sh.c.Get(key)
+	if !ok || !now.Before(e.expires) {
 		return time.Time{}, false, nil
 	}
 	return e.t, true, nil
@@ -102,18 +160,20 @@ func (m *Memory) Get(_ context.Context, key string) (time.Time, bool, error) {
 
 // Set implements Store.
 func (m *Memory) Set(_ context.Context, key string, t time.Time, ttl time.Duration) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.c.Add(key, entry{t: t, expires: m.now().Add(ttl)})
+	now := m.clock()
+	sh := m.shard(key)
+	defer sh.mu.Unlock()
+	sh.c.Add(key, &entry{t: t, expires: now.Add(ttl)})
 	return nil
 }
 
 // GetValue implements Values.
 func (m *Memory) GetValue(_ context.Context, key string) ([]byte, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e, ok := m.c.Get(key)
-	if !ok || !m.now().Before(e.expires) {
+	now := m.clock()
+	sh := m.shard(key)
+	defer sh.mu.Unlock()
+	e, ok := sh.c.Get(key)
+	if !ok || !now.Before(e.expires) {
 		return nil, false, nil
 	}
 	return append([]byte(nil), e.v...), true, nil
@@ -121,8 +181,9 @@ func (m *Memory) GetValue(_ context.Context, key string) ([]byte, bool, error) {
 
 // SetValue implements Values.
 func (m *Memory) SetValue(_ context.Context, key string, v []byte, ttl time.Duration) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.c.Add(key, entry{v: append([]byte(nil), v...), expires: m.now().Add(ttl)})
+	now := m.clock()
+	sh := m.shard(key)
+	defer sh.mu.Unlock()
+	sh.c.Add(key, &entry{v: append([]byte(nil), v...), expires: now.Add(ttl)})
 	return nil
 }

@@ -2,7 +2,11 @@ package e2e
 
 import (
 	"bufio"
+	"fmt"
+	"math/rand/v2"
 	"net"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -153,20 +157,107 @@ func TestRedisDownFailsOpen(t *testing.T) {
 }
 
 // A Redis that hangs (stopped, its connections open) holds no session for
-// ever: the message is answered 250 once the clients' timeouts pass, with
-// no rate limit and no greylisting.
+// long: messages are answered 250 without the Bayes score, rate limits or
+// greylisting; the token store is asked once and then skipped until a
+// probe finds it answering (one outage line, not one wait per message); a
+// message to hold is answered 451 4.3.0; /readyz and the store gauge say
+// so. Once Redis continues, the Bayes score comes back by itself.
 func TestRedisHungFailsOpen(t *testing.T) {
 	srv := redistest.Start(t)
-	g := Start(t, Options{Settings: map[string]any{
-		"store":    srv.URL(0),
-		"greylist": map[string]any{"enabled": true},
-	}})
+	g := Start(t, Options{Settings: merge(redisSettings(srv.URL(0)), map[string]any{
+		"greylist": map[string]any{"enabled": true, "delay": "1s"},
+		"metrics":  map[string]any{"listen": "127.0.0.1:0"},
+	})})
+	line, ok := g.WaitLog(`msg=listening service=metrics addr=`, 10*time.Second)
+	if !ok {
+		t.Fatalf("no metrics listener:\n%s", g.Log())
+	}
+	base := "http://" + regexp.MustCompile(`addr=(\S+)`).FindStringSubmatch(line)[1]
+	spamMbox, hamDir, _, _ := smallCorpus(t, t.TempDir(), 20)
+	for _, args := range [][]string{{"-spam", spamMbox}, {"-ham", hamDir}} {
+		if _, errOut, code := Run(t, nil, append([]string{"train", "-config", g.ConfigPath}, args...)...); code != 0 {
+			t.Fatalf("train: exit %d: %s", code, errOut)
+		}
+	}
 	srv.Pause()
 	start := time.Now()
-	c := g.Dial(smtptest.DialOptions{Source: "127.0.0.7"})
-	defer c.Close()
-	if r := c.Send("a@example.com", []string{"u@example.org"}, []byte("From: a@example.com\r\nSubject: hung\r\n\r\nbody\r\n")); r.Code != 250 {
-		t.Fatalf("with Redis hung: %s, want 250", r)
+	rng := rand.New(rand.NewPCG(5, 5))
+	const n = 4
+	for i := range n {
+		c := g.Dial(smtptest.DialOptions{Source: "127.0.0.7"})
+		r := c.Send("a@example.com", []string{"u@example.org"}, crlf(e2eMessage(rng, true, fmt.Sprint("hung", i))))
+		c.Close()
+		if r.Code != 250 {
+			t.Fatalf("message %d with Redis hung: %s, want 250", i+1, r)
+		}
 	}
-	t.Logf("a message through a gateway whose Redis hangs took %v", time.Since(start).Round(time.Millisecond))
+	got := g.Backend.Wait(n, 30*time.Second)
+	if len(got) != n {
+		t.Fatalf("the backend got %d messages, want %d", len(got), n)
+	}
+	for i, m := range got {
+		if st := headerValues(m.Data, "X-Spam-Status"); len(st) != 1 || strings.Contains(st[0], "BAYES_") {
+			t.Errorf("message %d: X-Spam-Status %q, want it without a Bayes test", i+1, st)
+		}
+	}
+	if r := sendGTUBE(t, g, "while hung"); r.Code != 451 || r.Enhanced != "4.3.0" {
+		t.Errorf("GTUBE with Redis hung: %s, want 451 4.3.0", r)
+	}
+	t.Logf("%d messages and a GTUBE through a gateway whose Redis hangs took %v", n, time.Since(start).Round(time.Millisecond))
+	if n := len(g.LogLines(`token store failed`)); n != 1 {
+		t.Errorf("%d token store outage lines, want 1:\n%s", n, g.Log())
+	}
+	if n := len(g.LogLines(`anvil store failed`)); n != 1 {
+		t.Errorf("%d anvil outage lines, want 1:\n%s", n, g.Log())
+	}
+	if n := len(g.LogLines(`classifier failed; no opinion`)); n < 4 {
+		t.Errorf("%d messages classified without their Bayes score logged, want %d:\n%s", n, 4, g.Log())
+	}
+	if code, body := get(t, base+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(string(body), "quarantine store") {
+		t.Errorf("/readyz with Redis hung: %d %s, want 503 naming the store", code, body)
+	}
+	// The gauge's own line: its HELP text starts with "1 when".
+	gauge := regexp.MustCompile(`(?m)^mailguard_classifier_store_up (\d)$`)
+	storeUp := func() string {
+		_, body := get(t, base+"/metrics")
+		if m := gauge.FindSubmatch(body); m != nil {
+			return string(m[1])
+		}
+		return "(absent)"
+	}
+	if v := storeUp(); v != "0" {
+		t.Errorf("mailguard_classifier_store_up with Redis hung: %s, want 0", v)
+	}
+
+	// Redis continues: a scrape past the probe interval finds it, and
+	// mail is scored with Bayes again, without a restart.
+	srv.Resume()
+	up := false
+	for range 60 {
+		if storeUp() == "1" {
+			up = true
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if !up {
+		t.Fatalf("mailguard_classifier_store_up stays 0 after Redis continued:\n%s", g.Log())
+	}
+	// Greylisting works again too: the first attempt is refused for
+	// now, the retry after the delay passes.
+	after := crlf(e2eMessage(rng, true, "after"))
+	c := g.DialFrom("127.0.0.2")
+	r := c.Send("a@example.com", []string{"u@example.org"}, after)
+	c.Close()
+	if r.Code != 451 || r.Enhanced != "4.7.1" {
+		t.Errorf("first attempt after Redis continued: %s, want 451 4.7.1 (greylisted)", r)
+	}
+	time.Sleep(time.Second) // greylist.delay
+	q := send250(t, g, after)
+	if _, ok := g.WaitLog(`msg=relayed .*queue_id=`+q+` .*tests="BAYES_99`, 10*time.Second); !ok {
+		t.Errorf("spam after Redis continued is not BAYES_99x:\n%s", g.Log())
+	}
+	if n := len(g.LogLines(`token store answers again`)); n != 1 {
+		t.Errorf("%d lines for the end of the outage, want 1:\n%s", n, g.Log())
+	}
 }

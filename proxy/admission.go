@@ -316,17 +316,29 @@ func (c *clientConn) sawReply(sc *smtp.Conn, code int) {
 	c.sc = sc
 }
 
+// inHandshake reports whether the session is in a STARTTLS handshake:
+// after STARTTLS's 220, before go-smtp runs the session under TLS. Only the
+// connection's goroutine may ask.
+func (c *clientConn) inHandshake() bool {
+	if !c.handshaking || c.sc == nil {
+		return false
+	}
+	_, ok := c.sc.Conn().(*tls.Conn)
+	return !ok
+}
+
 // sayClosing writes a closing reply from the connection's goroutine,
 // through TLS when the session runs under it (tls.Conn lets a write run
 // beside the read in progress); in the middle of a handshake the client
 // could not read it, so nothing is written.
 func (c *clientConn) sayClosing(r filters.Reply) {
 	var w io.Writer = c
+	if c.inHandshake() {
+		return
+	}
 	if c.sc != nil {
 		if tc, ok := c.sc.Conn().(*tls.Conn); ok {
 			w = tc
-		} else if c.handshaking {
-			return
 		}
 	}
 	c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))

@@ -262,6 +262,35 @@ func TestPregreet(t *testing.T) {
 	}
 }
 
+// A pregreeter that sends more than the gateway reads (a whole pipelined
+// transaction, or a large burst) still reads its 554: closing with unread
+// input would reset the connection and lose the reply.
+func TestPregreetReplyNotLost(t *testing.T) {
+	tp := startProxy(t, Config{Abuse: Abuse{GreetDelay: 300 * time.Millisecond}}, smtptest.Options{})
+	for i, early := range []string{
+		"EHLO early.test\r\nMAIL FROM:<a@b.test>\r\n",
+		"EHLO early.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n",
+		strings.Repeat("X", 64<<10),
+		"GET / HTTP/1.1\r\nHost: gw.test\r\n\r\n",
+	} {
+		c, r := rawDial(t, tp, fmt.Sprintf("127.0.1.%d", i+1))
+		if line, _ := r.ReadString('\n'); !strings.HasPrefix(line, "220-") {
+			t.Fatalf("banner's first line: %q", line)
+		}
+		io.WriteString(c, early)
+		// A pipelining client goes on writing before it reads; what it
+		// writes after the gateway closed draws a reset, which throws away
+		// the reply it has not read yet.
+		time.Sleep(200 * time.Millisecond)
+		io.WriteString(c, "QUIT\r\n")
+		time.Sleep(100 * time.Millisecond)
+		rest, err := io.ReadAll(r)
+		if !strings.HasPrefix(string(rest), "554 5.5.1 Protocol error") {
+			t.Errorf("%.40q before the banner: read %q, %v", early, rest, err)
+		}
+	}
+}
+
 func TestConnectionRate(t *testing.T) {
 	tp := startProxy(t, Config{Abuse: Abuse{ConnectionRate: 2,
 		ExemptNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.9.0/24")}}}, smtptest.Options{})

@@ -27,8 +27,11 @@ var tenKB = func() []byte {
 
 // sendOne delivers one message on a fresh connection, as an MTA would.
 // It may run on any goroutine: failures are reported with Error.
-func sendOne(tb testing.TB, addr string, msg []byte) {
-	c, err := smtptest.DialErr(tb, addr, smtptest.DialOptions{Timeout: 30 * time.Second})
+func sendOne(tb testing.TB, addr string, msg []byte) { sendOneFrom(tb, addr, "", msg) }
+
+// sendOneFrom is sendOne from the source address src ("" for any).
+func sendOneFrom(tb testing.TB, addr, src string, msg []byte) {
+	c, err := smtptest.DialErr(tb, addr, smtptest.DialOptions{Source: src, Timeout: 30 * time.Second})
 	if err != nil {
 		tb.Error(err)
 		return
@@ -46,12 +49,16 @@ func sendOne(tb testing.TB, addr string, msg []byte) {
 	}
 }
 
+// benchBackend is the last backend startBenchProxy started.
+var benchBackend *smtptest.Server
+
 // startBenchProxy runs a proxy with the test chain in front of a discarding
 // backend.
 func startBenchProxy(b *testing.B) (proxyAddr, backendAddr string) {
 	be := smtptest.Start(b, smtptest.Options{Discard: true})
-	// Every message comes from one address: the per-client rates are
-	// raised above the run, so they are counted but refuse nothing.
+	benchBackend = be
+	// Every message comes from 127.0.0.1: the per-client rates would
+	// refuse all but the first few.
 	p, err := New(Config{Backend: be.Addr, Chain: testChain(), Hostname: "gw.test", SpoolDir: b.TempDir(),
 		Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Abuse: Abuse{ConnectionRate: 1 << 30, MessageRate: 1 << 30, RecipientRate: 1 << 30}})

@@ -57,7 +57,6 @@ type clientConn struct {
 	cutSaid       atomic.Bool
 	// inData is true while the session reads a message.
 	inData atomic.Bool
-	tls    atomic.Bool
 	// ready is set once the connect-time work is done and go-smtp has
 	// the connection; Shutdown leaves connections still being admitted to
 	// admit itself.
@@ -92,6 +91,15 @@ type clientConn struct {
 	// wakes up, says 421 and ends the session.
 	evicted   atomic.Bool
 	evictSaid atomic.Bool
+	// notice is set when Shutdown closes the session between
+	// transactions; its read wakes up, says 421 and ends the session, as
+	// an evicted one does. inGen is set while the session counts in its
+	// generation's conns (under Proxy.mu): an evicted session gives its
+	// slot back at once but keeps its generation's servers open until it
+	// has said its 421.
+	notice     atomic.Bool
+	noticeSaid atomic.Bool
+	inGen      bool
 	// A message's time budget (Abuse.MinDataRate): dataFresh is set when a
 	// message starts; dataBudget is used by the connection's goroutine
 	// only. dataCutBy names the deadline that cut a message's read.
@@ -190,16 +198,19 @@ func (p *Proxy) admit(nc net.Conn) {
 		}
 		next := p.gen.Load()
 		if next == g || p.isClosing() {
+			// Only Shutdown closes the current generation's queues.
+			c.sayShuttingDown()
 			c.Close()
 			return
 		}
 		p.mu.Lock()
 		g.conns--
 		next.conns++
+		c.gen = next
 		p.mu.Unlock()
 		p.prune()
 		g = next
-		c.cfg, c.gen = &g.cfg, g
+		c.cfg = &g.cfg
 	}
 }
 
@@ -253,12 +264,10 @@ func (p *Proxy) enter(c *clientConn) (filters.Reply, bool) {
 	p.adm.perNet[c.net]++
 	p.adm.open.Add(1)
 	c.gen.conns++
+	c.inGen = true
 	p.mu.Unlock()
 	if evicted != nil {
 		evicted.evict()
-		// The evicted session may have been its retired generation's
-		// last.
-		p.prune()
 	}
 	return filters.Reply{}, true
 }
@@ -272,25 +281,33 @@ func (p *Proxy) leave(c *clientConn) {
 	}
 }
 
-// leaveLocked gives c's slot back and tells a connection waiting for one;
-// p.mu is held. It reports whether c was the last connection of a retired
-// generation, whose servers can go.
+// leaveLocked gives c's slot back, if an eviction did not, and tells a
+// connection waiting for one; p.mu is held. It reports whether c was the
+// last connection of a retired generation, whose servers can go.
 func (p *Proxy) leaveLocked(c *clientConn) bool {
-	if _, ok := p.conns[c]; !ok {
+	if _, ok := p.conns[c]; ok {
+		select {
+		case p.adm.freed <- struct{}{}:
+		default:
+		}
+		p.releaseLocked(c)
+	}
+	if !c.inGen {
 		return false
 	}
-	select {
-	case p.adm.freed <- struct{}{}:
-	default:
-	}
-	return p.releaseLocked(c)
+	// Closing a generation's servers closes their connections: an
+	// evicted session of a retired generation keeps them open until it
+	// ends, so that its 421 is written.
+	c.inGen = false
+	c.gen.conns--
+	return c.gen != p.gen.Load() && c.gen.conns == 0
 }
 
-// releaseLocked gives c's slot back; p.mu is held. It reports what
-// leaveLocked does.
-func (p *Proxy) releaseLocked(c *clientConn) bool {
+// releaseLocked gives c's slot back; p.mu is held. c still counts in its
+// generation until it ends (leaveLocked).
+func (p *Proxy) releaseLocked(c *clientConn) {
 	if _, ok := p.conns[c]; !ok {
-		return false
+		return
 	}
 	delete(p.conns, c)
 	metrics.ConnectionsOpen.Dec()
@@ -301,11 +318,9 @@ func (p *Proxy) releaseLocked(c *clientConn) bool {
 		delete(p.adm.perNet, c.net)
 	}
 	p.adm.open.Add(-1)
-	c.gen.conns--
 	if p.closing && len(p.conns) == 0 {
 		close(p.drained)
 	}
-	return c.gen != p.gen.Load() && c.gen.conns == 0
 }
 
 // Read refreshes the inactivity deadline before each read and, once the
@@ -317,9 +332,8 @@ func (c *clientConn) Read(b []byte) (int, error) {
 	if c.evicted.Load() {
 		return 0, c.sayEvicted()
 	}
-	if !c.inTxn.Load() && c.p.isClosing() {
-		c.sayShuttingDown()
-		return 0, io.EOF
+	if !c.inTxn.Load() && !c.inHandshake() && (c.notice.Load() || c.p.isClosing()) {
+		return 0, c.sayShuttingDown()
 	}
 	if c.cut.Load() {
 		return 0, c.cutRead()
@@ -327,20 +341,33 @@ func (c *clientConn) Read(b []byte) (int, error) {
 	if c.ended.Load() {
 		return 0, io.EOF
 	}
-	var start time.Time
+	var start, dl time.Time
 	data := c.inData.Load()
 	if !c.fixedDeadline.Load() {
 		start = time.Now()
-		dl, what := c.readDeadline(start, data)
+		var what string
+		dl, what = c.readDeadline(start, data)
 		c.deadlineKind = what
 		c.Conn.SetReadDeadline(dl)
-		// An eviction's wake-up may have come just before this deadline
-		// replaced it.
+		// An eviction's or a shutdown's wake-up may have come just
+		// before this deadline replaced it.
 		if c.evicted.Load() {
 			return 0, c.sayEvicted()
 		}
+		if c.notice.Load() && !c.inTxn.Load() && !c.inHandshake() {
+			return 0, c.sayShuttingDown()
+		}
 	}
 	n, err := c.Conn.Read(b)
+	// A shutdown's wake-up that found a transaction begun meanwhile, or a
+	// TLS handshake: the transaction finishes (Shutdown lets them), the
+	// handshake too, so the client can read the notice; it waits for
+	// their end.
+	for n == 0 && isTimeout(err) && !start.IsZero() && c.notice.Load() && (c.inTxn.Load() || c.inHandshake()) &&
+		!c.cut.Load() && !c.evicted.Load() && !c.fixedDeadline.Load() && time.Now().Before(dl) {
+		c.Conn.SetReadDeadline(dl)
+		n, err = c.Conn.Read(b)
+	}
 	if data && !start.IsZero() {
 		c.spendData(start)
 	}
@@ -351,6 +378,9 @@ func (c *clientConn) Read(b []byte) (int, error) {
 	if errors.As(err, &ne) && ne.Timeout() && !c.fixedDeadline.Load() {
 		if c.evicted.Load() {
 			return n, c.sayEvicted()
+		}
+		if c.notice.Load() && !c.inTxn.Load() && !c.inHandshake() {
+			return n, c.sayShuttingDown()
 		}
 		if data {
 			// The message is answered (nothing of it is relayed), then
@@ -378,14 +408,14 @@ var errCut = errors.New("shutdown deadline reached")
 
 // cutRead ends a read at the shutdown deadline. Inside a message the
 // session answers errCut with 451; between the commands of a transaction
-// the 451 is written here and the session ends.
+// the 451 is written here (through TLS under it, sayClosing) and the
+// session ends.
 func (c *clientConn) cutRead() error {
 	if c.inData.Load() {
 		return errCut
 	}
-	if c.inTxn.Load() && !c.tls.Load() && c.cutSaid.CompareAndSwap(false, true) {
-		c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		c.Write([]byte(replyLine(filters.ReplyShutdownCut.WithQueueID(c.id))))
+	if c.inTxn.Load() && c.cutSaid.CompareAndSwap(false, true) {
+		c.sayClosing(filters.ReplyShutdownCut.WithQueueID(c.id))
 	}
 	return io.EOF
 }
@@ -415,21 +445,29 @@ func (c *clientConn) Write(b []byte) (int, error) {
 	return c.Conn.Write(b)
 }
 
-// sayShuttingDown tells a plain-text client why the connection ends; under
-// TLS the clear-text socket cannot carry it, and the client just sees the
-// connection close.
-func (c *clientConn) sayShuttingDown() {
-	if c.tls.Load() {
-		return
+// sayShuttingDown writes the shutdown's 421, once, from the connection's
+// goroutine (sayClosing: through TLS when the session runs under it), and
+// ends the read.
+func (c *clientConn) sayShuttingDown() error {
+	if c.noticeSaid.CompareAndSwap(false, true) {
+		c.sayClosing(filters.ReplyShuttingDown.WithQueueID(c.id))
 	}
-	c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	c.Write([]byte(replyLine(filters.ReplyShuttingDown.WithQueueID(c.id))))
+	return io.EOF
 }
 
-// closeIdle ends a connection that is between transactions.
+// closeIdle ends a session that is between transactions, at shutdown. As
+// for an eviction, the session's own goroutine, woken from its read, writes
+// the 421: under TLS only it can. A session that does not come back to read
+// in time is closed without it, unless a transaction began meanwhile
+// (Shutdown's deadline bounds those).
 func (c *clientConn) closeIdle() {
-	c.sayShuttingDown()
-	c.Close()
+	c.notice.Store(true)
+	c.Conn.SetReadDeadline(time.Now())
+	time.AfterFunc(evictGrace, func() {
+		if !c.inTxn.Load() {
+			c.Close()
+		}
+	})
 }
 
 func (c *clientConn) Close() error {

@@ -84,6 +84,9 @@ func (p *Proxy) finishGreet(c *clientConn, g greeting) bool {
 			Reason: "client talked before the banner's last line"})
 		c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		io.WriteString(c, replyLine(r))
+		// It may have sent more than the byte read; closing on unread
+		// input resets the connection and can lose the reply.
+		c.linger.Store(true)
 	}
 	c.Close()
 	return false

@@ -145,6 +145,7 @@ type Proxy struct {
 	perIP    map[netip.Addr]int
 	adm      admission
 	closing  bool
+	shutting atomic.Bool // closing, read without mu
 	serving  bool
 	drained  chan struct{} // closed when conns empties after closing
 	listener net.Listener
@@ -297,12 +298,20 @@ func (p *Proxy) prune() {
 	}
 	p.gens = kept
 	p.mu.Unlock()
-	for _, g := range done {
-		for i := range g.servers {
-			g.queues[i].Close()
-			g.servers[i].Close()
-		}
+	if len(done) == 0 {
+		return
 	}
+	// Not on the caller's goroutine: prune runs from a session's Close,
+	// itself inside go-smtp's Conn.Close, and Server.Close closes every
+	// connection it still lists, that one too, under the same lock.
+	go func() {
+		for _, g := range done {
+			for i := range g.servers {
+				g.queues[i].Close()
+				g.servers[i].Close()
+			}
+		}
+	}()
 }
 
 func setDefault[T int | int64 | time.Duration](v *T, d T) {
@@ -409,6 +418,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	p.closing = true
+	p.shutting.Store(true)
 	l := p.listener
 	idle := make([]*clientConn, 0, len(p.conns))
 	for c := range p.conns {
@@ -495,11 +505,9 @@ func (p *Proxy) cut() {
 // backend is the current configuration's backend address.
 func (p *Proxy) backend() string { return p.gen.Load().cfg.Backend }
 
-func (p *Proxy) isClosing() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.closing
-}
+// isClosing reports whether Shutdown has begun, without p.mu: every read
+// asks.
+func (p *Proxy) isClosing() bool { return p.shutting.Load() }
 
 func isTemporaryAccept(err error) bool {
 	var ne interface{ Temporary() bool }

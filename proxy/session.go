@@ -64,7 +64,6 @@ func (p *Proxy) newSession(c *smtp.Conn) (smtp.Session, error) {
 	}
 	_, isTLS := c.TLSConnectionState()
 	cc.fc.TLS = isTLS
-	cc.tls.Store(isTLS)
 	cc.fc.Helo = c.Hostname()
 	// HELO until go-smtp asks for the AUTH mechanisms, which it does on
 	// EHLO only.

@@ -1,6 +1,7 @@
 package quarantine
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -8,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,7 +39,25 @@ type Redis struct {
 	rdb    redis.UniversalClient
 	own    bool
 	prefix string
+
+	// doubtful holds the entries whose commit failed without saying
+	// whether it ran (the connection broke after the script was sent), by
+	// id. The client heard 451 and sends
+	// the message again, so an entry that did land must go, or it is held
+	// twice; settle removes it once Redis answers, if it is still exactly
+	// what this process wrote (meta).
+	mu       sync.Mutex
+	doubtful map[string]doubtfulEntry
 }
+
+type doubtfulEntry struct {
+	meta    []byte
+	queueID string
+}
+
+// maxDoubtful bounds Redis.doubtful; past it a doubt is dropped for each
+// new one (an entry that did land is then held twice, never lost).
+const maxDoubtful = 10000
 
 var (
 	_ Store   = (*Redis)(nil)
@@ -90,6 +111,15 @@ redis.call('DEL', KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
 return 1`)
 
+// undoScript: KEYS meta, msg, index; ARGV json, id. It removes the entry
+// only if it is exactly the one written (ARGV json), so an id taken since
+// by another writer, or an entry a reviewer changed, is left alone.
+var undoScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[2])
+return 1`)
+
 // unlockScript: KEYS lock; ARGV token.
 var unlockScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -101,7 +131,17 @@ func (r *Redis) Put(ctx context.Context, e Entry, msg io.Reader) (Entry, error) 
 	if err != nil {
 		return Entry{}, err
 	}
-	if n, err := r.rdb.Exists(ctx, r.kMeta(id)).Result(); err != nil {
+	// The first calls double as a check that Redis answers: briefly, so
+	// a Redis that hangs costs the client QuickTimeout before its 451,
+	// not go-redis's read timeout and retry. A Redis that hangs later in
+	// Put costs each call those (a few seconds), well within an SMTP
+	// client's patience (RFC 5321 4.5.3.2: minutes).
+	qctx, cancel := context.WithTimeout(ctx, redisconn.QuickTimeout)
+	defer cancel()
+	if err := r.settle(qctx); err != nil {
+		return Entry{}, err
+	}
+	if n, err := r.rdb.Exists(qctx, r.kMeta(id)).Result(); err != nil {
 		return Entry{}, fmt.Errorf("quarantine: %w", err)
 	} else if n > 0 {
 		return Entry{}, fmt.Errorf("quarantine %s: %w", id, ErrExists)
@@ -115,29 +155,92 @@ func (r *Redis) Put(ctx context.Context, e Entry, msg io.Reader) (Entry, error) 
 	tmp := r.prefix + "tmp:" + id + ":" + hex.EncodeToString(tok)
 	sn := &sniffer{r: msg}
 	if err := r.writeChunks(ctx, tmp, ctxReader{ctx, sn}); err != nil {
-		r.rdb.Del(context.WithoutCancel(ctx), tmp)
+		r.dropTmp(ctx, tmp)
 		return Entry{}, fmt.Errorf("quarantine: store message: %w", err)
 	}
 	sn.fill(&e)
 	meta, err := json.Marshal(e)
 	if err != nil {
-		r.rdb.Del(context.WithoutCancel(ctx), tmp)
+		r.dropTmp(ctx, tmp)
 		return Entry{}, fmt.Errorf("quarantine: %w", err)
 	}
 	ok, err := commitScript.Run(ctx, r.rdb, []string{r.kMeta(id), r.kMsg(id), tmp, r.kIndex()},
 		meta, e.Time.UnixMicro(), id).Int()
 	if err != nil {
-		// Whether the script ran is unknown: the tmp key expires by
-		// itself, and the client hears 451 and sends again.
-		r.rdb.Del(context.WithoutCancel(ctx), tmp)
+		// Whether the script ran is unknown (Redis may have run it and
+		// died before answering): the client hears 451 and sends the
+		// message again, so an entry that landed is removed once Redis
+		// answers. The tmp key expires by itself.
+		r.doubt(id, e.QueueID, meta)
+		r.dropTmp(ctx, tmp)
 		return Entry{}, fmt.Errorf("quarantine: store entry: %w", err)
 	}
 	if ok == 0 {
-		r.rdb.Del(context.WithoutCancel(ctx), tmp)
+		// Taken: by another writer, or by this very script when go-redis
+		// sent it again after a broken connection.
+		r.doubt(id, e.QueueID, meta)
+		r.dropTmp(ctx, tmp)
 		return Entry{}, fmt.Errorf("quarantine %s: %w", id, ErrExists)
 	}
 	Note(r, Event{Time: e.Time, ID: id, Kind: EventHeld, Score: e.Score})
 	return e, nil
+}
+
+// dropTmp removes a temporary list Put gave up on, briefly: it expires by
+// itself, so a Redis that hangs must not hold the client's reply for it.
+func (r *Redis) dropTmp(ctx context.Context, tmp string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisconn.QuickTimeout)
+	defer cancel()
+	r.rdb.Del(ctx, tmp)
+}
+
+// doubt records an entry whose commit may have landed though Put fails.
+func (r *Redis) doubt(id, queueID string, meta []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.doubtful == nil {
+		r.doubtful = map[string]doubtfulEntry{}
+	}
+	if len(r.doubtful) >= maxDoubtful {
+		for k := range r.doubtful {
+			delete(r.doubtful, k)
+			break
+		}
+	}
+	r.doubtful[id] = doubtfulEntry{meta: meta, queueID: queueID}
+}
+
+// settle removes the doubtful entries that landed, each only if it is
+// still exactly what Put wrote. Put and List call it first: the error of
+// the first call Redis does not answer is theirs too, and the doubts left
+// are tried again next time.
+func (r *Redis) settle(ctx context.Context) error {
+	r.mu.Lock()
+	if len(r.doubtful) == 0 {
+		r.mu.Unlock()
+		return nil
+	}
+	pending := make(map[string]doubtfulEntry, len(r.doubtful))
+	for k, v := range r.doubtful {
+		pending[k] = v
+	}
+	r.mu.Unlock()
+	for id, d := range pending {
+		n, err := undoScript.Run(ctx, r.rdb, []string{r.kMeta(id), r.kMsg(id), r.kIndex()}, d.meta, id).Int()
+		if err != nil {
+			return fmt.Errorf("quarantine: %w", err)
+		}
+		r.mu.Lock()
+		if bytes.Equal(r.doubtful[id].meta, d.meta) {
+			delete(r.doubtful, id)
+		}
+		r.mu.Unlock()
+		if n == 1 {
+			slog.Default().InfoContext(ctx, "quarantine: removed an entry stored though its client was told 451 (it sends the message again)",
+				"queue_id", d.queueID, "id", id)
+		}
+	}
+	return nil
 }
 
 // writeChunks appends src to the list tmp, chunk by chunk, so a large
@@ -231,6 +334,9 @@ func (c *chunkReader) Close() error { return nil }
 // List implements Store: the index in time order, the entries fetched in
 // one pipeline.
 func (r *Redis) List(ctx context.Context) ([]Entry, error) {
+	if err := r.settle(ctx); err != nil {
+		return nil, err
+	}
 	ids, err := r.rdb.ZRange(ctx, r.kIndex(), 0, -1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("quarantine: %w", err)
@@ -326,13 +432,16 @@ func (r *Redis) Lock(id string) (func(), error) {
 	return func() { unlockScript.Run(context.Background(), r.rdb, []string{r.kLock(id)}, v) }, nil
 }
 
-// Record implements Journal; events older than journalKeep are dropped.
+// Record implements Journal; events older than journalKeep are dropped. It
+// gives up after QuickTimeout: an event is a statistic, and Put records
+// one between the commit and the client's 250.
 func (r *Redis) Record(ev Event) error {
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), redisconn.QuickTimeout)
+	defer cancel()
 	p := r.rdb.Pipeline()
 	p.ZAdd(ctx, r.kJournal(), redis.Z{Score: float64(ev.Time.UnixMicro()), Member: b})
 	p.ZRemRangeByScore(ctx, r.kJournal(), "-inf", fmt.Sprint(time.Now().Add(-journalKeep).UnixMicro()))

@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,5 +114,77 @@ func TestRedisDown(t *testing.T) {
 	}
 	if l, err := s.List(ctx); err != nil || len(l) != 1 || l[0].ID != e.ID {
 		t.Errorf("List after restart: %+v %v", l, err)
+	}
+}
+
+// pauseAtEOF is a message that stops Redis (SIGSTOP) when Put has read it
+// all, that is once its chunks are in Redis and before the entry is
+// committed.
+type pauseAtEOF struct {
+	r     io.Reader
+	pause func()
+	once  sync.Once
+}
+
+func (p *pauseAtEOF) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if errors.Is(err, io.EOF) {
+		p.once.Do(p.pause)
+	}
+	return n, err
+}
+
+// A commit Redis runs but never answers (it hangs with the script in its
+// socket, the client times out and gives up): the client is told 451 and
+// sends the message again, so the entry that landed must not stay, or it
+// is held twice. The next List (or Put) through the same store removes it,
+// and only it.
+func TestRedisCommitUnanswered(t *testing.T) {
+	srv := redistest.Start(t)
+	p := redisPrefix()
+	a, err := quarantine.OpenRedis(srv.URL(0), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, _ := quarantine.OpenRedis(srv.URL(0), p)
+	defer b.Close()
+	ctx := context.Background()
+	kept, err := a.Put(ctx, quarantine.Entry{ID: "KEPT1"}, bytes.NewReader([]byte("Subject: kept\r\n\r\nx\r\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Exactly one chunk: its RPUSH is answered before the reader says EOF.
+	msg := append([]byte("Subject: unanswered\r\n\r\n"), bytes.Repeat([]byte("x"), 256<<10-23)...)
+	if _, err := a.Put(ctx, quarantine.Entry{ID: "DOUBT1"}, &pauseAtEOF{r: bytes.NewReader(msg), pause: srv.Pause}); err == nil {
+		t.Fatal("Put whose commit Redis never answered succeeded")
+	}
+	srv.Resume()
+	// Redis runs the script it held once it continues: the entry is
+	// there, as another instance sees.
+	landed := false
+	for range 100 {
+		if _, _, err := b.Get(ctx, "DOUBT1"); err == nil {
+			landed = true
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !landed {
+		t.Fatal("the unanswered commit did not land once Redis continued: the case under test did not happen")
+	}
+	l, err := a.List(ctx)
+	if err != nil || len(l) != 1 || l[0].ID != kept.ID {
+		t.Errorf("List after the unanswered commit: %+v %v, want only %s", l, err, kept.ID)
+	}
+	if _, _, err := b.Get(ctx, "DOUBT1"); !errors.Is(err, quarantine.ErrNotFound) {
+		t.Errorf("the entry its client was told 451 for is still held: %v", err)
+	}
+	// The client sends it again and it is held once.
+	if _, err := a.Put(ctx, quarantine.Entry{ID: "AGAIN1"}, bytes.NewReader(msg)); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := b.List(ctx); err != nil || len(l) != 2 {
+		t.Errorf("after the message was sent again B lists %d entries (%v), want 2", len(l), err)
 	}
 }

@@ -102,7 +102,9 @@ const (
 
 // Open returns a client for store. It does not connect: go-redis dials on
 // first use and again after a failure, so a Redis that is down at start or
-// restarts later is picked up by itself.
+// restarts later is picked up by itself. A caller's context deadline bounds
+// its call (go-redis ignores it unless told), so a caller can give one
+// call less than the read timeout.
 func Open(store string) (redis.UniversalClient, error) {
 	o, err := Options(store)
 	if err != nil {
@@ -116,6 +118,7 @@ func Open(store string) (redis.UniversalClient, error) {
 		o.MaxRetries = DefaultMaxRetries
 	}
 	o.DialerRetries = defaultDials
+	o.ContextTimeoutEnabled = true
 	return redis.NewUniversalClient(o), nil
 }
 
@@ -149,6 +152,7 @@ func OpenQuick(store string) (redis.UniversalClient, error) {
 		o.MaxRetries = -1 // go-redis: -1 is no retry, 0 its default of 3
 	}
 	o.DialerRetries = defaultDials
+	o.ContextTimeoutEnabled = true
 	return redis.NewUniversalClient(o), nil
 }
 

@@ -47,8 +47,10 @@ func TokenStore(cfg *Config, d *Deps) (classifier.Store, error) {
 	path := cfg.DataPath(boltstore.FileName)
 	v, err := d.Shared(tokenStoreKey, func() (any, error) {
 		if cfg.Store != "" {
-			// One client per process, reconnecting by itself.
-			return redisstore.Open(redisstore.Config{URL: cfg.Store, MaxTokens: cfg.Classifier.MaxTokens})
+			// One store per process, reconnecting by itself. Fail fast:
+			// a message is classified without the Bayes score rather
+			// than wait for a Redis that is down or hangs.
+			return redisstore.Open(redisstore.Config{URL: cfg.Store, MaxTokens: cfg.Classifier.MaxTokens, FailFast: true, Log: d.Log})
 		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)

@@ -381,8 +381,8 @@ func TestDNS(t *testing.T) {
 		{name: "timeout zero", yaml: "dns:\n  timeout: 0s\n", want: []string{`2: dns.timeout: must be more than 0, got 0s`}},
 		{name: "timeout negative", yaml: "dns:\n  timeout: -1s\n", want: []string{`2: dns.timeout: must be more than 0, got -1s`}},
 		{name: "timeout too long", yaml: "dns:\n  timeout: 5m\n", want: []string{`2: dns.timeout: must be at most 1m0s, got 5m0s`}},
-		{name: "timeout no unit", yaml: "dns:\n  timeout: 2\n", want: []string{`2: dns.timeout: must be a duration such as 2s, 500ms or 1m30s, got "2"`}},
-		{name: "timeout word", yaml: "dns:\n  timeout: 2x\n", want: []string{`2: dns.timeout: must be a duration such as 2s, 500ms or 1m30s, got "2x"`}},
+		{name: "timeout no unit", yaml: "dns:\n  timeout: 2\n", want: []string{`2: dns.timeout: must be a duration such as 2s, 500ms, 1m30s or 30d, got "2"`}},
+		{name: "timeout word", yaml: "dns:\n  timeout: 2x\n", want: []string{`2: dns.timeout: must be a duration such as 2s, 500ms, 1m30s or 30d, got "2x"`}},
 	})
 }
 
@@ -525,7 +525,7 @@ limits:
 			`5: limits.max_line_length: must be at least 1000 (RFC 5322 allows lines of 998 octets), got 512`,
 			`6: limits.command_timeout: must be more than 0, got 0s`,
 			`7: limits.data_timeout: must be more than 0, got -1m0s`,
-			`8: limits.backend_timeout: must be a duration such as 2s, 500ms or 1m30s, got "soon"`,
+			`8: limits.backend_timeout: must be a duration such as 2s, 500ms, 1m30s or 30d, got "soon"`,
 			`9: limits.shutdown_timeout: must be more than 0, got 0s`,
 		}},
 		{name: "per ip over total", yaml: "limits:\n  max_connections: 10\n  max_connections_per_ip: 11\n", want: []string{`3: limits.max_connections_per_ip: is 11, over limits.max_connections (10)`}},
@@ -757,5 +757,52 @@ func TestDefaultsRoundTrip(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("round trip changed the defaults:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestParseDurationDays(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want time.Duration
+		bad  bool
+	}{
+		{in: "30d", want: 30 * 24 * time.Hour},
+		{in: "1d12h", want: 36 * time.Hour},
+		{in: "0d", want: 0},
+		{in: "2d30m", want: 48*time.Hour + 30*time.Minute},
+		{in: "36h", want: 36 * time.Hour},
+		{in: "d", bad: true},
+		{in: "-1d", bad: true},
+		{in: "+1d", bad: true},
+		{in: "1.5d", bad: true},
+		{in: "1d-1h", bad: true},
+		{in: "1dd", bad: true},
+		{in: "1d2d", bad: true},
+		{in: "99999999d", bad: true},
+	} {
+		got, err := ParseDuration(c.in)
+		if c.bad {
+			if err == nil {
+				t.Errorf("ParseDuration(%q) = %v, want an error", c.in, got)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("ParseDuration(%q) = %v, %v, want %v", c.in, got, err, c.want)
+		}
+	}
+}
+
+func TestDurationInDaysInFile(t *testing.T) {
+	cfg, err := Parse("t.yaml", []byte("greylist:\n  enabled: true\n  memory: 30d\n  window: 1d12h\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Greylist.Memory != 30*24*time.Hour || cfg.Greylist.Window != 36*time.Hour {
+		t.Errorf("memory %v window %v, want 720h and 36h", cfg.Greylist.Memory, cfg.Greylist.Window)
+	}
+	_, err = Parse("t.yaml", []byte("greylist:\n  memory: 30days\n"))
+	if err == nil || !strings.Contains(err.Error(), `greylist.memory: must be a duration such as 2s, 500ms, 1m30s or 30d, got "30days"`) {
+		t.Errorf("30days: %v", err)
 	}
 }

@@ -172,6 +172,17 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 	if isNull(n) {
 		return
 	}
+	if t == durationType && n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "d") {
+		// Days, as greylisting's memory and Postfix's time units are
+		// written (30d); the YAML library knows only Go's units.
+		dur, err := ParseDuration(n.Value)
+		if err != nil {
+			d.errorf(n, path, "must be %s, got %q", typeWant(t), n.Value)
+			return
+		}
+		v.SetInt(int64(dur))
+		return
+	}
 	tmp := reflect.New(t)
 	tmp.Elem().Set(v)
 	err := n.Decode(tmp.Interface())
@@ -257,7 +268,7 @@ func structKeys(t reflect.Type) []string {
 // typeWant says in words what a value of type t looks like in the file.
 func typeWant(t reflect.Type) string {
 	if t == durationType {
-		return "a duration such as 2s, 500ms or 1m30s"
+		return "a duration such as 2s, 500ms, 1m30s or 30d"
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -328,4 +339,27 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// ParseDuration reads a duration as the configuration writes it: Go's
+// units (time.ParseDuration: "1h30m", "500ms") with a leading count of
+// days allowed ("30d", "1d12h"), a day being 24 hours.
+func ParseDuration(s string) (time.Duration, error) {
+	days, rest, ok := strings.Cut(s, "d")
+	if !ok {
+		return time.ParseDuration(s)
+	}
+	n, err := strconv.ParseUint(days, 10, 16)
+	if err != nil || days == "" || days[0] == '+' {
+		return 0, fmt.Errorf("time: invalid duration %q", s)
+	}
+	dur := time.Duration(n) * 24 * time.Hour
+	if rest == "" {
+		return dur, nil
+	}
+	more, err := time.ParseDuration(rest)
+	if err != nil || more < 0 {
+		return 0, fmt.Errorf("time: invalid duration %q", s)
+	}
+	return dur + more, nil
 }

@@ -19,6 +19,11 @@
 // trip, one consistent view). When the token set outgrows MaxTokens the
 // learning script pops the lowest of lastuse: the embedded store's policy,
 // hapaxes first then the least recently learnt. No path uses KEYS or SCAN.
+//
+// The gateway opens the store FailFast: its reads are bounded by
+// redisconn.QuickTimeout without retry, and a circuit breaker skips Redis
+// once it failed, letting one read through every ProbeInterval, so a Redis
+// that is down or hangs costs at most one short timeout per interval.
 package redisstore
 
 import (
@@ -26,8 +31,10 @@ import (
 	_ "embed"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -59,16 +66,37 @@ type Config struct {
 	// MessageTTL is the life of a learnt message's record; 0 means
 	// DefaultMessageTTL.
 	MessageTTL time.Duration
-	// Now gives the learning day; nil means time.Now.
+	// Now gives the learning day and the probe times; nil means time.Now.
 	Now func() time.Time
+	// FailFast is for the gateway, which classifies without the Bayes
+	// score when the store fails and must not make every message wait for
+	// a Redis that is down or hangs. Reads (Counts, Totals, Tokens) go
+	// through a client with redisconn.OpenQuick's bounds (QuickTimeout,
+	// no retry; Client when set), and once a call fails the reads return
+	// ErrDown without asking Redis, except one every ProbeInterval, until
+	// one succeeds. Learning keeps the patient client (Open's), and its
+	// outcome opens or closes the breaker too.
+	FailFast bool
+	// ProbeInterval is how often a failing fail-fast store lets a read
+	// through; 0 means DefaultProbeInterval.
+	ProbeInterval time.Duration
+	// Log receives a fail-fast store's outage lines, one when Redis is
+	// found failing and one when it answers again (default
+	// slog.Default()).
+	Log *slog.Logger
 }
 
 // Store is a classifier.Store in Redis. It is safe for concurrent use, and
 // by several processes.
 type Store struct {
-	where             string
-	rdb               redis.UniversalClient
-	own               bool
+	where string
+	rdb   redis.UniversalClient
+	own   bool
+	// read serves Counts, Totals and Tokens: rdb, or a quick client of
+	// its own (ownRead) when FailFast.
+	read              redis.UniversalClient
+	ownRead           bool
+	brk               *breaker // nil unless FailFast
 	kSpam, kHam, kTot string
 	kLast, kMsg       string
 	maxTokens         int
@@ -87,12 +115,33 @@ var learnScript = redis.NewScript(learnSource)
 // and reconnects by itself).
 func Open(cfg Config) (*Store, error) {
 	s := &Store{where: redisconn.Redact(cfg.URL), rdb: cfg.Client, maxTokens: cfg.MaxTokens, ttl: cfg.MessageTTL, now: cfg.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	if s.rdb == nil {
 		c, err := redisconn.Open(cfg.URL)
 		if err != nil {
 			return nil, fmt.Errorf("token store: %w", err)
 		}
 		s.rdb, s.own = c, true
+	}
+	s.read = s.rdb
+	if cfg.FailFast {
+		if cfg.Client == nil {
+			c, err := redisconn.OpenQuick(cfg.URL)
+			if err != nil {
+				s.Close()
+				return nil, fmt.Errorf("token store: %w", err)
+			}
+			s.read, s.ownRead = c, true
+		}
+		s.brk = &breaker{where: s.where, interval: cfg.ProbeInterval, now: s.now, log: cfg.Log}
+		if s.brk.interval <= 0 {
+			s.brk.interval = DefaultProbeInterval
+		}
+		if s.brk.log == nil {
+			s.brk.log = slog.Default()
+		}
 	}
 	p := cfg.Prefix
 	if p == "" {
@@ -105,18 +154,34 @@ func Open(cfg Config) (*Store, error) {
 	if s.ttl <= 0 {
 		s.ttl = DefaultMessageTTL
 	}
-	if s.now == nil {
-		s.now = time.Now
-	}
 	return s, nil
 }
 
-// Close closes the client if the store opened it.
+// Close closes the clients the store opened.
 func (s *Store) Close() error {
-	if s.own {
-		return s.rdb.Close()
+	var err error
+	if s.ownRead {
+		err = s.read.Close()
 	}
-	return nil
+	if s.own {
+		err = errors.Join(err, s.rdb.Close())
+	}
+	return err
+}
+
+// allow is the breaker's allow; a store without one always asks Redis.
+func (s *Store) allow(op string) error {
+	if s.brk == nil {
+		return nil
+	}
+	return s.brk.allow(op)
+}
+
+// done tells the breaker, if any, how a call that reached Redis went.
+func (s *Store) done(ctx context.Context, op string, err error) {
+	if s.brk != nil {
+		s.brk.done(ctx, op, err)
+	}
 }
 
 // Where names the store for messages: its URL without the password.
@@ -157,6 +222,7 @@ func (s *Store) Learn(ctx context.Context, docs ...classifier.Doc) (int, error) 
 			return nil
 		}
 		n, err := learnScript.Run(ctx, s.rdb, keys, args...).Int()
+		s.done(ctx, "learn", err)
 		if err != nil {
 			return fmt.Errorf("token store: learn: %w", err)
 		}
@@ -195,13 +261,16 @@ func (s *Store) Learn(ctx context.Context, docs ...classifier.Doc) (int, error) 
 
 // Counts implements classifier.Store in one round trip.
 func (s *Store) Counts(ctx context.Context, tokens []string) ([]classifier.Counts, classifier.Totals, error) {
+	if err := s.allow("counts"); err != nil {
+		return nil, classifier.Totals{}, err
+	}
 	fields := make([]string, len(tokens))
 	for i, t := range tokens {
 		fields[i] = Hash(t)
 	}
 	var sp, hm *redis.SliceCmd
 	var tc *redis.SliceCmd
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := s.read.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		if len(fields) > 0 {
 			sp = p.HMGet(ctx, s.kSpam, fields...)
 			hm = p.HMGet(ctx, s.kHam, fields...)
@@ -209,6 +278,7 @@ func (s *Store) Counts(ctx context.Context, tokens []string) ([]classifier.Count
 		tc = p.HMGet(ctx, s.kTot, "spam", "ham")
 		return nil
 	})
+	s.done(ctx, "counts", err)
 	if err != nil {
 		return nil, classifier.Totals{}, fmt.Errorf("token store: counts: %w", err)
 	}
@@ -227,7 +297,11 @@ func (s *Store) Counts(ctx context.Context, tokens []string) ([]classifier.Count
 
 // Totals implements classifier.Store.
 func (s *Store) Totals(ctx context.Context) (classifier.Totals, error) {
-	v, err := s.rdb.HMGet(ctx, s.kTot, "spam", "ham").Result()
+	if err := s.allow("totals"); err != nil {
+		return classifier.Totals{}, err
+	}
+	v, err := s.read.HMGet(ctx, s.kTot, "spam", "ham").Result()
+	s.done(ctx, "totals", err)
 	if err != nil {
 		return classifier.Totals{}, fmt.Errorf("token store: totals: %w", err)
 	}
@@ -236,7 +310,15 @@ func (s *Store) Totals(ctx context.Context) (classifier.Totals, error) {
 
 // Tokens returns how many tokens the store holds.
 func (s *Store) Tokens(ctx context.Context) (int64, error) {
-	return s.rdb.ZCard(ctx, s.kLast).Result()
+	if err := s.allow("tokens"); err != nil {
+		return 0, err
+	}
+	n, err := s.read.ZCard(ctx, s.kLast).Result()
+	s.done(ctx, "tokens", err)
+	if err != nil {
+		return 0, fmt.Errorf("token store: tokens: %w", err)
+	}
+	return n, nil
 }
 
 // num reads an HMGET value: nil (absent) is 0, as is anything negative.

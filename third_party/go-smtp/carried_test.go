@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDataReaderEndsOnlyAtCRLFDotCRLF(t *testing.T) {
@@ -167,5 +168,36 @@ func TestDataErrorToStatusWrapped(t *testing.T) {
 	r := c.dataStatus(fmt.Errorf("chunk: %w", want))
 	if r.Code != 421 || r.EnhancedCode != want.EnhancedCode || r.Text != "too slow" {
 		t.Errorf("got %v, want the wrapped reply", r)
+	}
+}
+
+// A slow client's text is handed on as it comes: the reader does not wait
+// for a full buffer while the client waits for nothing, which would hide
+// the bytes from a data-rate bound and hold them from the backend.
+func TestDataReaderReturnsWhatCame(t *testing.T) {
+	client, server := net.Pipe()
+	defer client.Close()
+	defer server.Close()
+	go client.Write([]byte("Subject: slow\r\n\r\nfirst"))
+	r := &dataReader{r: bufio.NewReader(server)}
+	// The deadline only keeps a regression from hanging the test: the
+	// release's reader blocks for more and returns the timeout with its bytes.
+	server.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 4096)
+	var got []byte
+	for len(got) < len("Subject: slow\r\n\r\nfirst") {
+		n, err := r.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			t.Fatalf("after %q: %v (the reader waited for more than the client sent)", got, err)
+		}
+	}
+	if string(got) != "Subject: slow\r\n\r\nfirst" {
+		t.Errorf("got %q", got)
+	}
+	go client.Write([]byte(" second\r\n.\r\n"))
+	rest, err := io.ReadAll(r)
+	if err != nil || string(rest) != " second\r\n" {
+		t.Errorf("rest %q, %v", rest, err)
 	}
 }

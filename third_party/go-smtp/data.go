@@ -124,6 +124,12 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 				}
 			}
 		}
+		if n > 0 && r.r.Buffered() == 0 {
+			// What has come is returned now rather than after the client
+			// sends more: a reader that waits for a full buffer holds a
+			// slow client's text back from whoever counts its rate.
+			break
+		}
 		var c byte
 		c, err = r.r.ReadByte()
 		if err != nil {
