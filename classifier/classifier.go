@@ -206,7 +206,9 @@ func (c *Classifier) Classify(ctx context.Context, tokens []string) (Result, err
 		return res, nil
 	}
 	res.Active = true
-	cands := make([]cand, 0, len(tokens))
+	scratch := getRankScratch()
+	defer putRankScratch(scratch)
+	cands := scratch.cands[:0]
 	for i, tok := range tokens {
 		cn := counts[i]
 		if cn.Spam == 0 && cn.Ham == 0 {
@@ -221,7 +223,8 @@ func (c *Classifier) Classify(ctx context.Context, tokens []string) (Result, err
 		}
 		cands = append(cands, cand{dev, Clue{Token: tok, Prob: f}})
 	}
-	clues := rankClues(cands)
+	scratch.cands = cands
+	clues := scratch.rank()
 	clues = limitClues(clues, c.cfg.MaxClues)
 	probs := make([]float64, len(clues))
 	for i, cl := range clues {

@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // cand is a token that passed MinDev, with its deviation from 0.5.
@@ -37,15 +38,52 @@ type rankKey struct {
 	i      int
 }
 
+// rankScratch holds a message's cands and rank keys between messages:
+// several hundred of each a message (32 and 24 bytes), a fifth of the
+// bytes the chain allocated for one.
+type rankScratch struct {
+	cands []cand
+	keys  []rankKey
+}
+
+var rankScratchPool = sync.Pool{New: func() any { return new(rankScratch) }}
+
+func getRankScratch() *rankScratch { return rankScratchPool.Get().(*rankScratch) }
+
+// putRankScratch returns s to the pool, without its tokens; a scratch
+// grown by a huge message is left to the collector.
+func putRankScratch(s *rankScratch) {
+	if cap(s.cands) > maxTokens || cap(s.keys) > maxTokens {
+		return
+	}
+	clear(s.cands)
+	s.cands = s.cands[:0]
+	rankScratchPool.Put(s)
+}
+
+// rank is rankClues(s.cands), with s.keys for the keys.
+func (s *rankScratch) rank() []Clue {
+	clues, keys := rankCluesKeys(s.cands, s.keys[:0])
+	s.keys = keys
+	return clues
+}
+
 // rankClues returns the cands' clues in compareCands order.
 // TestRankCluesMatchesSort holds the two to the same answers.
 func rankClues(cands []cand) []Clue {
-	keys := make([]rankKey, len(cands))
+	clues, _ := rankCluesKeys(cands, nil)
+	return clues
+}
+
+// rankCluesKeys is rankClues with keys' array for the keys; it returns
+// the keys' slice, for the next message.
+func rankCluesKeys(cands []cand, keys []rankKey) ([]Clue, []rankKey) {
+	keys = slices.Grow(keys[:0], len(cands))[:len(cands)]
 	for i, c := range cands {
 		if !(c.dev >= 0) || math.IsInf(c.dev, 0) {
 			// Not a deviation rankKey can order (NaN, negative):
 			// compareCands says where it goes.
-			return rankCluesSlow(cands)
+			return rankCluesSlow(cands), keys
 		}
 		keys[i] = rankKey{dev: math.Float64bits(c.dev), prefix: tokenPrefix(c.Token), i: i}
 	}
@@ -54,7 +92,7 @@ func rankClues(cands []cand) []Clue {
 	for k, key := range keys {
 		clues[k] = cands[key.i].Clue
 	}
-	return clues
+	return clues, keys
 }
 
 // rankCluesSlow is rankClues by compareCands alone.
