@@ -1,11 +1,9 @@
 package classifier
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 )
 
@@ -208,11 +206,9 @@ func (c *Classifier) Classify(ctx context.Context, tokens []string) (Result, err
 		return res, nil
 	}
 	res.Active = true
-	type cand struct {
-		dev float64
-		Clue
-	}
-	cands := make([]cand, 0, len(tokens))
+	scratch := getRankScratch()
+	defer putRankScratch(scratch)
+	cands := scratch.cands[:0]
 	for i, tok := range tokens {
 		cn := counts[i]
 		if cn.Spam == 0 && cn.Ham == 0 {
@@ -227,16 +223,8 @@ func (c *Classifier) Classify(ctx context.Context, tokens []string) (Result, err
 		}
 		cands = append(cands, cand{dev, Clue{Token: tok, Prob: f}})
 	}
-	slices.SortFunc(cands, func(a, b cand) int {
-		if a.dev != b.dev {
-			return cmp.Compare(b.dev, a.dev)
-		}
-		return strings.Compare(a.Token, b.Token)
-	})
-	clues := make([]Clue, len(cands))
-	for i, cd := range cands {
-		clues[i] = cd.Clue
-	}
+	scratch.cands = cands
+	clues := scratch.rank()
 	clues = limitClues(clues, c.cfg.MaxClues)
 	probs := make([]float64, len(clues))
 	for i, cl := range clues {

@@ -104,15 +104,39 @@ func (t *tokenizer) text(b []byte, charset string, html bool) {
 	t.words("", s)
 }
 
-// looksHTML reports whether text in a part not labelled HTML is HTML.
-func looksHTML(s string) bool {
-	head := s
-	if len(head) > 2048 {
-		head = head[:2048]
+// looksHTML reports whether text in a part not labelled HTML is HTML: its
+// first 2048 bytes hold one of htmlMarks, in any case of ASCII letters.
+// No rune lower-cases to '<', ' ', '>' or the marks' letters but their
+// ASCII capitals, so this is the answer for the text lower-cased, without
+// lower-casing (and copying) it.
+func looksHTML[T string | []byte](s T) bool {
+	head := s[:min(len(s), 2048)]
+	for i := 0; i < len(head); i++ {
+		if head[i] != '<' {
+			continue
+		}
+	marks:
+		for _, m := range htmlMarks {
+			if len(head)-i < len(m) {
+				continue
+			}
+			for k := 1; k < len(m); k++ {
+				c := head[i+k]
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				if c != m[k] {
+					continue marks
+				}
+			}
+			return true
+		}
 	}
-	head = strings.ToLower(head)
-	return strings.Contains(head, "<html") || strings.Contains(head, "<body") || strings.Contains(head, "<a href") || strings.Contains(head, "<br>") || strings.Contains(head, "<p>") || strings.Contains(head, "<font")
+	return false
 }
+
+// htmlMarks are the tags that make text HTML, lower-case.
+var htmlMarks = []string{"<html", "<body", "<a href", "<br>", "<p>", "<font"}
 
 // splitParts returns the bodies (header included) of the parts of a
 // multipart body: what lies between delimiter lines "--boundary". A missing

@@ -39,7 +39,7 @@ func (p *Part) HTML() bool {
 	if p.Type == "text/html" {
 		return true
 	}
-	return strings.HasPrefix(p.Type, "text/") && looksHTML(string(p.Body[:min(len(p.Body), 2048)]))
+	return strings.HasPrefix(p.Type, "text/") && looksHTML(p.Body)
 }
 
 // WalkLimits bound a walk; a zero field takes the tokenizer's bound.

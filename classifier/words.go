@@ -249,13 +249,18 @@ func (t *tokenizer) word(prefix, w string) {
 		return
 	}
 	if prefix == "" && !isPlainWord(w) {
-		lw := strings.ToLower(w)
-		if strings.HasPrefix(lw, "http://") || strings.HasPrefix(lw, "https://") || strings.HasPrefix(lw, "www.") {
+		// The tests are made on w as it is, without lower-casing it
+		// first: no rune lower-cases to '@', '.' or the ASCII letters
+		// of the prefixes but those letters' capitals, so the answers
+		// are those for the lower-cased word.
+		if hasPrefixFold(w, "http://") || hasPrefixFold(w, "https://") || hasPrefixFold(w, "www.") {
 			t.links++
 			t.url(w)
 			return
 		}
-		if at := strings.IndexByte(lw, '@'); at > 0 && strings.IndexByte(lw[at:], '.') > 0 {
+		if at := strings.IndexByte(w, '@'); at > 0 && strings.IndexByte(w[at:], '.') > 0 {
+			lw := strings.ToLower(w)
+			at := strings.IndexByte(lw, '@')
 			t.domain("email:", strings.Trim(lw[at+1:], ".,;:>)]\"'"))
 			return
 		}
@@ -307,6 +312,24 @@ func (t *tokenizer) word(prefix, w string) {
 	if prefix == "" {
 		t.prev = t.prev[:0]
 	}
+}
+
+// hasPrefixFold reports whether s begins with prefix, a lower-case ASCII
+// string, in any case of ASCII letters.
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // pairPrefix opens the token of a pair of neighbouring words.

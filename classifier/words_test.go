@@ -106,3 +106,40 @@ func corpusPieces(t *testing.T, label string) []string {
 	}
 	return pieces
 }
+
+// The link test on a word as written gives the answers of the test on the
+// word lower-cased, for the runes that lower-case to ASCII too (U+0130,
+// U+212A) and invalid UTF-8.
+func TestHasPrefixFoldMatchesToLower(t *testing.T) {
+	words := []string{"HTTP://x", "Http://x", "hTTps://x", "WWW.x", "wwW.", "http:/", "İttp://x", "\u212Aww.x",
+		"\xffhttp://x", "www", "ftp://x", "HTTPS:", "wWw.Example.COM", "ħttp://x", "ẆWW.x"}
+	for _, w := range words {
+		lw := strings.ToLower(w)
+		want := strings.HasPrefix(lw, "http://") || strings.HasPrefix(lw, "https://") || strings.HasPrefix(lw, "www.")
+		got := hasPrefixFold(w, "http://") || hasPrefixFold(w, "https://") || hasPrefixFold(w, "www.")
+		if got != want {
+			t.Errorf("%q: %v, lower-cased %v", w, got, want)
+		}
+	}
+}
+
+// looksHTML gives the answers of the search in the lower-cased text it
+// replaced, on strings and bytes alike.
+func TestLooksHTMLMatchesToLower(t *testing.T) {
+	old := func(s string) bool {
+		head := strings.ToLower(s[:min(len(s), 2048)])
+		return strings.Contains(head, "<html") || strings.Contains(head, "<body") || strings.Contains(head, "<a href") ||
+			strings.Contains(head, "<br>") || strings.Contains(head, "<p>") || strings.Contains(head, "<font")
+	}
+	texts := []string{"", "<", "<HTML>", "x <Body bgcolor", "<A HREF=x>", "<a  href", "<Br>", "<br/>", "<P>", "<pre>", "<FoNt size=2>",
+		"<\u0130tml>", "<\u212Aont>", "\xff<html", "<ht\xffml>", "a <b>c</b>", "<<p>", "<htm", "<fon", "<a hre",
+		strings.Repeat("x", 2045) + "<p>", strings.Repeat("x", 2046) + "<p>", strings.Repeat("é", 1022) + "<p>"}
+	for _, s := range texts {
+		if got, want := looksHTML(s), old(s); got != want {
+			t.Errorf("%.40q: %v, lower-cased search %v", s, got, want)
+		}
+		if got, want := looksHTML([]byte(s)), old(s); got != want {
+			t.Errorf("%.40q as bytes: %v, lower-cased search %v", s, got, want)
+		}
+	}
+}

@@ -119,9 +119,14 @@ func BenchmarkLoad(b *testing.B) {
 		// classifier calls spam (BAYES_999), and with the default
 		// thresholds each message would go to the quarantine instead.
 		"thresholds": map[string]any{"tag": 5, "quarantine": 50, "reject": 60},
-		"limits":     map[string]any{"max_connections": idleConns + 200, "max_connections_per_ip": idleConns + 200},
-		"log":        map[string]any{"level": logLevel},
-		"debug":      map[string]any{"listen": debugAddr},
+		// All the load comes from one address: the per-client limits
+		// are raised above it, so they count every connection and
+		// message but refuse none.
+		"limits": map[string]any{"max_connections": idleConns + 200, "max_connections_per_ip": idleConns + 200,
+			"max_connections_per_network": idleConns + 200, "connection_rate": 10_000_000,
+			"message_rate": 10_000_000, "recipient_rate": 10_000_000},
+		"log":   map[string]any{"level": logLevel},
+		"debug": map[string]any{"listen": debugAddr},
 	})
 	cfgPath := writeConfigTB(b, dir, settings)
 

@@ -239,7 +239,7 @@ func runOne[F any](ctx context.Context, timeout time.Duration, log *slog.Logger,
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	done := make(chan Verdict, 1)
-	go func() {
+	goCheck(func() {
 		defer func() {
 			if r := recover(); r != nil {
 				log.Error("check panicked; treated as no opinion", "filter", name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
@@ -247,7 +247,7 @@ func runOne[F any](ctx context.Context, timeout time.Duration, log *slog.Logger,
 			}
 		}()
 		done <- call(ctx, f)
-	}()
+	})
 	select {
 	case v = <-done:
 	case <-ctx.Done():

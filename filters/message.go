@@ -203,48 +203,69 @@ func (s *Spool) Write(p []byte) (int, error) {
 }
 
 // scan tracks NUL bytes, line lengths and the end of the header section.
+// It works a line at a time: a line's length is its bytes but the line
+// feed and one carriage return just before it, a carriage return at the
+// end of p being counted only once the next byte shows it does not end
+// the line. FuzzSpoolScan holds it to the byte-at-a-time reading.
 func (s *Spool) scan(p []byte) {
 	pos := s.size
-	for i, c := range p {
-		switch c {
-		case 0:
-			s.hasNUL = true
-		case '\n':
-			if !s.headerEnded && s.atLineStart {
-				// An empty line (LF or CRLF) ends the header section.
-				s.headerEnded = true
-				s.headerLen = pos + int64(i) + 1
-			}
-			if s.lineLen > s.longest {
-				s.longest = s.lineLen
-			}
-			if s.lineLen > maxLineOctets && s.longLineAt == 0 {
-				s.longLineAt = s.line
-			}
-			s.line++
-			s.lineLen = 0
-			s.prevCR = false
-			s.atLineStart = true
-			continue
+	off := 0
+	for {
+		seg := p[off:]
+		nl := bytes.IndexByte(seg, '\n')
+		if nl >= 0 {
+			seg = seg[:nl]
 		}
-		if c == '\r' {
-			// A CR counts towards the line only when it does not end it.
+		if len(seg) > 0 {
+			if !s.hasNUL && bytes.IndexByte(seg, 0) >= 0 {
+				s.hasNUL = true
+			}
+			if !s.headerEnded && !s.header8bit && hasHighByte(seg) {
+				s.header8bit = true
+			}
+			n := len(seg)
 			if s.prevCR {
-				s.lineLen++
+				n++ // the carriage return before seg did not end the line
 			}
-			s.prevCR = true
-			continue
+			s.prevCR = seg[len(seg)-1] == '\r'
+			if s.prevCR {
+				n-- // it may yet end it
+			}
+			s.lineLen += n
+			if s.atLineStart && len(bytes.TrimLeft(seg, "\r")) > 0 {
+				s.atLineStart = false
+			}
 		}
-		if s.prevCR {
-			s.lineLen++
-			s.prevCR = false
+		if nl < 0 {
+			return
 		}
-		if c >= 0x80 && !s.headerEnded {
-			s.header8bit = true
+		if !s.headerEnded && s.atLineStart {
+			// An empty line (LF or CRLF) ends the header section.
+			s.headerEnded = true
+			s.headerLen = pos + int64(off+nl) + 1
 		}
-		s.lineLen++
-		s.atLineStart = false
+		if s.lineLen > s.longest {
+			s.longest = s.lineLen
+		}
+		if s.lineLen > maxLineOctets && s.longLineAt == 0 {
+			s.longLineAt = s.line
+		}
+		s.line++
+		s.lineLen = 0
+		s.prevCR = false
+		s.atLineStart = true
+		off += nl + 1
 	}
+}
+
+// hasHighByte reports whether b holds a byte over 127.
+func hasHighByte(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	return false
 }
 
 // Size is the number of bytes received so far.

@@ -152,6 +152,7 @@ func BenchmarkDirPut(b *testing.B) {
 	}
 	msg := "Subject: bench\r\n\r\n" + strings.Repeat("0123456789abcdef\r\n", 555)
 	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := s.Put(context.Background(), quarantine.Entry{MailFrom: "a@example.com", Rcpts: []string{"b@example.org"}}, strings.NewReader(msg)); err != nil {
 			b.Fatal(err)

@@ -3,6 +3,7 @@ package boltstore
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -78,6 +79,7 @@ func BenchmarkSharedCounts(b *testing.B) {
 	}
 	q := docs[3].Tokens
 	b.Run("held open", func(b *testing.B) {
+		b.ReportAllocs()
 		for b.Loop() {
 			if _, _, err := st.Counts(ctx, q); err != nil {
 				b.Fatal(err)
@@ -155,5 +157,44 @@ func TestSharedDoesNotReopenPerMessage(t *testing.T) {
 	}
 	if got := sh.Opens() - before; got != 1 {
 		t.Fatalf("after one commit by another process, 50 messages opened the database %d times, want once", got)
+	}
+}
+
+// A token database put in the place of the one read (a restored copy,
+// renamed over it) is what the next message is scored from, and so is
+// its removal.
+func TestSharedFollowsReplacedFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, FileName)
+	sh := OpenShared(Config{Path: path})
+	defer sh.Close()
+	if _, err := sh.Learn(ctx, classifier.Doc{Digest: "m1", Spam: true, Tokens: []string{"a"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, totals, err := sh.Counts(ctx, []string{"a"}); err != nil || totals != (classifier.Totals{Spam: 1}) {
+		t.Fatalf("first file: totals %+v err %v", totals, err)
+	}
+	other := filepath.Join(dir, "copy.db")
+	st, err := Open(Config{Path: other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Learn(ctx, classifier.Doc{Digest: "h1", Tokens: []string{"b"}}, classifier.Doc{Digest: "h2", Tokens: []string{"b"}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := os.Rename(other, path); err != nil {
+		t.Fatal(err)
+	}
+	counts, totals, err := sh.Counts(ctx, []string{"a", "b"})
+	if err != nil || totals != (classifier.Totals{Ham: 2}) || counts[0] != (classifier.Counts{}) || counts[1] != (classifier.Counts{Ham: 2}) {
+		t.Fatalf("after the file was replaced: counts %v totals %+v err %v", counts, totals, err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, totals, err := sh.Counts(ctx, []string{"b"}); err != nil || totals != (classifier.Totals{}) {
+		t.Fatalf("after the file was removed: totals %+v err %v", totals, err)
 	}
 }
