@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/binary"
 	"math"
-	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -87,7 +86,21 @@ func rankCluesKeys(cands []cand, keys []rankKey) ([]Clue, []rankKey) {
 		}
 		keys[i] = rankKey{dev: math.Float64bits(c.dev), prefix: tokenPrefix(c.Token), i: i}
 	}
-	sortKeys(cands, keys, 2*bits.Len(uint(len(keys))))
+	slices.SortFunc(keys, func(a, b rankKey) int {
+		if a.dev != b.dev {
+			if a.dev > b.dev {
+				return -1
+			}
+			return 1
+		}
+		if a.prefix != b.prefix {
+			if a.prefix < b.prefix {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(cands[a.i].Token, cands[b.i].Token)
+	})
 	clues := make([]Clue, len(cands))
 	for k, key := range keys {
 		clues[k] = cands[key.i].Clue
@@ -111,94 +124,4 @@ func tokenPrefix(tok string) uint64 {
 	var b [8]byte
 	copy(b[:], tok)
 	return binary.BigEndian.Uint64(b[:])
-}
-
-// keyLess is compareCands(cands[a.i], cands[b.i]) < 0 for cands that
-// rankKey can order.
-func keyLess(cands []cand, a, b *rankKey) bool {
-	if a.dev != b.dev {
-		return a.dev > b.dev
-	}
-	if a.prefix != b.prefix {
-		return a.prefix < b.prefix
-	}
-	return cands[a.i].Token < cands[b.i].Token
-}
-
-// sortKeys sorts k by keyLess: a quicksort (median of three, Hoare's
-// partition) that falls back to heapsort after depth levels, with
-// insertion sort for short runs. It is slices.SortFunc's work without a
-// call through a function value for each of the comparisons, which were
-// most of the ranking's time; the keys are distinct (a message's tokens
-// are), so any correct sort gives the same order.
-func sortKeys(cands []cand, k []rankKey, depth int) {
-	for len(k) > 12 {
-		if depth == 0 {
-			heapSortKeys(cands, k)
-			return
-		}
-		depth--
-		n := len(k)
-		m := n / 2
-		if keyLess(cands, &k[m], &k[0]) {
-			k[m], k[0] = k[0], k[m]
-		}
-		if keyLess(cands, &k[n-1], &k[m]) {
-			k[n-1], k[m] = k[m], k[n-1]
-			if keyLess(cands, &k[m], &k[0]) {
-				k[m], k[0] = k[0], k[m]
-			}
-		}
-		pivot := k[m]
-		i, j := -1, n
-		for {
-			for i++; keyLess(cands, &k[i], &pivot); i++ {
-			}
-			for j--; keyLess(cands, &pivot, &k[j]); j-- {
-			}
-			if i >= j {
-				break
-			}
-			k[i], k[j] = k[j], k[i]
-		}
-		// k[:j+1] holds no key above the pivot, k[j+1:] none below.
-		if j+1 < n-j-1 {
-			sortKeys(cands, k[:j+1], depth)
-			k = k[j+1:]
-		} else {
-			sortKeys(cands, k[j+1:], depth)
-			k = k[:j+1]
-		}
-	}
-	for i := 1; i < len(k); i++ {
-		for j := i; j > 0 && keyLess(cands, &k[j], &k[j-1]); j-- {
-			k[j], k[j-1] = k[j-1], k[j]
-		}
-	}
-}
-
-func heapSortKeys(cands []cand, k []rankKey) {
-	down := func(root, n int) {
-		for {
-			child := 2*root + 1
-			if child >= n {
-				return
-			}
-			if child+1 < n && keyLess(cands, &k[child], &k[child+1]) {
-				child++
-			}
-			if !keyLess(cands, &k[root], &k[child]) {
-				return
-			}
-			k[root], k[child] = k[child], k[root]
-			root = child
-		}
-	}
-	for i := len(k)/2 - 1; i >= 0; i-- {
-		down(i, len(k))
-	}
-	for end := len(k) - 1; end > 0; end-- {
-		k[0], k[end] = k[end], k[0]
-		down(0, end)
-	}
 }
