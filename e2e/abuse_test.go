@@ -94,6 +94,10 @@ func TestIdleEvicted(t *testing.T) {
 func TestTricklingMessageCut(t *testing.T) {
 	g := Start(t, Options{Settings: map[string]any{"limits": map[string]any{
 		"max_connections": 1, "max_connections_per_ip": 1, "max_connections_per_network": 1, "stress_timeout": "500ms", "min_data_rate": 100, "greet_delay": "0s"}}})
+	// The one slot is free once Start's own connection has ended.
+	if _, ok := g.WaitLog(`msg=disconnect `, 30*time.Second); !ok {
+		t.Fatalf("Start's connection did not end:\n%s", g.Log())
+	}
 	c := g.DialFrom("127.0.0.5")
 	c.Expect(250, "EHLO slow.test")
 	c.Expect(250, "MAIL FROM:<a@example.com>")
