@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -173,7 +172,7 @@ func (f *Filter) CheckMessage(ctx context.Context, t *filters.Transaction, m *fi
 		log.Error("classifier unavailable; no opinion", "err", err)
 		return filters.Pass()
 	}
-	raw, err := readMessage(m, f.cfg.MaxBytes)
+	raw, err := m.Head(f.cfg.MaxBytes)
 	if err != nil {
 		log.Warn("classifier cannot read the message; no opinion", "err", err)
 		return filters.Pass()
@@ -201,20 +200,6 @@ func (f *Filter) CheckMessage(ctx context.Context, t *filters.Transaction, m *fi
 	// The message's final line carries the BAYES_* test; this is the detail.
 	log.Debug("classifier", "test", name, "calibrated", res.Calibrated, "prob", res.Prob, "label", res.Label.String(), "clues", topClues(res.Clues, 5))
 	return filters.Scored(name, f.weights[name], fmt.Sprintf("bayes probability %.4f (calibrated)", res.Calibrated))
-}
-
-// readMessage returns the first max bytes of m: in place when m is held in
-// memory (Tokenize and Digest only read it), else read from its spool file.
-func readMessage(m *filters.Message, max int64) ([]byte, error) {
-	if b, ok := m.Bytes(); ok {
-		return b[:min(int64(len(b)), max)], nil
-	}
-	rc, err := m.Open()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	return io.ReadAll(io.LimitReader(rc, max))
 }
 
 // evidenceKey holds the Evidence of a message's verdict, for the

@@ -96,6 +96,22 @@ func (m *Message) Open() (io.ReadCloser, error) { return m.open() }
 // reads that one.
 func (m *Message) Bytes() (b []byte, ok bool) { return m.mem, m.open != nil && m.mem != nil }
 
+// Head returns at most max bytes from the start of the message: in place
+// when it is held in memory (the caller must not modify them), else read
+// from its spool file. Checks that read a bounded prefix (the classifier's
+// and the URI lists' max_bytes) use it.
+func (m *Message) Head(max int64) ([]byte, error) {
+	if b, ok := m.Bytes(); ok {
+		return b[:min(int64(len(b)), max)], nil
+	}
+	rc, err := m.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(io.LimitReader(rc, max))
+}
+
 // OpenBody returns a reader of the body (after the blank line).
 func (m *Message) OpenBody() (io.ReadCloser, error) {
 	rc, err := m.open()

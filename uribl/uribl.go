@@ -18,7 +18,6 @@ package uribl
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -147,7 +146,7 @@ func (f *Filter) CheckMessage(ctx context.Context, t *filters.Transaction, m *fi
 	if log == nil {
 		log = f.cfg.Log
 	}
-	raw, err := readMessage(m, f.cfg.MaxBytes)
+	raw, err := m.Head(f.cfg.MaxBytes)
 	if err != nil {
 		log.Warn("uribl cannot read the message; no opinion", "filter", "uribl", "err", err)
 		return filters.Pass()
@@ -203,17 +202,3 @@ func (f *Filter) CheckMessage(ctx context.Context, t *filters.Transaction, m *fi
 // TestName is the test a score list's listing appears under in
 // X-Spam-Status: URIBL_ and the zone upper-cased (URIBL_DBL_SPAMHAUS_ORG).
 func TestName(zone string) string { return rbl.TestName("URIBL_", zone) }
-
-// readMessage returns at most max bytes of the message: in place when it
-// is held in memory (Extract only reads it), else read from its spool.
-func readMessage(m *filters.Message, max int64) ([]byte, error) {
-	if b, ok := m.Bytes(); ok {
-		return b[:min(int64(len(b)), max)], nil
-	}
-	rc, err := m.Open()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	return io.ReadAll(io.LimitReader(rc, max))
-}
