@@ -148,6 +148,9 @@ type admission struct {
 	// for ever, none would stay idle long enough to give way, and a
 	// newcomer would find no slot.
 	penalty map[netip.Addr]time.Time
+	// penaltySweep is the size at which penalty is next swept of expired
+	// entries: twice what a sweep left, so sweeps cost O(1) per entry.
+	penaltySweep int
 	// greeting counts the sessions taking the pregreet test; idleNotBefore
 	// (Unix nanoseconds) is when a session may first have been idle long
 	// enough to evict, from the last look that found none: connections
@@ -159,7 +162,7 @@ type admission struct {
 
 func newAdmission() admission {
 	return admission{perNet: map[netip.Prefix]int{}, store: anvil.NewMemory(0), freed: make(chan struct{}, 1),
-		penalty: map[netip.Addr]time.Time{}}
+		penalty: map[netip.Addr]time.Time{}, penaltySweep: maxPenalties / 16}
 }
 
 // penalisedLocked reports whether ip may not close an idle session to
@@ -170,20 +173,22 @@ func (p *Proxy) penalisedLocked(ip netip.Addr, now time.Time) bool {
 }
 
 // penaliseLocked bars ip from closing idle sessions for evictPenalty; p.mu
-// is held. The map is bounded: expired entries go when it grows, all of
-// them past maxPenalties.
+// is held. The map is bounded: expired entries go when it has doubled
+// since the last sweep, all of them past maxPenalties.
 func (p *Proxy) penaliseLocked(ip netip.Addr, now time.Time) {
-	if len(p.adm.penalty) >= maxPenalties/16 {
-		for k, t := range p.adm.penalty {
+	a := &p.adm
+	if len(a.penalty) >= a.penaltySweep {
+		for k, t := range a.penalty {
 			if !now.Before(t) {
-				delete(p.adm.penalty, k)
+				delete(a.penalty, k)
 			}
 		}
-		if len(p.adm.penalty) >= maxPenalties {
-			clear(p.adm.penalty)
+		if len(a.penalty) >= maxPenalties {
+			clear(a.penalty)
 		}
+		a.penaltySweep = min(max(2*len(a.penalty), maxPenalties/16), maxPenalties)
 	}
-	p.adm.penalty[ip] = now.Add(evictPenalty)
+	a.penalty[ip] = now.Add(evictPenalty)
 }
 
 // clientNetwork is the network a client's slots are counted in.

@@ -218,7 +218,7 @@ func (p *Proxy) admit(nc net.Conn) {
 // reply to send when a limit is reached or the proxy is shutting down.
 func (p *Proxy) enter(c *clientConn) (filters.Reply, bool) {
 	p.mu.Lock()
-	if p.closing {
+	if p.closing.Load() {
 		p.mu.Unlock()
 		metrics.ConnectionsRefused.WithLabelValues("shutting_down").Inc()
 		return filters.ReplyShuttingDown.WithQueueID(c.id), false
@@ -245,7 +245,7 @@ func (p *Proxy) enter(c *clientConn) (filters.Reply, bool) {
 		}
 		t.Stop()
 		p.mu.Lock()
-		if p.closing {
+		if p.closing.Load() {
 			p.mu.Unlock()
 			metrics.ConnectionsRefused.WithLabelValues("shutting_down").Inc()
 			return filters.ReplyShuttingDown.WithQueueID(c.id), false
@@ -318,7 +318,7 @@ func (p *Proxy) releaseLocked(c *clientConn) {
 		delete(p.adm.perNet, c.net)
 	}
 	p.adm.open.Add(-1)
-	if p.closing && len(p.conns) == 0 {
+	if p.closing.Load() && len(p.conns) == 0 {
 		close(p.drained)
 	}
 }
@@ -329,11 +329,8 @@ func (c *clientConn) Read(b []byte) (int, error) {
 	if c.timedOut.Load() {
 		return 0, os.ErrDeadlineExceeded
 	}
-	if c.evicted.Load() {
-		return 0, c.sayEvicted()
-	}
-	if !c.inTxn.Load() && !c.inHandshake() && (c.notice.Load() || c.p.isClosing()) {
-		return 0, c.sayShuttingDown()
+	if err := c.wokenToClose(c.p.isClosing()); err != nil {
+		return 0, err
 	}
 	if c.cut.Load() {
 		return 0, c.cutRead()
@@ -351,11 +348,8 @@ func (c *clientConn) Read(b []byte) (int, error) {
 		c.Conn.SetReadDeadline(dl)
 		// An eviction's or a shutdown's wake-up may have come just
 		// before this deadline replaced it.
-		if c.evicted.Load() {
-			return 0, c.sayEvicted()
-		}
-		if c.notice.Load() && !c.inTxn.Load() && !c.inHandshake() {
-			return 0, c.sayShuttingDown()
+		if err := c.wokenToClose(false); err != nil {
+			return 0, err
 		}
 	}
 	n, err := c.Conn.Read(b)
@@ -376,11 +370,8 @@ func (c *clientConn) Read(b []byte) (int, error) {
 		return n, c.cutRead()
 	}
 	if errors.As(err, &ne) && ne.Timeout() && !c.fixedDeadline.Load() {
-		if c.evicted.Load() {
-			return n, c.sayEvicted()
-		}
-		if c.notice.Load() && !c.inTxn.Load() && !c.inHandshake() {
-			return n, c.sayShuttingDown()
+		if err := c.wokenToClose(false); err != nil {
+			return n, err
 		}
 		if data {
 			// The message is answered (nothing of it is relayed), then
@@ -395,6 +386,20 @@ func (c *clientConn) Read(b []byte) (int, error) {
 		return n, c.timeout()
 	}
 	return n, err
+}
+
+// wokenToClose ends the session when it was evicted, or told of a
+// shutdown (notice, or Shutdown begun when closing is set) while between
+// transactions and outside a TLS handshake: it says the 421, once, and
+// returns io.EOF. It returns nil when the session goes on.
+func (c *clientConn) wokenToClose(closing bool) error {
+	if c.evicted.Load() {
+		return c.sayEvicted()
+	}
+	if (closing || c.notice.Load()) && !c.inTxn.Load() && !c.inHandshake() {
+		return c.sayShuttingDown()
+	}
+	return nil
 }
 
 // Bounds of the read after a closing reply to a client still sending.

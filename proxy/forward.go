@@ -11,9 +11,10 @@ import (
 
 // backendMail tells the backend who the client is (Config.BackendForward;
 // an authenticated client's transaction goes with XFORWARD even under
-// xclient, see relay.Origin.Mode), then says MAIL FROM. The backend refusing XFORWARD or XCLIENT is logged
-// and the transaction goes on without it: the message is never lost over
-// it. An error means the connection failed.
+// xclient, see relay.Origin.Mode), then says MAIL FROM. The backend
+// refusing XFORWARD or XCLIENT is logged and the transaction goes on
+// without it: the message is never lost over it. An error means the
+// connection failed.
 func (s *session) backendMail(t *filters.Transaction, from string, mo relay.MailOptions) (filters.Reply, error) {
 	fc := s.cc.fc
 	o := relay.Origin{

@@ -139,13 +139,14 @@ type Proxy struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
-	gens     []*generation // every generation still serving connections
-	conns    map[*clientConn]struct{}
-	perIP    map[netip.Addr]int
-	adm      admission
-	closing  bool
-	shutting atomic.Bool // closing, read without mu
+	mu    sync.Mutex
+	gens  []*generation // every generation still serving connections
+	conns map[*clientConn]struct{}
+	perIP map[netip.Addr]int
+	adm   admission
+	// closing is set by Shutdown under mu, and read without it on
+	// every read of every session.
+	closing  atomic.Bool
 	serving  bool
 	drained  chan struct{} // closed when conns empties after closing
 	listener net.Listener
@@ -254,7 +255,7 @@ func (p *Proxy) Reconfigure(cfg Config) error {
 	cfg.Abuse.prepare(p)
 	g := p.newGeneration(cfg)
 	p.mu.Lock()
-	if p.closing {
+	if p.closing.Load() {
 		p.mu.Unlock()
 		return errors.New("proxy: shutting down")
 	}
@@ -281,7 +282,7 @@ func (p *Proxy) Reconfigure(cfg Config) error {
 // prune closes the servers of retired generations without connections.
 func (p *Proxy) prune() {
 	p.mu.Lock()
-	if p.closing {
+	if p.closing.Load() {
 		// Shutdown closes every generation itself.
 		p.mu.Unlock()
 		return
@@ -365,14 +366,14 @@ func (p *Proxy) SetUsers(u *Users) { p.users.Store(u) }
 func (p *Proxy) Serving() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.serving && !p.closing
+	return p.serving && !p.closing.Load()
 }
 
 // Serve accepts connections on l until Shutdown. It returns nil after
 // Shutdown, or the listener's error.
 func (p *Proxy) Serve(l net.Listener) error {
 	p.mu.Lock()
-	if p.closing {
+	if p.closing.Load() {
 		p.mu.Unlock()
 		return errors.New("proxy: shut down")
 	}
@@ -413,12 +414,11 @@ func (p *Proxy) Serve(l net.Listener) error {
 // ctx's error when it had to cut transactions short.
 func (p *Proxy) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
-	if p.closing {
+	if p.closing.Load() {
 		p.mu.Unlock()
 		return nil
 	}
-	p.closing = true
-	p.shutting.Store(true)
+	p.closing.Store(true)
 	l := p.listener
 	idle := make([]*clientConn, 0, len(p.conns))
 	for c := range p.conns {
@@ -505,9 +505,8 @@ func (p *Proxy) cut() {
 // backend is the current configuration's backend address.
 func (p *Proxy) backend() string { return p.gen.Load().cfg.Backend }
 
-// isClosing reports whether Shutdown has begun, without p.mu: every read
-// asks.
-func (p *Proxy) isClosing() bool { return p.shutting.Load() }
+// isClosing reports whether Shutdown has begun.
+func (p *Proxy) isClosing() bool { return p.closing.Load() }
 
 func isTemporaryAccept(err error) bool {
 	var ne interface{ Temporary() bool }
