@@ -115,21 +115,10 @@ func looksHTML[T string | []byte](s T) bool {
 		if head[i] != '<' {
 			continue
 		}
-	marks:
 		for _, m := range htmlMarks {
-			if len(head)-i < len(m) {
-				continue
+			if hasPrefixFold(head[i:], m) {
+				return true
 			}
-			for k := 1; k < len(m); k++ {
-				c := head[i+k]
-				if 'A' <= c && c <= 'Z' {
-					c += 'a' - 'A'
-				}
-				if c != m[k] {
-					continue marks
-				}
-			}
-			return true
 		}
 	}
 	return false

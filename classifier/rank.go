@@ -87,17 +87,11 @@ func rankCluesKeys(cands []cand, keys []rankKey) ([]Clue, []rankKey) {
 		keys[i] = rankKey{dev: math.Float64bits(c.dev), prefix: tokenPrefix(c.Token), i: i}
 	}
 	slices.SortFunc(keys, func(a, b rankKey) int {
-		if a.dev != b.dev {
-			if a.dev > b.dev {
-				return -1
-			}
-			return 1
+		if c := cmp.Compare(b.dev, a.dev); c != 0 {
+			return c
 		}
-		if a.prefix != b.prefix {
-			if a.prefix < b.prefix {
-				return -1
-			}
-			return 1
+		if c := cmp.Compare(a.prefix, b.prefix); c != 0 {
+			return c
 		}
 		return strings.Compare(cands[a.i].Token, cands[b.i].Token)
 	})

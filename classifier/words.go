@@ -316,7 +316,7 @@ func (t *tokenizer) word(prefix, w string) {
 
 // hasPrefixFold reports whether s begins with prefix, a lower-case ASCII
 // string, in any case of ASCII letters.
-func hasPrefixFold(s, prefix string) bool {
+func hasPrefixFold[T string | []byte](s T, prefix string) bool {
 	if len(s) < len(prefix) {
 		return false
 	}
