@@ -103,36 +103,12 @@ func TestTricklingMessageCut(t *testing.T) {
 	c.Expect(250, "MAIL FROM:<a@example.com>")
 	c.Expect(250, "RCPT TO:<u@example.org>")
 	c.Expect(354, "DATA")
-	type reply struct {
-		r   smtptest.Reply
-		err error
-	}
-	got := make(chan reply, 1)
-	go func() {
-		r, err := c.ReadReply()
-		got <- reply{r, err}
-	}()
 	msg := "From: a@example.com\r\nSubject: slow\r\n\r\n" + strings.Repeat("x", 400)
-	var rep reply
-	answered := false
-trickle:
-	for i := range len(msg) {
-		select {
-		case rep = <-got:
-			answered = true
-			break trickle
-		case <-time.After(50 * time.Millisecond):
-			c.Write([]byte{msg[i]})
-		}
+	r, _, err := c.Trickle([]byte(msg), 50*time.Millisecond, []byte("\r\n.\r\n"))
+	if err != nil || r.Code != 421 || r.Enhanced != "4.4.2" || !strings.Contains(r.Text, "too slow") {
+		t.Fatalf("trickled message: %v %v; want 421 4.4.2 ... too slow", r, err)
 	}
-	if !answered {
-		c.Write([]byte("\r\n.\r\n"))
-		rep = <-got
-	}
-	if rep.err != nil || rep.r.Code != 421 || rep.r.Enhanced != "4.4.2" || !strings.Contains(rep.r.Text, "too slow") {
-		t.Fatalf("trickled message: %v %v; want 421 4.4.2 ... too slow", rep.r, rep.err)
-	}
-	RequireQueueID(t, rep.r)
+	RequireQueueID(t, r)
 	if _, err := c.ReadReply(); err == nil {
 		t.Error("session still open after the cut")
 	}

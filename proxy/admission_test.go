@@ -422,36 +422,13 @@ func TestTricklingDataCut(t *testing.T) {
 			} else {
 				c.Expect(354, "DATA")
 			}
-			type reply struct {
-				r   smtptest.Reply
-				err error
+			// Had the trickle kept its slot, the message ends after it
+			// and is answered as any other.
+			end := []byte("\r\n.\r\n")
+			if mode == "bdat" {
+				end = nil
 			}
-			got := make(chan reply, 1)
-			go func() {
-				r, err := c.ReadReply()
-				got <- reply{r, err}
-			}()
-			var rep reply
-			answered := false
-		trickle:
-			for i := range len(msg) {
-				select {
-				case rep = <-got:
-					answered = true
-					break trickle
-				case <-time.After(50 * time.Millisecond):
-					c.Write([]byte{msg[i]})
-				}
-			}
-			if !answered {
-				// Had the trickle kept its slot, the message ends now
-				// and is answered as any other.
-				if mode != "bdat" {
-					c.Write([]byte("\r\n.\r\n"))
-				}
-				rep = <-got
-			}
-			r, err := rep.r, rep.err
+			r, _, err := c.Trickle([]byte(msg), 50*time.Millisecond, end)
 			if err != nil || r.Code != 421 || r.Enhanced != "4.4.2" || !strings.Contains(r.Text, "too slow") {
 				t.Fatalf("trickling message: got %v, %v; want 421 4.4.2 ... too slow", r, err)
 			}

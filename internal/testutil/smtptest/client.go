@@ -174,6 +174,35 @@ func (c *Client) Write(b []byte) error {
 	return err
 }
 
+// Trickle writes b a byte at a time, one every interval, while listening
+// for a reply, then end at once (the end of a message, or nothing), and
+// returns the first reply (or read error) and whether it came while b
+// still trickled.
+func (c *Client) Trickle(b []byte, interval time.Duration, end []byte) (r Reply, early bool, err error) {
+	type reply struct {
+		r   Reply
+		err error
+	}
+	got := make(chan reply, 1)
+	go func() {
+		r, err := c.ReadReply()
+		got <- reply{r, err}
+	}()
+	for _, x := range b {
+		select {
+		case rep := <-got:
+			return rep.r, true, rep.err
+		case <-time.After(interval):
+			c.conn.Write([]byte{x})
+		}
+	}
+	if len(end) > 0 {
+		c.conn.Write(end)
+	}
+	rep := <-got
+	return rep.r, false, rep.err
+}
+
 // Data sends DATA, then msg dot-stuffed and terminated, and returns the
 // reply to the final dot (or the refusal of DATA itself). msg is sent as
 // it is apart from the dot-stuffing; a missing final line end is added.
