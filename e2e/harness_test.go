@@ -222,6 +222,17 @@ func Start(t *testing.T, o Options) *Gateway {
 	return g
 }
 
+// MetricsURL waits for the metrics listener (metrics.listen) and returns
+// its base URL, http://HOST:PORT.
+func (g *Gateway) MetricsURL() string {
+	g.t.Helper()
+	line, ok := g.WaitLog(`msg=listening service=metrics addr=`, 10*time.Second)
+	if !ok {
+		g.t.Fatalf("no metrics listener in the log:\n%s", g.Log())
+	}
+	return "http://" + regexp.MustCompile(`addr=(\S+)`).FindStringSubmatch(line)[1]
+}
+
 // Dial connects a test client to the gateway.
 func (g *Gateway) Dial(o smtptest.DialOptions) *smtptest.Client {
 	g.t.Helper()

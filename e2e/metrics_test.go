@@ -76,11 +76,7 @@ func TestMetrics(t *testing.T) {
 			map[string]any{"zone": "score.test", "action": "score", "weight": 6},
 		},
 	}})
-	line, ok := g.WaitLog(`msg=listening service=metrics addr=`, 10*time.Second)
-	if !ok {
-		t.Fatalf("no metrics listener in the log:\n%s", g.Log())
-	}
-	base := "http://" + regexp.MustCompile(`addr=(\S+)`).FindStringSubmatch(line)[1]
+	base := g.MetricsURL()
 
 	// Relayed (127.0.0.5 is on no list).
 	c := g.DialFrom("127.0.0.5")

@@ -174,17 +174,9 @@ func TestRedisHungFailsOpen(t *testing.T) {
 		// The callers' lines for a rate limit that did not apply.
 		"log": map[string]any{"level": "debug"},
 	})})
-	line, ok := g.WaitLog(`msg=listening service=metrics addr=`, 10*time.Second)
-	if !ok {
-		t.Fatalf("no metrics listener:\n%s", g.Log())
-	}
-	base := "http://" + regexp.MustCompile(`addr=(\S+)`).FindStringSubmatch(line)[1]
+	base := g.MetricsURL()
 	spamMbox, hamDir, _, _ := smallCorpus(t, t.TempDir(), 20)
-	for _, args := range [][]string{{"-spam", spamMbox}, {"-ham", hamDir}} {
-		if _, errOut, code := Run(t, nil, append([]string{"train", "-config", g.ConfigPath}, args...)...); code != 0 {
-			t.Fatalf("train: exit %d: %s", code, errOut)
-		}
-	}
+	trainThrough(t, g, spamMbox, hamDir)
 	srv.Pause()
 	start := time.Now()
 	rng := rand.New(rand.NewPCG(5, 5))

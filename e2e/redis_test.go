@@ -44,11 +44,7 @@ func TestRedisSharedInstances(t *testing.T) {
 
 	// Spam and ham learnt through A's configuration...
 	spamMbox, hamDir, _, _ := smallCorpus(t, t.TempDir(), 60)
-	for _, args := range [][]string{{"-spam", spamMbox}, {"-ham", hamDir}} {
-		if out, errOut, code := Run(t, nil, append([]string{"train", "-config", a.ConfigPath}, args...)...); code != 0 {
-			t.Fatalf("train %v through A: exit %d\n%s%s", args, code, out, errOut)
-		}
-	}
+	trainThrough(t, a, spamMbox, hamDir)
 	// ...are known to B, which has never been trained.
 	rng := rand.New(rand.NewPCG(11, 11))
 	spamQ := send250(t, b, crlf(e2eMessage(rng, true, "bspam")))
@@ -114,17 +110,9 @@ func send250(t *testing.T, g *Gateway, msg []byte) string {
 func TestRedisUnavailable(t *testing.T) {
 	srv := redistest.Start(t)
 	g := Start(t, Options{Settings: merge(redisSettings(srv.URL(0)), map[string]any{"metrics": map[string]any{"listen": "127.0.0.1:0"}})})
-	line, ok := g.WaitLog(`msg=listening service=metrics addr=`, 10*time.Second)
-	if !ok {
-		t.Fatalf("no metrics listener:\n%s", g.Log())
-	}
-	base := "http://" + regexp.MustCompile(`addr=(\S+)`).FindStringSubmatch(line)[1]
+	base := g.MetricsURL()
 	spamMbox, hamDir, _, _ := smallCorpus(t, t.TempDir(), 20)
-	for _, args := range [][]string{{"-spam", spamMbox}, {"-ham", hamDir}} {
-		if _, errOut, code := Run(t, nil, append([]string{"train", "-config", g.ConfigPath}, args...)...); code != 0 {
-			t.Fatalf("train: exit %d: %s", code, errOut)
-		}
-	}
+	trainThrough(t, g, spamMbox, hamDir)
 	srv.Stop()
 	rng := rand.New(rand.NewPCG(3, 3))
 	send250(t, g, crlf(e2eMessage(rng, false, "down1")))
@@ -169,11 +157,7 @@ func TestStoreCopy(t *testing.T) {
 		"classifier": map[string]any{"min_learned": 10},
 	}})
 	spamMbox, hamDir, testDir, want := smallCorpus(t, t.TempDir(), 40)
-	for _, args := range [][]string{{"-spam", spamMbox}, {"-ham", hamDir}} {
-		if _, errOut, code := Run(t, nil, append([]string{"train", "-config", a.ConfigPath}, args...)...); code != 0 {
-			t.Fatalf("train: exit %d: %s", code, errOut)
-		}
-	}
+	trainThrough(t, a, spamMbox, hamDir)
 	if r := sendGTUBE(t, a, "held before the move"); r.Code != 250 {
 		t.Fatalf("GTUBE: %s", r)
 	}
@@ -439,5 +423,16 @@ func TestRedisWebReviewAcrossInstances(t *testing.T) {
 	}
 	if l := quarantineList(t, a); len(l) != 0 {
 		t.Errorf("A still lists the message released on B: %+v", l)
+	}
+}
+
+// trainThrough runs `mailguard train` with g's configuration on the spam
+// mbox and the ham folder.
+func trainThrough(t *testing.T, g *Gateway, spamMbox, hamDir string) {
+	t.Helper()
+	for _, args := range [][]string{{"-spam", spamMbox}, {"-ham", hamDir}} {
+		if out, errOut, code := Run(t, nil, append([]string{"train", "-config", g.ConfigPath}, args...)...); code != 0 {
+			t.Fatalf("train %v with %s: exit %d\n%s%s", args, g.ConfigPath, code, out, errOut)
+		}
 	}
 }
