@@ -66,13 +66,7 @@ func StartDurable(t testing.TB) *Server {
 
 func start(t testing.TB, durable bool) *Server {
 	t.Helper()
-	s := &Server{bin: Binary(t), dir: t.TempDir(), t: t, durable: durable}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Addr = l.Addr().String()
-	l.Close()
+	s := &Server{bin: Binary(t), dir: t.TempDir(), t: t, durable: durable, Addr: freeAddr(t)}
 	t.Cleanup(s.Stop)
 	if err := s.start(); err != nil {
 		t.Fatal(err)
