@@ -342,14 +342,23 @@ func plainHelo(s string) bool {
 }
 
 // raw sends a command go-smtp's client has no method for and reads its
-// reply, between two of go-smtp's commands (its reader has nothing
-// buffered then, and the reply is read octet by octet so nothing of a
-// later one is taken).
+// reply through the client's reader. A 421 breaks the connection.
 func (cl *Client) raw(ctx context.Context, line string) (filters.Reply, error) {
-	return cl.rawRecorded(ctx, line, nil)
+	verb, _, _ := strings.Cut(line, " ")
+	var code int
+	var msg string
+	err := cl.call(ctx, cl.cfg.Timeout, func() error {
+		var err error
+		code, msg, err = cl.c.Command(line)
+		return err
+	})
+	return cl.rawReply(verb, code, msg, err)
 }
 
-// rawRecorded is raw, also keeping the reply's octets in rec.
+// rawRecorded sends a command as raw does, but reads its reply octet by
+// octet, so that nothing after it is taken from the connection, and keeps
+// the reply's octets in rec: after XCLIENT a new client reads the new
+// greeting from them.
 func (cl *Client) rawRecorded(ctx context.Context, line string, rec *[]byte) (filters.Reply, error) {
 	verb, _, _ := strings.Cut(line, " ")
 	var code int
@@ -374,6 +383,12 @@ func (cl *Client) rawRecorded(ctx context.Context, line string, rec *[]byte) (fi
 		}
 		return err
 	})
+	return cl.rawReply(verb, code, msg, err)
+}
+
+// rawReply sorts what a raw command got: an error breaks the connection,
+// and so does a 421.
+func (cl *Client) rawReply(verb string, code int, msg string, err error) (filters.Reply, error) {
 	if err != nil {
 		cl.fail(fmt.Errorf("%w: %s to %s: %v", ErrUnavailable, verb, cl.cfg.Addr, err))
 		return filters.Reply{}, cl.broken

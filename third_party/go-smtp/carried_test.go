@@ -201,3 +201,131 @@ func TestDataReaderReturnsWhatCame(t *testing.T) {
 		t.Errorf("rest %q, %v", rest, err)
 	}
 }
+
+// TestClientCommand: a command of the caller's goes through the client's
+// buffered reader and writer, its reply is returned whatever its code, a
+// multi-line one whole, and the commands after it read their own replies;
+// a line holding CR or LF is not sent.
+func TestClientCommand(t *testing.T) {
+	cc, sc := net.Pipe()
+	defer cc.Close()
+	defer sc.Close()
+	got := make(chan []string, 1)
+	go func() {
+		var lines []string
+		defer func() { got <- lines }()
+		r := bufio.NewReader(sc)
+		io.WriteString(sc, "220 x ESMTP\r\n")
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			cmd := strings.TrimRight(l, "\r\n")
+			lines = append(lines, cmd)
+			switch {
+			case strings.HasPrefix(cmd, "EHLO"):
+				io.WriteString(sc, "250-x\r\n250 XFORWARD NAME ADDR\r\n")
+			case cmd == "XFORWARD NAME=bad":
+				io.WriteString(sc, "550-5.5.1 first line\r\n550 5.5.1 refused\r\n")
+			case cmd == "QUIT":
+				io.WriteString(sc, "221 bye\r\n")
+				return
+			default:
+				io.WriteString(sc, "250 2.0.0 Ok\r\n")
+			}
+		}
+	}()
+	c := NewClient(cc)
+	if err := c.Hello("gw.test"); err != nil {
+		t.Fatal(err)
+	}
+	if code, msg, err := c.Command("XFORWARD NAME=good ADDR=192.0.2.1"); err != nil || code != 250 || msg != "2.0.0 Ok" {
+		t.Errorf("XFORWARD: %d %q %v, want 250 \"2.0.0 Ok\"", code, msg, err)
+	}
+	if code, msg, err := c.Command("XFORWARD NAME=bad"); err != nil || code != 550 || msg != "5.5.1 first line\n5.5.1 refused" {
+		t.Errorf("refused XFORWARD: %d %q %v, want 550 and both lines", code, msg, err)
+	}
+	for _, bad := range []string{"XFORWARD NAME=a\r\nRCPT TO:<x@y.test>", "XFORWARD NAME=a\nQUIT", "NOOP\r"} {
+		if _, _, err := c.Command(bad); err == nil {
+			t.Errorf("Command(%q) sent", bad)
+		}
+	}
+	if err := c.Mail("a@b.test", nil); err != nil {
+		t.Fatalf("MAIL after Command: %v", err)
+	}
+	c.Quit()
+	want := []string{"EHLO gw.test", "XFORWARD NAME=good ADDR=192.0.2.1", "XFORWARD NAME=bad", "MAIL FROM:<a@b.test>", "QUIT"}
+	if lines := <-got; strings.Join(lines, "|") != strings.Join(want, "|") {
+		t.Errorf("server read %q, want %q", lines, want)
+	}
+}
+
+// countingConn counts the writes made on a connection.
+type countingConn struct {
+	net.Conn
+	writes int
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes++
+	return c.Conn.Write(p)
+}
+
+// TestClientMessageOneWrite: a 10 KB message and its final dot leave in
+// one write, not one per 4 KiB.
+func TestClientMessageOneWrite(t *testing.T) {
+	cc, sc := net.Pipe()
+	defer sc.Close()
+	go func() {
+		r := bufio.NewReader(sc)
+		io.WriteString(sc, "220 x ESMTP\r\n")
+		inData := false
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			switch {
+			case inData && l == ".\r\n":
+				inData = false
+				io.WriteString(sc, "250 2.0.0 queued\r\n")
+			case inData:
+			case strings.HasPrefix(l, "EHLO"):
+				io.WriteString(sc, "250-x\r\n250 PIPELINING\r\n")
+			case strings.HasPrefix(l, "DATA"):
+				inData = true
+				io.WriteString(sc, "354 go on\r\n")
+			default:
+				io.WriteString(sc, "250 ok\r\n")
+			}
+		}
+	}()
+	conn := &countingConn{Conn: cc}
+	c := NewClient(conn)
+	defer c.Close()
+	if err := c.Hello("gw.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("a@b.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("c@d.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := conn.writes
+	msg := strings.Repeat("Subject: a line of a message of ten kilobytes\r\n", 10240/48)
+	if _, err := io.WriteString(w, msg); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := conn.writes - before; n != 1 {
+		t.Errorf("a %d-byte message took %d writes, want 1", len(msg), n)
+	}
+}

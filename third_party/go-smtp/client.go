@@ -5,6 +5,7 @@
 package smtp
 
 import (
+	"bufio"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
@@ -175,7 +176,13 @@ func (c *Client) setConn(conn net.Conn) {
 		Closer: conn,
 	}
 	c.text = textproto.NewConn(rwc)
+	// A message goes out in writes of this size rather than textproto's
+	// 4 KiB: a 10 KB message and its final dot in one write, not three.
+	c.text.W = bufio.NewWriterSize(rwc, writeBufferSize)
 }
+
+// writeBufferSize is the size of the client's write buffer.
+const writeBufferSize = 32 << 10
 
 // Close closes the connection.
 func (c *Client) Close() error {
@@ -270,6 +277,21 @@ func (c *Client) cmd(expectCode int, format string, args ...interface{}) (int, s
 	defer c.text.EndResponse(id)
 
 	return c.readResponse(expectCode)
+}
+
+// Command sends a command line of the caller's, one the client has no
+// method for (such as Postfix's XFORWARD), and reads its reply through the
+// client's own buffered reader, whatever its code: the caller judges it.
+// line is the command without its CRLF; one holding a CR or LF is refused
+// before anything is sent, so it cannot become two commands.
+func (c *Client) Command(line string) (code int, msg string, err error) {
+	if strings.ContainsAny(line, "\r\n") {
+		return 0, "", errors.New("smtp: command line holds a CR or LF")
+	}
+	if err := c.hello(); err != nil {
+		return 0, "", err
+	}
+	return c.cmd(0, "%s", line)
 }
 
 // helo sends the HELO greeting to the server. It should be used only when the
