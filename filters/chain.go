@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"time"
 
-	"mailguard/metrics"
 )
 
 // Filter is any check; it implements one or more of the phase interfaces.
@@ -209,56 +207,6 @@ func observe(ctx context.Context, t *Transaction, o named[OutcomeObserver], out 
 		}
 	}()
 	o.check.ObserveOutcome(ctx, t, out)
-}
-
-// runPhase runs checks in order, each under the chain's deadline and with
-// panic recovery, and merges their verdicts: the strongest action wins, ties
-// go to the first; scores of every check are kept.
-func runPhase[F any](ctx context.Context, c *Chain, phase string, log *slog.Logger, checks []named[F], call func(context.Context, F) Verdict) Verdict {
-	if log == nil {
-		log = c.log
-	}
-	var merged Verdict
-	for _, f := range checks {
-		start := time.Now()
-		v := runOne(ctx, c.timeout, log, f.name, f.check, call)
-		metrics.FilterDuration.WithLabelValues(f.name, phase).Observe(time.Since(start).Seconds())
-		merged.Scores = append(merged.Scores, v.Scores...)
-		if v.Action > merged.Action {
-			merged.Action, merged.Reply, merged.Reason, merged.Filter, merged.Test = v.Action, v.Reply, v.Reason, f.name, v.Test
-		}
-		if v.Action == Reject {
-			// Nothing stronger can follow; later checks would only cost time.
-			break
-		}
-	}
-	return merged
-}
-
-func runOne[F any](ctx context.Context, timeout time.Duration, log *slog.Logger, name string, f F, call func(context.Context, F) Verdict) (v Verdict) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	done := make(chan Verdict, 1)
-	goCheck(func() {
-		defer func() {
-			if r := recover(); r != nil {
-				log.Error("check panicked; treated as no opinion", "filter", name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-				done <- Verdict{}
-			}
-		}()
-		done <- call(ctx, f)
-	})
-	select {
-	case v = <-done:
-	case <-ctx.Done():
-		log.Warn("check overran its deadline; treated as no opinion", "filter", name, "err", ctx.Err())
-		return Verdict{}
-	}
-	if v.Action != Continue && v.Action != Quarantine && v.Reply.IsZero() {
-		log.Error("check refused without a reply; treated as no opinion", "filter", name, "action", v.Action)
-		return Verdict{Scores: v.Scores}
-	}
-	return v
 }
 
 func summarize(score float64, tests []Score) string {

@@ -3,6 +3,7 @@ package filters
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -13,15 +14,24 @@ type check struct {
 	v     Verdict
 	panic bool
 	sleep time.Duration
+	// deaf: the sleep does not heed the context.
+	deaf bool
+	// ran counts the calls, when set.
+	ran *atomic.Int32
 }
 
 func (c check) Name() string { return c.name }
 
 func (c check) answer(ctx context.Context) Verdict {
+	if c.ran != nil {
+		c.ran.Add(1)
+	}
 	if c.panic {
 		panic("boom")
 	}
-	if c.sleep > 0 {
+	if c.sleep > 0 && c.deaf {
+		time.Sleep(c.sleep)
+	} else if c.sleep > 0 {
 		select {
 		case <-time.After(c.sleep):
 		case <-ctx.Done():
@@ -64,6 +74,11 @@ func TestRcptVerdictCombination(t *testing.T) {
 		{"tie goes to the first (reversed)", []check{{name: "b", v: rejectB}, {name: "a", v: rejectA}}, Reject, "B", 0},
 		{"panic is no opinion", []check{{name: "p", panic: true}, {name: "s", v: scoreTwo}}, Continue, "", 2},
 		{"overrun is no opinion", []check{{name: "slow", v: rejectA, sleep: time.Hour}}, Continue, "", 0},
+		{"overrun deaf to its deadline is no opinion", []check{{name: "deaf", v: rejectA, sleep: 300 * time.Millisecond, deaf: true}}, Continue, "", 0},
+		{"checks after an overrun still run", []check{{name: "slow", v: rejectA, sleep: time.Hour}, {name: "s", v: scoreTwo}, {name: "r", v: rejectB}}, Reject, "B", 2},
+		{"checks after a deaf overrun still run", []check{{name: "s", v: scoreTwo}, {name: "deaf", v: rejectA, sleep: 300 * time.Millisecond, deaf: true}, {name: "h", v: holdA}, {name: "s2", v: scoreTwo}}, Quarantine, "", 4},
+		{"checks after a panic still run", []check{{name: "p", panic: true}, {name: "r", v: rejectA}}, Reject, "A", 0},
+		{"nothing runs after a reject", []check{{name: "r", v: rejectA}, {name: "p", panic: true}, {name: "s", v: scoreTwo}}, Reject, "A", 0},
 		{"refusal without reply is no opinion", []check{{name: "bad", v: Verdict{Action: Reject, Scores: []Score{{Test: "X", Points: 1}}}}}, Continue, "", 1},
 		{"scores before a reject are kept", []check{{name: "s", v: scoreTwo}, {name: "r", v: rejectA}}, Reject, "A", 2},
 	}
@@ -86,6 +101,27 @@ func TestRcptVerdictCombination(t *testing.T) {
 				t.Errorf("score = %v, want %v", got, tt.wantScore)
 			}
 		})
+	}
+}
+
+// TestNothingRunsAfterReject: the worker running a phase's checks stops at
+// the first reject, and a worker left with a check deaf to its deadline
+// runs nothing after it; the next check runs once, on another worker.
+func TestNothingRunsAfterReject(t *testing.T) {
+	var after, next atomic.Int32
+	ch := NewChain(ChainConfig{Filters: []Filter{check{name: "r", v: rejectA}, check{name: "s", v: scoreTwo, ran: &after}}, Timeout: 50 * time.Millisecond})
+	if v := ch.Rcpt(context.Background(), NewTransaction(&ClientConn{}, "Q1"), "u@example.org"); v.Action != Reject {
+		t.Fatalf("action = %v, want reject", v.Action)
+	}
+	ch = NewChain(ChainConfig{Filters: []Filter{check{name: "deaf", sleep: 200 * time.Millisecond, deaf: true}, check{name: "s", v: scoreTwo, ran: &next}}, Timeout: 50 * time.Millisecond})
+	tx := NewTransaction(&ClientConn{}, "Q2")
+	ch.Rcpt(context.Background(), tx, "u@example.org")
+	time.Sleep(300 * time.Millisecond) // the deaf check has returned to its worker
+	if n := after.Load(); n != 0 {
+		t.Errorf("a check after the reject ran %d times", n)
+	}
+	if n := next.Load(); n != 1 || tx.Total() != 2 {
+		t.Errorf("the check after the deaf one ran %d times, score %v; want once, 2", n, tx.Total())
 	}
 }
 

@@ -1,0 +1,127 @@
+package filters
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"mailguard/metrics"
+)
+
+// runPhase runs checks in order, each under the chain's deadline and with
+// panic recovery, and merges their verdicts: the strongest action wins, ties
+// go to the first; scores of every check are kept.
+//
+// The checks of a phase run one after another on one worker goroutine,
+// which hands back each verdict as it has it. A goroutine handoff for every
+// check cost a wake-up of another thread each, and on a loaded host each
+// wake-up waits for the kernel's scheduler. A check that overruns its
+// deadline is left to its worker, which then runs nothing more, and the
+// checks after it go on on another.
+func runPhase[F any](ctx context.Context, c *Chain, phase string, log *slog.Logger, checks []named[F], call func(context.Context, F) Verdict) Verdict {
+	if log == nil {
+		log = c.log
+	}
+	var merged Verdict
+	if len(checks) == 0 {
+		return merged
+	}
+	timer := time.NewTimer(c.timeout)
+	defer timer.Stop()
+	for next := 0; next < len(checks); {
+		run := startChecks(ctx, c.timeout, log, phase, checks[next:], call)
+		for left := true; left && next < len(checks); next++ {
+			name := checks[next].name
+			timer.Reset(c.timeout)
+			var r checkResult
+			select {
+			case r = <-run.results:
+				if r.overran {
+					log.Warn("check overran its deadline; treated as no opinion", "filter", name, "err", context.DeadlineExceeded)
+				}
+			case <-timer.C:
+				// The check does not heed its context: leave it.
+				run.abandoned.Store(true)
+				left = false
+				log.Warn("check overran its deadline; treated as no opinion", "filter", name, "err", context.DeadlineExceeded)
+			case <-ctx.Done():
+				run.abandoned.Store(true)
+				log.Warn("check cut short; treated as no opinion", "filter", name, "err", ctx.Err())
+				return merged
+			}
+			v := r.v
+			merged.Scores = append(merged.Scores, v.Scores...)
+			if v.Action > merged.Action {
+				merged.Action, merged.Reply, merged.Reason, merged.Filter, merged.Test = v.Action, v.Reply, v.Reason, name, v.Test
+			}
+			if v.Action == Reject {
+				// Nothing stronger can follow; later checks would only
+				// cost time (the worker has stopped).
+				return merged
+			}
+		}
+	}
+	return merged
+}
+
+// checkResult is a check's verdict, or no opinion when the check overran
+// its deadline.
+type checkResult struct {
+	v       Verdict
+	overran bool
+}
+
+// checkRun is one worker's way through the checks of a phase.
+type checkRun struct {
+	// results has room for every check's, so a worker whose session gave
+	// up on it never blocks.
+	results   chan checkResult
+	abandoned atomic.Bool
+}
+
+// startChecks runs checks in order on a worker, until one rejects or the
+// run is abandoned.
+func startChecks[F any](ctx context.Context, timeout time.Duration, log *slog.Logger, phase string, checks []named[F], call func(context.Context, F) Verdict) *checkRun {
+	run := &checkRun{results: make(chan checkResult, len(checks))}
+	goCheck(func() {
+		for _, f := range checks {
+			if run.abandoned.Load() {
+				return
+			}
+			start := time.Now()
+			r := runCheck(ctx, timeout, log, f.name, f.check, call)
+			metrics.FilterDuration.WithLabelValues(f.name, phase).Observe(time.Since(start).Seconds())
+			run.results <- r
+			if r.v.Action == Reject {
+				return
+			}
+		}
+	})
+	return run
+}
+
+// runCheck runs one check under its own deadline. A panic, a verdict come
+// after the deadline and a refusal without a reply are no opinion (the
+// scores of the last are kept).
+func runCheck[F any](ctx context.Context, timeout time.Duration, log *slog.Logger, name string, f F, call func(context.Context, F) Verdict) (r checkResult) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("check panicked; treated as no opinion", "filter", name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			r = checkResult{}
+		}
+	}()
+	v := call(ctx, f)
+	if ctx.Err() != nil {
+		return checkResult{overran: true}
+	}
+	if v.Action != Continue && v.Action != Quarantine && v.Reply.IsZero() {
+		log.Error("check refused without a reply; treated as no opinion", "filter", name, "action", v.Action)
+		return checkResult{v: Verdict{Scores: v.Scores}}
+	}
+	return checkResult{v: v}
+}
