@@ -31,27 +31,24 @@ func (s *session) backendMail(t *filters.Transaction, from string, mo relay.Mail
 		t.Log.Info("authenticated client handed to the backend with XFORWARD, not XCLIENT",
 			"backend_forward", string(mode), "user", o.Login)
 	}
-	sent, err := s.be.Forward(s.ctx(), mode, o)
+	start := time.Now()
+	sent, r, err := s.be.ForwardMail(s.ctx(), mode, o, from, mo)
 	if errors.Is(err, relay.ErrOriginChanged) {
 		// The client said HELO again or authenticated since the backend
 		// connection was handed to it.
 		s.dropBackend()
 		if err = s.dialBackend(); err == nil {
-			sent, err = s.be.Forward(s.ctx(), mode, o)
+			start = time.Now()
+			sent, r, err = s.be.ForwardMail(s.ctx(), mode, o, from, mo)
 		}
 	}
+	observeBackend("MAIL", start, err)
 	for _, f := range sent {
 		if f.Refused() {
 			t.Log.Warn("backend refused the client's identity; relaying without it",
 				"backend_forward", string(mode), "backend_command", f.Verb, "backend_reply", f.Reply.String())
 		}
 	}
-	if err != nil {
-		return filters.Reply{}, err
-	}
-	start := time.Now()
-	r, err := s.be.Mail(s.ctx(), from, mo)
-	observeBackend("MAIL", start, err)
 	if err == nil && r.Code/100 != 2 && s.be.Usable() {
 		// Postfix keeps a refused MAIL's SIZE= until RSET and refuses the
 		// next MAIL FROM with it, whoever's it is: start clean.

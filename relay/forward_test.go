@@ -156,12 +156,30 @@ func origin() Origin {
 	return Origin{Addr: netip.MustParseAddr("192.0.2.7"), Port: 40001, Name: "mail.sender.test", Helo: "helo.sender.test", ESMTP: true, QueueID: "4MgQid77"}
 }
 
-// sendWith runs one transaction after Forward, which the backend must
-// take, and returns the verbs Forward sent.
+// forward runs ForwardMail for o and a@sender.test, then RSET; it returns
+// what ForwardMail sent before MAIL FROM, and its error.
+func forward(t *testing.T, c *Client, mode ForwardMode, o Origin) ([]ForwardReply, error) {
+	t.Helper()
+	ctx := context.Background()
+	sent, r, err := c.ForwardMail(ctx, mode, o, "a@sender.test", MailOptions{})
+	if err != nil {
+		return sent, err
+	}
+	if r.Code != 250 {
+		t.Fatalf("MAIL after %s: %v", mode, r)
+	}
+	if err := c.Reset(ctx); err != nil {
+		t.Fatalf("RSET: %v", err)
+	}
+	return sent, nil
+}
+
+// sendWith runs one transaction with ForwardMail, whose commands the
+// backend must take, and returns the verbs it sent before MAIL FROM.
 func sendWith(t *testing.T, c *Client, mode ForwardMode, o Origin) []string {
 	t.Helper()
 	ctx := context.Background()
-	sent, err := c.Forward(ctx, mode, o)
+	sent, r, err := c.ForwardMail(ctx, mode, o, "a@sender.test", MailOptions{})
 	if err != nil {
 		t.Fatalf("forward: %v", err)
 	}
@@ -170,8 +188,8 @@ func sendWith(t *testing.T, c *Client, mode ForwardMode, o Origin) []string {
 			t.Errorf("forward %s: %s refused: %v", mode, f.Verb, f.Reply)
 		}
 	}
-	if r, err := c.Mail(ctx, "a@sender.test", MailOptions{}); err != nil || r.Code != 250 {
-		t.Fatalf("MAIL: %v %v", r, err)
+	if r.Code != 250 {
+		t.Fatalf("MAIL: %v", r)
 	}
 	if r, err := c.Rcpt(ctx, "b@example.org"); err != nil || r.Code != 250 {
 		t.Fatalf("RCPT: %v %v", r, err)
@@ -216,6 +234,29 @@ func TestForwardPostfix(t *testing.T) {
 	}
 }
 
+// A backend that does not offer PIPELINING gets XFORWARD and MAIL FROM
+// one at a time, and logs the client just the same.
+func TestForwardPostfixWithoutPipelining(t *testing.T) {
+	rec := smtptest.Start(t, smtptest.Options{})
+	pf := postfixtest.Start(t, postfixtest.Options{Relay: rec.Addr, Main: map[string]string{
+		"smtpd_authorized_xforward_hosts": "127.0.0.0/8",
+		"smtpd_discard_ehlo_keywords":     "pipelining",
+	}})
+	c := dial(t, pf.Addr)
+	if ok, _ := c.Extension("PIPELINING"); ok {
+		t.Fatal("Postfix still offers PIPELINING")
+	}
+	if v := sendWith(t, c, ForwardXForward, origin()); strings.Join(v, " ") != "XFORWARD" {
+		t.Errorf("sent %q, want XFORWARD", v)
+	}
+	if msgs := rec.Wait(1, 30*time.Second); len(msgs) != 1 {
+		t.Fatalf("recording server got %d messages, want 1\n%s", len(msgs), pf.Log())
+	}
+	if _, ok := pf.WaitLog(30*time.Second, "client=mail.sender.test[192.0.2.7]", "orig_queue_id=4MgQid77"); !ok {
+		t.Errorf("no log line naming the client and the queue id:\n%s", pf.Log())
+	}
+}
+
 // XCLIENT hands the connection to the client: Postfix's log and Received:
 // name it, including its HELO said again in EHLO; the connection is then
 // not for anyone else. XFORWARD, still offered after XCLIENT since Postfix
@@ -249,7 +290,7 @@ func TestForwardXClientPostfix(t *testing.T) {
 	}
 	// A changed HELO needs a connection of its own.
 	o.Helo = "again.sender.test"
-	if _, err := c.Forward(context.Background(), ForwardXClient, o); !errors.Is(err, ErrOriginChanged) {
+	if _, err := forward(t, c, ForwardXClient, o); !errors.Is(err, ErrOriginChanged) {
 		t.Errorf("XCLIENT for another HELO on the same connection: %v, want ErrOriginChanged", err)
 	}
 	msgs := rec.Wait(2, 30*time.Second)
@@ -308,13 +349,13 @@ func TestForwardXClientAuthenticatedPostfix(t *testing.T) {
 	}
 
 	c2 := dial(t, pf.Addr)
-	if _, err := c2.Forward(context.Background(), ForwardXClient, origin()); err != nil || !c2.Impersonating() {
+	if _, err := forward(t, c2, ForwardXClient, origin()); err != nil || !c2.Impersonating() {
 		t.Fatalf("XCLIENT: %v, impersonating %v", err, c2.Impersonating())
 	}
-	if _, err := c2.Forward(context.Background(), ForwardXClient, o); !errors.Is(err, ErrOriginChanged) {
+	if _, err := forward(t, c2, ForwardXClient, o); !errors.Is(err, ErrOriginChanged) {
 		t.Errorf("the client authenticated, on its XCLIENT connection: %v, want ErrOriginChanged", err)
 	}
-	if _, err := c2.Forward(context.Background(), ForwardXForward, origin()); !errors.Is(err, ErrOriginChanged) {
+	if _, err := forward(t, c2, ForwardXForward, origin()); !errors.Is(err, ErrOriginChanged) {
 		t.Errorf("xforward on an XCLIENT connection: %v, want ErrOriginChanged", err)
 	}
 }
@@ -352,15 +393,21 @@ func TestForwardXClientRefusedPostfix(t *testing.T) {
 	bad := origin()
 	// Postfix refuses a NAME that is not a valid host name (all-numeric).
 	bad.Name = "1.2"
-	sent, err := c.Forward(context.Background(), ForwardXClient, bad)
-	if err != nil || len(sent) != 2 || sent[0].Verb != "XCLIENT" || sent[0].Reply.Code != 501 ||
+	ctx := context.Background()
+	sent, r, err := c.ForwardMail(ctx, ForwardXClient, bad, "a@sender.test", MailOptions{})
+	if err != nil || r.Code != 250 || len(sent) != 2 || sent[0].Verb != "XCLIENT" || sent[0].Reply.Code != 501 ||
 		sent[1].Verb != "XFORWARD" || sent[1].Refused() {
-		t.Fatalf("XCLIENT with a numeric NAME: %+v %v, want Postfix's 501, then XFORWARD taken", sent, err)
+		t.Fatalf("XCLIENT with a numeric NAME: %+v, MAIL %v, %v; want Postfix's 501, then XFORWARD and MAIL taken", sent, r, err)
 	}
 	if c.Impersonating() {
 		t.Error("impersonating after a refused XCLIENT")
 	}
-	sendWith(t, c, ForwardOff, Origin{})
+	if r, err := c.Rcpt(ctx, "b@example.org"); err != nil || r.Code != 250 {
+		t.Fatalf("RCPT: %v %v", r, err)
+	}
+	if r, err := c.Data(ctx, strings.NewReader("From: a@sender.test\r\nSubject: fwd\r\n\r\nhi\r\n")); err != nil || r.Code != 250 {
+		t.Fatalf("DATA: %v %v", r, err)
+	}
 	if msgs := rec.Wait(1, 30*time.Second); len(msgs) != 1 {
 		t.Fatalf("after a refused XCLIENT the recording server got %d messages, want 1\n%s", len(msgs), pf.Log())
 	}
@@ -380,7 +427,7 @@ func TestForwardRefusedOrAbsent(t *testing.T) {
 	bad := origin()
 	// Postfix refuses a NAME that is not a valid host name (all-numeric).
 	bad.Name = "1.2"
-	sent, err := c.Forward(context.Background(), ForwardXForward, bad)
+	sent, err := forward(t, c, ForwardXForward, bad)
 	if err != nil || len(sent) != 1 || sent[0].Reply.Code/100 != 5 || !sent[0].Refused() {
 		t.Fatalf("XFORWARD with a numeric NAME: %v %v, want Postfix's 5xx", sent, err)
 	}
@@ -392,7 +439,7 @@ func TestForwardRefusedOrAbsent(t *testing.T) {
 	plain := smtptest.Start(t, smtptest.Options{})
 	pc := dial(t, plain.Addr)
 	for _, mode := range []ForwardMode{ForwardXForward, ForwardXClient, ForwardOff} {
-		if sent, err := pc.Forward(context.Background(), mode, origin()); err != nil || len(sent) != 0 {
+		if sent, err := forward(t, pc, mode, origin()); err != nil || len(sent) != 0 {
 			t.Errorf("%s to a backend without it: %v %v, want nothing sent", mode, sent, err)
 		}
 	}

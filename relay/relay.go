@@ -134,17 +134,24 @@ func (cl *Client) Extensions() map[string]string {
 
 // Mail starts a transaction. A 2xx reply means the sender was accepted.
 func (cl *Client) Mail(ctx context.Context, from string, opts MailOptions) (filters.Reply, error) {
-	mo := &smtp.MailOptions{Size: opts.Size, UTF8: opts.SMTPUTF8}
-	if opts.SMTPUTF8 {
-		if ok, _ := cl.c.Extension("SMTPUTF8"); !ok {
-			return filters.Reply{}, fmt.Errorf("%w: %s does not offer SMTPUTF8", ErrUnavailable, cl.cfg.Addr)
-		}
-	}
-	path, err := wirePath(from, false)
+	mo, path, err := cl.mailArgs(from, opts)
 	if err != nil {
 		return filters.Reply{}, err
 	}
 	return cl.reply(ctx, cl.cfg.Timeout, "MAIL FROM", func() error { return cl.c.Mail(path, mo) })
+}
+
+// mailArgs are go-smtp's MAIL FROM options and the sender's path for from
+// and opts; an error when the backend cannot take them.
+func (cl *Client) mailArgs(from string, opts MailOptions) (*smtp.MailOptions, string, error) {
+	mo := &smtp.MailOptions{Size: opts.Size, UTF8: opts.SMTPUTF8}
+	if opts.SMTPUTF8 {
+		if ok, _ := cl.c.Extension("SMTPUTF8"); !ok {
+			return nil, "", fmt.Errorf("%w: %s does not offer SMTPUTF8", ErrUnavailable, cl.cfg.Addr)
+		}
+	}
+	path, err := wirePath(from, false)
+	return mo, path, err
 }
 
 // wirePath checks an address once more and writes it as the path of a

@@ -5,6 +5,7 @@ package smtp
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -327,5 +328,81 @@ func TestClientMessageOneWrite(t *testing.T) {
 	}
 	if n := conn.writes - before; n != 1 {
 		t.Errorf("a %d-byte message took %d writes, want 1", len(msg), n)
+	}
+}
+
+// TestClientMailAfter: lines of the caller's go out with MAIL in one write
+// to a server offering PIPELINING, and each reply is read in its turn,
+// refusals included; MAIL's own refusal is Mail's error.
+func TestClientMailAfter(t *testing.T) {
+	for _, pipelining := range []bool{true, false} {
+		cc, sc := net.Pipe()
+		got := make(chan []string, 1)
+		go func() {
+			var lines []string
+			defer func() { got <- lines }()
+			r := bufio.NewReader(sc)
+			io.WriteString(sc, "220 x ESMTP\r\n")
+			for {
+				l, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				cmd := strings.TrimRight(l, "\r\n")
+				lines = append(lines, cmd)
+				switch {
+				case strings.HasPrefix(cmd, "EHLO") && pipelining:
+					io.WriteString(sc, "250-x\r\n250-PIPELINING\r\n250 XFORWARD NAME ADDR\r\n")
+				case strings.HasPrefix(cmd, "EHLO"):
+					io.WriteString(sc, "250-x\r\n250 XFORWARD NAME ADDR\r\n")
+				case cmd == "XFORWARD NAME=bad":
+					io.WriteString(sc, "550 5.7.0 insufficient authorization\r\n")
+				case cmd == "MAIL FROM:<refused@b.test>":
+					io.WriteString(sc, "553 5.1.8 sender refused\r\n")
+				case cmd == "QUIT":
+					io.WriteString(sc, "221 bye\r\n")
+					return
+				default:
+					io.WriteString(sc, "250 2.0.0 Ok\r\n")
+				}
+			}
+		}()
+		conn := &countingConn{Conn: cc}
+		c := NewClient(conn)
+		if err := c.Hello("gw.test"); err != nil {
+			t.Fatal(err)
+		}
+		pre := []string{"XFORWARD NAME=good ADDR=192.0.2.1", "XFORWARD NAME=bad"}
+		before := conn.writes
+		replies, err := c.MailAfter(pre, "a@b.test", nil)
+		if !pipelining {
+			if err == nil || conn.writes != before {
+				t.Errorf("without PIPELINING: %v, %d writes; want an error and nothing sent", err, conn.writes-before)
+			}
+			c.Quit()
+			cc.Close()
+			<-got
+			continue
+		}
+		if err != nil || conn.writes-before != 1 {
+			t.Fatalf("MailAfter: %v in %d writes, want no error in one", err, conn.writes-before)
+		}
+		if len(replies) != 2 || replies[0].Code != 250 || replies[1].Code != 550 || replies[1].Message != "5.7.0 insufficient authorization" {
+			t.Errorf("replies = %+v, want 250 then 550 5.7.0", replies)
+		}
+		if _, err := c.MailAfter([]string{"XFORWARD NAME=a\r\nRCPT TO:<x@y.test>"}, "a@b.test", nil); err == nil {
+			t.Error("a line with CRLF was sent")
+		}
+		replies, err = c.MailAfter(pre[:1], "refused@b.test", nil)
+		var se *SMTPError
+		if !errors.As(err, &se) || se.Code != 553 || len(replies) != 1 || replies[0].Code != 250 {
+			t.Errorf("refused sender: %+v, %v; want XFORWARD's 250 and MAIL's 553", replies, err)
+		}
+		c.Quit()
+		cc.Close()
+		want := []string{"EHLO gw.test", pre[0], pre[1], "MAIL FROM:<a@b.test>", pre[0], "MAIL FROM:<refused@b.test>", "QUIT"}
+		if lines := <-got; strings.Join(lines, "|") != strings.Join(want, "|") {
+			t.Errorf("server read %q, want %q", lines, want)
+		}
 	}
 }

@@ -459,7 +459,84 @@ func (c *Client) Mail(from string, opts *MailOptions) error {
 	if err := c.hello(); err != nil {
 		return err
 	}
+	line, err := c.mailLine(from, opts)
+	if err != nil {
+		return err
+	}
+	if _, _, err := c.cmd(250, "%s", line); err != nil {
+		return err
+	}
 
+	// A new transaction has started, forget the previous recipients.
+	c.rcpts = nil
+
+	return nil
+}
+
+// CommandReply is a server's reply to a command of the caller's.
+type CommandReply struct {
+	Code    int
+	Message string
+}
+
+// MailAfter is Mail with command lines of the caller's (such as Postfix's
+// XFORWARD) sent before MAIL in the same write, as RFC 2920 allows a server
+// that offers PIPELINING; it returns their replies, in order, whatever
+// their codes, and MAIL's as Mail does. A line holding CR or LF, or lines
+// for a server without PIPELINING, are refused before anything is sent.
+func (c *Client) MailAfter(lines []string, from string, opts *MailOptions) ([]CommandReply, error) {
+	for _, l := range lines {
+		if strings.ContainsAny(l, "\r\n") {
+			return nil, errors.New("smtp: command line holds a CR or LF")
+		}
+	}
+	if err := validateLine(from); err != nil {
+		return nil, err
+	}
+	if err := c.hello(); err != nil {
+		return nil, err
+	}
+	if _, ok := c.ext["PIPELINING"]; !ok && len(lines) > 0 {
+		return nil, errors.New("smtp: server does not support PIPELINING")
+	}
+	line, err := c.mailLine(from, opts)
+	if err != nil {
+		return nil, err
+	}
+	c.conn.SetDeadline(time.Now().Add(c.CommandTimeout))
+	defer c.conn.SetDeadline(time.Time{})
+	if c.dot != nil {
+		c.dot.Close()
+		c.dot = nil
+	}
+	// Buffered, they leave with MAIL: textproto flushes after each line.
+	for _, l := range lines {
+		c.text.W.WriteString(l)
+		c.text.W.WriteString("\r\n")
+	}
+	id, err := c.text.Cmd("%s", line)
+	if err != nil {
+		return nil, err
+	}
+	c.text.StartResponse(id)
+	defer c.text.EndResponse(id)
+	replies := make([]CommandReply, 0, len(lines))
+	for range lines {
+		code, msg, err := c.readResponse(0)
+		if err != nil {
+			return replies, err
+		}
+		replies = append(replies, CommandReply{code, msg})
+	}
+	if _, _, err := c.readResponse(250); err != nil {
+		return replies, err
+	}
+	c.rcpts = nil
+	return replies, nil
+}
+
+// mailLine is the MAIL command for from and opts, as this server takes it.
+func (c *Client) mailLine(from string, opts *MailOptions) (string, error) {
 	var sb strings.Builder
 	// A high enough power of 2 than 510+14+26+11+9+9+39+500
 	sb.Grow(2048)
@@ -474,14 +551,14 @@ func (c *Client) Mail(from string, opts *MailOptions) error {
 		if _, ok := c.ext["REQUIRETLS"]; ok {
 			sb.WriteString(" REQUIRETLS")
 		} else {
-			return errors.New("smtp: server does not support REQUIRETLS")
+			return "", errors.New("smtp: server does not support REQUIRETLS")
 		}
 	}
 	if opts != nil && opts.UTF8 {
 		if _, ok := c.ext["SMTPUTF8"]; ok {
 			sb.WriteString(" SMTPUTF8")
 		} else {
-			return errors.New("smtp: server does not support SMTPUTF8")
+			return "", errors.New("smtp: server does not support SMTPUTF8")
 		}
 	}
 	if _, ok := c.ext["DSN"]; ok && opts != nil {
@@ -491,11 +568,11 @@ func (c *Client) Mail(from string, opts *MailOptions) error {
 		case "":
 			// This space is intentionally left blank
 		default:
-			return errors.New("smtp: Unknown RET parameter value")
+			return "", errors.New("smtp: Unknown RET parameter value")
 		}
 		if opts.EnvelopeID != "" {
 			if !isPrintableASCII(opts.EnvelopeID) {
-				return errors.New("smtp: Malformed ENVID parameter value")
+				return "", errors.New("smtp: Malformed ENVID parameter value")
 			}
 			fmt.Fprintf(&sb, " ENVID=%s", encodeXtext(opts.EnvelopeID))
 		}
@@ -506,14 +583,7 @@ func (c *Client) Mail(from string, opts *MailOptions) error {
 		}
 		// We can safely discard parameter if server does not support AUTH.
 	}
-	if _, _, err := c.cmd(250, "%s", sb.String()); err != nil {
-		return err
-	}
-
-	// A new transaction has started, forget the previous recipients.
-	c.rcpts = nil
-
-	return nil
+	return sb.String(), nil
 }
 
 // Rcpt issues a RCPT command to the server using the provided email address.
