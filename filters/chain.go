@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-
 )
 
 // Filter is any check; it implements one or more of the phase interfaces.

@@ -207,7 +207,6 @@ type ForwardReply struct {
 // Refused reports whether the backend did not take the command.
 func (r ForwardReply) Refused() bool { return r.Reply.Code/100 != 2 }
 
-
 // ForwardMail tells the backend who the client of the transaction is, as
 // o.Mode(mode) says, then says MAIL FROM:
 //
