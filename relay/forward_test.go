@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -205,55 +206,48 @@ func sendWith(t *testing.T, c *Client, mode ForwardMode, o Origin) []string {
 }
 
 // Against Postfix, XFORWARD makes its log name the client and our queue id,
-// and a second transaction on the same connection names its own.
+// and a second transaction on the same connection names its own: sent in
+// one write with MAIL FROM, and one at a time to a Postfix that does not
+// offer PIPELINING.
 func TestForwardPostfix(t *testing.T) {
-	rec := smtptest.Start(t, smtptest.Options{})
-	pf := postfixtest.Start(t, postfixtest.Options{Relay: rec.Addr, Main: map[string]string{
-		"smtpd_authorized_xforward_hosts": "127.0.0.0/8",
-		"smtpd_authorized_xclient_hosts":  "127.0.0.0/8",
-	}})
-	c := dial(t, pf.Addr)
-	o := origin()
-	sendWith(t, c, ForwardXForward, o)
-	o2 := o
-	o2.Addr, o2.Helo, o2.QueueID, o2.Name = netip.MustParseAddr("198.51.100.9"), "second.test", "4MgQid78", ""
-	sendWith(t, c, ForwardXForward, o2)
-	msgs := rec.Wait(2, 30*time.Second)
-	if len(msgs) != 2 {
-		t.Fatalf("recording server got %d messages, want 2\n%s", len(msgs), pf.Log())
-	}
-	// XFORWARD is for logging: Postfix's own Received: names the hop it
-	// saw (the gateway), its log names the client and the queue id.
-	for _, want := range [][]string{
-		{"client=mail.sender.test[192.0.2.7]", "orig_queue_id=4MgQid77"},
-		{"client=unknown[198.51.100.9]", "orig_queue_id=4MgQid78"},
-	} {
-		if _, ok := pf.WaitLog(30*time.Second, want...); !ok {
-			t.Errorf("no log line with %q:\n%s", want, pf.Log())
-		}
-	}
-}
-
-// A backend that does not offer PIPELINING gets XFORWARD and MAIL FROM
-// one at a time, and logs the client just the same.
-func TestForwardPostfixWithoutPipelining(t *testing.T) {
-	rec := smtptest.Start(t, smtptest.Options{})
-	pf := postfixtest.Start(t, postfixtest.Options{Relay: rec.Addr, Main: map[string]string{
-		"smtpd_authorized_xforward_hosts": "127.0.0.0/8",
-		"smtpd_discard_ehlo_keywords":     "pipelining",
-	}})
-	c := dial(t, pf.Addr)
-	if ok, _ := c.Extension("PIPELINING"); ok {
-		t.Fatal("Postfix still offers PIPELINING")
-	}
-	if v := sendWith(t, c, ForwardXForward, origin()); strings.Join(v, " ") != "XFORWARD" {
-		t.Errorf("sent %q, want XFORWARD", v)
-	}
-	if msgs := rec.Wait(1, 30*time.Second); len(msgs) != 1 {
-		t.Fatalf("recording server got %d messages, want 1\n%s", len(msgs), pf.Log())
-	}
-	if _, ok := pf.WaitLog(30*time.Second, "client=mail.sender.test[192.0.2.7]", "orig_queue_id=4MgQid77"); !ok {
-		t.Errorf("no log line naming the client and the queue id:\n%s", pf.Log())
+	for _, pipelining := range []bool{true, false} {
+		t.Run(fmt.Sprintf("pipelining=%v", pipelining), func(t *testing.T) {
+			rec := smtptest.Start(t, smtptest.Options{})
+			main := map[string]string{
+				"smtpd_authorized_xforward_hosts": "127.0.0.0/8",
+				"smtpd_authorized_xclient_hosts":  "127.0.0.0/8",
+			}
+			if !pipelining {
+				main["smtpd_discard_ehlo_keywords"] = "pipelining"
+			}
+			pf := postfixtest.Start(t, postfixtest.Options{Relay: rec.Addr, Main: main})
+			c := dial(t, pf.Addr)
+			if ok, _ := c.Extension("PIPELINING"); ok != pipelining {
+				t.Fatalf("Postfix offers PIPELINING: %v, want %v", ok, pipelining)
+			}
+			o := origin()
+			if v := sendWith(t, c, ForwardXForward, o); strings.Join(v, " ") != "XFORWARD" {
+				t.Errorf("sent %q, want XFORWARD", v)
+			}
+			o2 := o
+			o2.Addr, o2.Helo, o2.QueueID, o2.Name = netip.MustParseAddr("198.51.100.9"), "second.test", "4MgQid78", ""
+			sendWith(t, c, ForwardXForward, o2)
+			msgs := rec.Wait(2, 30*time.Second)
+			if len(msgs) != 2 {
+				t.Fatalf("recording server got %d messages, want 2\n%s", len(msgs), pf.Log())
+			}
+			// XFORWARD is for logging: Postfix's own Received: names the
+			// hop it saw (the gateway), its log names the client and the
+			// queue id.
+			for _, want := range [][]string{
+				{"client=mail.sender.test[192.0.2.7]", "orig_queue_id=4MgQid77"},
+				{"client=unknown[198.51.100.9]", "orig_queue_id=4MgQid78"},
+			} {
+				if _, ok := pf.WaitLog(30*time.Second, want...); !ok {
+					t.Errorf("no log line with %q:\n%s", want, pf.Log())
+				}
+			}
+		})
 	}
 }
 
