@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,11 +43,10 @@ func Tokenize(raw []byte) []string {
 	return t.tokens()
 }
 
-// tokens returns the set. Every token is a string of its own (built by
-// concatenation or from the scratch buffer), so none holds on to the
-// message or its decoded text.
+// tokens returns the set. The tokens share one string of their own, so
+// none holds on to the message or its decoded text.
 func (t *tokenizer) tokens() []string {
-	return slices.Clone(t.set.list)
+	return t.set.strings()
 }
 
 // tokenizer collects the tokens of one message.
