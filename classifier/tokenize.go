@@ -61,6 +61,7 @@ type tokenizer struct {
 	imageParts int
 	imageBytes int
 	scratch    []byte
+	tagName    []byte // html's scratch for tag names
 	prev       []byte
 	bigram     []byte
 }
