@@ -58,7 +58,7 @@ func (t *tokenizer) html(s string) string {
 					if a != atom.Img {
 						t.links++
 					}
-					t.url(string(v))
+					t.linkBytes(v)
 				case "style":
 					t.style(string(v))
 				}

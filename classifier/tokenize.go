@@ -62,17 +62,21 @@ type tokenizer struct {
 	imageBytes int
 	scratch    []byte
 	tagName    []byte // html's scratch for tag names
-	prev       []byte
-	bigram     []byte
+	// urls are the link targets tokenized so far: a message gives the
+	// same link many times, and its tokens are in the set already.
+	urls   tokenSet
+	prev   []byte
+	bigram []byte
 }
 
 // Tokenizers are pooled: their token set and header reader are reused.
 var tokenizerPool = sync.Pool{New: func() any {
-	return &tokenizer{set: newTokenSet(), textLeft: maxTextBytes}
+	return &tokenizer{set: newTokenSet(1024), urls: newTokenSet(64), textLeft: maxTextBytes}
 }}
 
 func (t *tokenizer) release() {
 	t.set.reset()
+	t.urls.reset()
 	t.prev = t.prev[:0]
 	t.textLeft, t.parts, t.links, t.images = maxTextBytes, 0, 0, 0
 	t.imageParts, t.imageBytes = 0, 0
@@ -89,6 +93,21 @@ func (t *tokenizer) addBytes(b []byte) {
 func (t *tokenizer) add(tok string) {
 	if t.set.len() < maxTokens {
 		t.set.add(tok)
+	}
+}
+
+// link tokenizes a link target once per message: url adds the same tokens
+// for the same raw string, and the set only grows.
+func (t *tokenizer) link(raw string) {
+	if t.urls.add(raw) {
+		t.url(raw)
+	}
+}
+
+// linkBytes is link for bytes, which it copies only when new.
+func (t *tokenizer) linkBytes(raw []byte) {
+	if t.urls.addBytes(raw) {
+		t.url(string(raw))
 	}
 }
 

@@ -11,6 +11,7 @@ import "hash/maphash"
 // of Tokenize; a string per new token was another tenth.
 type tokenSet struct {
 	seed   maphash.Seed
+	min    int     // slots kept by reset
 	slots  []int32 // index+1 into ends; 0 is empty
 	hashes []uint64
 	// buf holds the tokens in the order they came; token k is
@@ -19,10 +20,9 @@ type tokenSet struct {
 	ends []int32
 }
 
-const minSlots = 1024
-
-func newTokenSet() tokenSet {
-	return tokenSet{seed: maphash.MakeSeed(), slots: make([]int32, minSlots)}
+// newTokenSet returns a set of slots slots to begin with, a power of two.
+func newTokenSet(slots int) tokenSet {
+	return tokenSet{seed: maphash.MakeSeed(), min: slots, slots: make([]int32, slots)}
 }
 
 // addBytes adds the token b; it reports whether it was new.
@@ -42,8 +42,8 @@ func (s *tokenSet) addBytes(b []byte) bool {
 	}
 }
 
-// add adds the token tok.
-func (s *tokenSet) add(tok string) {
+// add adds the token tok; it reports whether it was new.
+func (s *tokenSet) add(tok string) bool {
 	h := maphash.String(s.seed, tok)
 	mask := len(s.slots) - 1
 	for i := int(h) & mask; ; i = (i + 1) & mask {
@@ -51,10 +51,10 @@ func (s *tokenSet) add(tok string) {
 		if k == 0 {
 			s.buf = append(s.buf, tok...)
 			s.insert(i, h)
-			return
+			return true
 		}
 		if s.hashes[k-1] == h && string(s.token(int(k-1))) == tok {
-			return
+			return false
 		}
 	}
 }
@@ -110,8 +110,8 @@ func (s *tokenSet) strings() []string {
 
 // reset empties the set, keeping a table and buffer of moderate size.
 func (s *tokenSet) reset() {
-	if len(s.slots) > 8*minSlots {
-		s.slots = make([]int32, minSlots)
+	if len(s.slots) > 8*s.min {
+		s.slots = make([]int32, s.min)
 	} else {
 		clear(s.slots)
 	}

@@ -255,7 +255,7 @@ func (t *tokenizer) word(prefix, w string) {
 		// are those for the lower-cased word.
 		if hasPrefixFold(w, "http://") || hasPrefixFold(w, "https://") || hasPrefixFold(w, "www.") {
 			t.links++
-			t.url(w)
+			t.link(w)
 			return
 		}
 		if at := strings.IndexByte(w, '@'); at > 0 && strings.IndexByte(w[at:], '.') > 0 {
