@@ -32,6 +32,10 @@ func lookupCharset(name string) encoding.Encoding {
 // mail readers do.
 func toUTF8(b []byte, charset string) string {
 	if e := lookupCharset(charset); e != nil {
+		if cm, ok := e.(*charmap.Charmap); ok && asciiCharmaps[cm] && isASCII(b) {
+			// What the decoder would give, without its copies.
+			return string(b)
+		}
 		if out, err := e.NewDecoder().Bytes(b); err == nil {
 			return string(out)
 		}
@@ -56,4 +60,36 @@ func charsetReader(charset string, r io.Reader) (io.Reader, error) {
 		return nil, fmt.Errorf("unknown charset %q", charset)
 	}
 	return e.NewDecoder().Reader(r), nil
+}
+
+// asciiCharmaps are the single-byte charsets (ISO 8859-*, Windows-125*,
+// KOI8-*, ...) that map every ASCII byte to itself, byte by byte: in them
+// ASCII text decodes to itself. Most text declared ISO-8859-1 is ASCII.
+var asciiCharmaps = func() map[*charmap.Charmap]bool {
+	m := map[*charmap.Charmap]bool{}
+	for _, e := range charmap.All {
+		cm, ok := e.(*charmap.Charmap)
+		if !ok {
+			continue
+		}
+		same := true
+		for c := range byte(utf8.RuneSelf) {
+			if cm.DecodeByte(c) != rune(c) {
+				same = false
+				break
+			}
+		}
+		m[cm] = same
+	}
+	return m
+}()
+
+// isASCII reports whether b is all ASCII.
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

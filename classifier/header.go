@@ -152,5 +152,8 @@ func decodeHeader(v string) string {
 			return d
 		}
 	}
+	if utf8.ValidString(v) {
+		return v // what toUTF8 gives, without two copies
+	}
 	return toUTF8([]byte(v), "")
 }
