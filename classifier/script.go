@@ -86,8 +86,12 @@ func textScript(s string) string {
 // writes in another, or declares a national charset for plain ASCII), or
 // "" when they fit.
 func scriptToken(charset, text string) string {
-	fam, sc := charsetFamily(charset), textScript(text)
-	if fam == "" || fam == "unicode" || sc == "" {
+	fam := charsetFamily(charset)
+	if fam == "" || fam == "unicode" {
+		return ""
+	}
+	sc := textScript(text)
+	if sc == "" {
 		return ""
 	}
 	fits := fam == sc || (fam == "latin" && sc == "ascii") || (fam == "latin" && sc == "latin")

@@ -63,7 +63,7 @@ func (t *tokenizer) words(prefix, text string) {
 			continue // prose's pieces of it would be shorter still
 		}
 		if plain {
-			t.word(prefix, span)
+			t.plainWord(prefix, span)
 			continue
 		}
 		if w, ok := trailingPunct(span); ok {
@@ -285,12 +285,38 @@ func (t *tokenizer) word(prefix, w string) {
 		n++
 	}
 	t.scratch = b
+	t.lowered(prefix, b, n)
+}
+
+// plainWord is word for a w of letters and digits. Those in ASCII only,
+// the commonest kind, are neither a link nor an address, have one rune a
+// byte and are lower-cased by setting the 0x20 bit, which digits have.
+func (t *tokenizer) plainWord(prefix, w string) {
+	b := append(append(t.scratch[:0], prefix...), w...)
+	for i := len(prefix); i < len(b); i++ {
+		if b[i] >= utf8.RuneSelf {
+			t.word(prefix, w)
+			return
+		}
+		b[i] |= 0x20
+	}
+	t.scratch = b
+	t.lowered(prefix, b, len(w))
+}
+
+// lowered adds the word b, prefix and lower-cased word of n runes, and
+// for words without prefix the pair it makes with the word before.
+func (t *tokenizer) lowered(prefix string, b []byte, n int) {
 	switch {
 	case n < minWordLen:
 		return
 	case n > maxWordLen:
 		r, _ := utf8.DecodeRune(b[len(prefix):])
-		t.add(prefix + "skip:" + string(r) + " " + strconv.Itoa(n/10*10))
+		sk := append(append(t.bigram[:0], prefix...), "skip:"...)
+		sk = append(utf8.AppendRune(sk, r), ' ')
+		sk = strconv.AppendInt(sk, int64(n/10*10), 10)
+		t.addBytes(sk)
+		t.bigram = sk
 	default:
 		t.addBytes(b)
 		if prefix == "" {
