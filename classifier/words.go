@@ -411,7 +411,7 @@ func (t *tokenizer) url(raw string) {
 	if u.Port() != "" {
 		t.add("url:port")
 	}
-	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+	if a, ok := parseAddr(strings.Trim(host, "[]")); ok {
 		t.add("url:ip")
 		t.ip("url:", a)
 		return
