@@ -100,7 +100,23 @@ func lowerName(b []byte) string {
 	if s, ok := knownNames[string(b)]; ok {
 		return s
 	}
-	return strings.ToLower(string(b))
+	if len(b) > 64 {
+		return strings.ToLower(string(b))
+	}
+	// A field name is ASCII (validName), so strings.ToLower lower-cases
+	// it byte by byte, as here, in one copy instead of two.
+	var buf [64]byte
+	l := buf[:len(b)]
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		l[i] = c
+	}
+	if s, ok := knownNames[string(l)]; ok {
+		return s
+	}
+	return string(l)
 }
 
 var knownNames = func() map[string]string {
