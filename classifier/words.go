@@ -37,15 +37,17 @@ func (t *tokenizer) words(prefix, text string) {
 		}
 		start, plain := i, true
 		for i < len(text) {
-			c := text[i]
-			if c < utf8.RuneSelf {
-				cl := asciiClass[c]
-				if cl == classSpace {
-					break
-				}
-				if cl != classAlnum {
-					plain = false
-				}
+			// Letters and digits first: most bytes of any text.
+			cl := byteClass[text[i]]
+			if cl == classAlnum {
+				i++
+				continue
+			}
+			if cl == classSpace {
+				break
+			}
+			if cl == classOther {
+				plain = false
 				i++
 				continue
 			}
@@ -67,7 +69,11 @@ func (t *tokenizer) words(prefix, text string) {
 			continue
 		}
 		if w, ok := trailingPunct(span); ok {
-			t.word(prefix, w)
+			if len(w) < len(span) {
+				t.plainWord(prefix, w) // the mark peeled off a plain word
+			} else {
+				t.word(prefix, w)
+			}
 			continue
 		}
 		rest, whole := prosePeel(span)
@@ -179,7 +185,20 @@ const (
 	classOther = iota
 	classSpace
 	classAlnum
+	classBeyond // a byte of a character beyond ASCII
 )
+
+// byteClass is asciiClass for every byte, with classBeyond from 0x80.
+var byteClass = func() (c [256]uint8) {
+	for b := range c {
+		if b < utf8.RuneSelf {
+			c[b] = asciiClass[b]
+		} else {
+			c[b] = classBeyond
+		}
+	}
+	return c
+}()
 
 // asciiClass sorts ASCII as prose does: white space by unicode.IsSpace,
 // letters and digits, the rest.
