@@ -59,7 +59,20 @@ func charsetReader(charset string, r io.Reader) (io.Reader, error) {
 		}
 		return nil, fmt.Errorf("unknown charset %q", charset)
 	}
-	return e.NewDecoder().Reader(r), nil
+	// Decoded at once and handed back as a bytes.Reader: mime.WordDecoder
+	// copies what it is given with io.Copy, which gives a reader without
+	// WriteTo, as the decoder's own, a 32 KB buffer of its own for every
+	// encoded word. TestCharsetReaderMatchesStreaming holds the two to
+	// the same text.
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	out, err := e.NewDecoder().Bytes(b)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.NewReader(out), nil
 }
 
 // asciiCharmaps are the single-byte charsets (ISO 8859-*, Windows-125*,

@@ -1,6 +1,8 @@
 package classifier
 
 import (
+	"bytes"
+	"io"
 	"testing"
 
 	"golang.org/x/text/encoding/charmap"
@@ -44,4 +46,50 @@ func TestToUTF8ASCIIShortcut(t *testing.T) {
 			t.Errorf("toUTF8(%q, %s) = %q, want %q", tc.text, tc.charset, got, tc.want)
 		}
 	}
+}
+
+// streamingDecode is what charsetReader gave before: the charset's
+// decoder as a stream.
+func streamingDecode(charset string, b []byte) ([]byte, error) {
+	return io.ReadAll(lookupCharset(charset).NewDecoder().Reader(bytes.NewReader(b)))
+}
+
+// checkCharsetReader holds charsetReader to the streaming decoder.
+func checkCharsetReader(t *testing.T, charset string, b []byte) {
+	t.Helper()
+	want, werr := streamingDecode(charset, b)
+	r, err := charsetReader(charset, bytes.NewReader(b))
+	var got []byte
+	if err == nil {
+		got, err = io.ReadAll(r)
+	}
+	if (err == nil) != (werr == nil) || (err == nil && !bytes.Equal(got, want)) {
+		t.Fatalf("%s %q: %q (%v), streaming %q (%v)", charset, b, got, err, want, werr)
+	}
+}
+
+var decoderCharsets = []string{"koi8-r", "windows-1252", "iso-8859-2", "gb2312", "gb18030", "big5",
+	"shift_jis", "euc-jp", "iso-2022-jp", "euc-kr", "utf-16le", "utf-16be", "windows-1251"}
+
+func TestCharsetReaderMatchesStreaming(t *testing.T) {
+	for _, cs := range decoderCharsets {
+		for _, b := range []string{"", "plain", "\xf0\xd2\xc9\xd7\xc5\xd4", "\x1b$B$3\x1b(B", "\x1b$B$3",
+			"\x82\xa0\x82", "\xa4\xa4\xa4", "\x81\x30\x81", "\x00a\x00", "\xff\xfe\xfd", "abc\x8e"} {
+			checkCharsetReader(t, cs, []byte(b))
+		}
+	}
+	// The word decoder's answers with it, in a charset it hands over.
+	d, err := wordDecoder.DecodeHeader("=?koi8-r?B?8NLJ18XU?= =?shift_jis?B?grGC8YLJgr+CzQ==?=")
+	if err != nil || d != "Приветこんにちは" {
+		t.Errorf("DecodeHeader = %q, %v", d, err)
+	}
+}
+
+// FuzzCharsetReader: charsetReader gives what the streaming decoder gives
+// for any bytes in any of the charsets tried. Seeds are
+// testdata/fuzz/FuzzCharsetReader.
+func FuzzCharsetReader(f *testing.F) {
+	f.Fuzz(func(t *testing.T, which uint8, b []byte) {
+		checkCharsetReader(t, decoderCharsets[int(which)%len(decoderCharsets)], b)
+	})
 }
