@@ -97,12 +97,17 @@ var asciiCharmaps = func() map[*charmap.Charmap]bool {
 	return m
 }()
 
-// isASCII reports whether b is all ASCII.
-func isASCII(b []byte) bool {
-	for _, c := range b {
-		if c >= utf8.RuneSelf {
-			return false
-		}
+// isASCII reports whether b is all ASCII, eight bytes at a time.
+func isASCII[T string | []byte](b T) bool {
+	var or uint64
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		// One load: the compiler merges the eight.
+		or |= uint64(b[i]) | uint64(b[i+1])<<8 | uint64(b[i+2])<<16 | uint64(b[i+3])<<24 |
+			uint64(b[i+4])<<32 | uint64(b[i+5])<<40 | uint64(b[i+6])<<48 | uint64(b[i+7])<<56
 	}
-	return true
+	for ; i < len(b); i++ {
+		or |= uint64(b[i])
+	}
+	return or&0x8080808080808080 == 0
 }

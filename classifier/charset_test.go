@@ -93,3 +93,21 @@ func FuzzCharsetReader(f *testing.F) {
 		checkCharsetReader(t, decoderCharsets[int(which)%len(decoderCharsets)], b)
 	})
 }
+
+func TestIsASCII(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		want bool
+	}{
+		{"", true}, {"a", true}, {"abcdefgh", true}, {"abcdefghijklmnopq", true},
+		{"abcdefg\x80", false}, {"\x80abcdefgh", false}, {"abcdefghijklmnop\xff", false},
+		{"héllo, then plain ASCII for a while", false}, {"\x7f\x00\x01 control", true},
+	} {
+		if got := isASCII(c.s); got != c.want {
+			t.Errorf("isASCII(%q) = %v", c.s, got)
+		}
+		if got := isASCII([]byte(c.s)); got != c.want {
+			t.Errorf("isASCII([]byte(%q)) = %v", c.s, got)
+		}
+	}
+}

@@ -147,10 +147,14 @@ func validName(b []byte) bool {
 // unfoldBytes removes the line breaks of a folded value.
 func unfoldBytes(v []byte) []byte {
 	out := make([]byte, 0, len(v))
-	for _, c := range v {
-		if c != '\r' && c != '\n' {
-			out = append(out, c)
+	for len(v) > 0 {
+		// Copy the line, then skip its end: CR and LF wherever they are.
+		i := bytes.IndexAny(v, "\r\n")
+		if i < 0 {
+			return append(out, v...)
 		}
+		out = append(out, v[:i]...)
+		v = v[i+1:]
 	}
 	return out
 }

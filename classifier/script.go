@@ -90,7 +90,7 @@ func scriptToken(charset, text string) string {
 	if fam == "" || fam == "unicode" {
 		return ""
 	}
-	if (fam == "ascii" || fam == "latin") && asciiOnly(text[:min(len(text), scriptSample)]) {
+	if (fam == "ascii" || fam == "latin") && isASCII(text[:min(len(text), scriptSample)]) {
 		return "" // the script is "ascii" or none, which fit
 	}
 	sc := textScript(text)
@@ -102,14 +102,4 @@ func scriptToken(charset, text string) string {
 		return ""
 	}
 	return "script:" + fam + " as " + sc
-}
-
-// asciiOnly reports whether s is all ASCII, reading every byte without a
-// branch per byte.
-func asciiOnly(s string) bool {
-	var or byte
-	for i := 0; i < len(s); i++ {
-		or |= s[i]
-	}
-	return or < 0x80
 }
