@@ -30,7 +30,7 @@ func ignored(name string) bool {
 
 // headers tokenizes the header fields that carry a sender's habits.
 func (t *tokenizer) headers(h header) {
-	for _, f := range h {
+	for _, f := range h.fields {
 		if ignored(f.name) {
 			continue
 		}
