@@ -7,18 +7,42 @@ import (
 	"unicode/utf8"
 )
 
-// field is one header field: its name lower-cased and its unfolded value.
+// field is one header field: its name lower-cased and where its value
+// (after the colon, line ends included) lies in the header's bytes. The
+// value is made a string only when asked for: most fields are never read.
 type field struct {
-	name, value string
+	name       string
+	start, end int32
+	folded     bool // the value runs over continuation lines
 }
 
-type header []field
+// header is a header section's fields, in order, over its bytes.
+type header struct {
+	src    []byte
+	fields []field
+}
+
+// value returns the value of field f unfolded, without white space around
+// it, as valid UTF-8.
+func (h header) value(f *field) string {
+	v := h.src[f.start:f.end]
+	if f.folded {
+		v = unfoldBytes(v)
+	}
+	v = bytes.TrimSpace(v)
+	if utf8.Valid(v) {
+		return string(v)
+	}
+	// Raw 8-bit bytes in a header are usually Latin-1 or Windows-1252;
+	// tokens must be valid UTF-8.
+	return toUTF8(v, "")
+}
 
 // Get returns the first value of the field named name (lower case).
 func (h header) Get(name string) string {
-	for _, f := range h {
-		if f.name == name {
-			return f.value
+	for i := range h.fields {
+		if h.fields[i].name == name {
+			return h.value(&h.fields[i])
 		}
 	}
 	return ""
@@ -28,9 +52,9 @@ func (h header) Get(name string) string {
 func (h header) Values(name string) []string {
 	name = strings.ToLower(name)
 	var vs []string
-	for _, f := range h {
-		if f.name == name {
-			vs = append(vs, f.value)
+	for i := range h.fields {
+		if h.fields[i].name == name {
+			vs = append(vs, h.value(&h.fields[i]))
 		}
 	}
 	return vs
@@ -40,43 +64,31 @@ func (h header) Values(name string) []string {
 // field nor a continuation is skipped (spam is full of them) instead of
 // ending the header, and folded values are unfolded. It works on the bytes
 // in place: go-message's textproto.ReadHeader stops at the first bad line
-// and copied each line, which cost a tenth of the tokenizer's time.
+// and copied each line, which cost a tenth of the tokenizer's time. The
+// header refers to b.
 func parseHeader(b []byte) header {
-	h := make(header, 0, 24)
+	h := header{src: b, fields: make([]field, 0, 24)}
 	var name string
-	var val []byte
+	var start, end int
 	folded := false
 	flush := func() {
 		if name == "" {
 			return
 		}
-		v := val
-		if folded {
-			v = unfoldBytes(v)
-		}
-		v = bytes.TrimSpace(v)
-		value := ""
-		if utf8.Valid(v) {
-			value = string(v)
-		} else {
-			// Raw 8-bit bytes in a header are usually Latin-1 or
-			// Windows-1252; tokens must be valid UTF-8.
-			value = toUTF8(v, "")
-		}
-		h = append(h, field{name: name, value: value})
+		h.fields = append(h.fields, field{name: name, start: int32(start), end: int32(end), folded: folded})
 		name = ""
 	}
-	for len(b) > 0 {
-		line := b
-		next := len(b)
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, next = b[:i+1], i+1
+	for pos := 0; pos < len(b); {
+		lineStart, lineEnd := pos, len(b)
+		if i := bytes.IndexByte(b[pos:], '\n'); i >= 0 {
+			lineEnd = pos + i + 1
 		}
-		b = b[next:]
+		pos = lineEnd
+		line := b[lineStart:lineEnd]
 		if line[0] == ' ' || line[0] == '\t' {
 			if name != "" {
 				// A continuation: the value runs on; unfold it later.
-				val = val[:len(val)+len(line)]
+				end = lineEnd
 				folded = true
 			}
 			continue
@@ -87,7 +99,7 @@ func parseHeader(b []byte) header {
 			continue
 		}
 		name = lowerName(bytes.TrimRight(line[:colon], " \t"))
-		val = line[colon+1:]
+		start, end = lineStart+colon+1, lineEnd
 		folded = false
 	}
 	flush()
@@ -100,7 +112,23 @@ func lowerName(b []byte) string {
 	if s, ok := knownNames[string(b)]; ok {
 		return s
 	}
-	return strings.ToLower(string(b))
+	if len(b) > 64 {
+		return strings.ToLower(string(b))
+	}
+	// A field name is ASCII (validName), so strings.ToLower lower-cases
+	// it byte by byte, as here, in one copy instead of two.
+	var buf [64]byte
+	l := buf[:len(b)]
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		l[i] = c
+	}
+	if s, ok := knownNames[string(l)]; ok {
+		return s
+	}
+	return string(l)
 }
 
 var knownNames = func() map[string]string {
@@ -131,10 +159,14 @@ func validName(b []byte) bool {
 // unfoldBytes removes the line breaks of a folded value.
 func unfoldBytes(v []byte) []byte {
 	out := make([]byte, 0, len(v))
-	for _, c := range v {
-		if c != '\r' && c != '\n' {
-			out = append(out, c)
+	for len(v) > 0 {
+		// Copy the line, then skip its end: CR and LF wherever they are.
+		i := bytes.IndexAny(v, "\r\n")
+		if i < 0 {
+			return append(out, v...)
 		}
+		out = append(out, v[:i]...)
+		v = v[i+1:]
 	}
 	return out
 }
@@ -151,6 +183,9 @@ func decodeHeader(v string) string {
 			}
 			return d
 		}
+	}
+	if utf8.ValidString(v) {
+		return v // what toUTF8 gives, without two copies
 	}
 	return toUTF8([]byte(v), "")
 }

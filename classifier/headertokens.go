@@ -30,7 +30,7 @@ func ignored(name string) bool {
 
 // headers tokenizes the header fields that carry a sender's habits.
 func (t *tokenizer) headers(h header) {
-	for _, f := range h {
+	for _, f := range h.fields {
 		if ignored(f.name) {
 			continue
 		}
@@ -136,7 +136,7 @@ func (t *tokenizer) messageID(v string) {
 	}
 	t.add("message-id:shape:" + shape(v[:at], 16))
 	dom := strings.ToLower(v[at+1:])
-	if _, err := netip.ParseAddr(strings.Trim(dom, "[]")); err == nil {
+	if _, ok := parseAddr(strings.Trim(dom, "[]")); ok {
 		t.add("message-id:ip")
 		return
 	}
@@ -206,7 +206,7 @@ func (t *tokenizer) received(v string) {
 		if len(w) > 5 && strings.EqualFold(w[:5], "ipv6:") {
 			w = w[5:]
 		}
-		if a, err := netip.ParseAddr(w); err == nil {
+		if a, ok := parseAddr(w); ok {
 			if len(ips) < cap(ips) {
 				ips = append(ips, a)
 			}
@@ -257,4 +257,16 @@ func hostLike(w string) bool {
 		}
 	}
 	return true
+}
+
+// parseAddr is netip.ParseAddr for text that is mostly not an address
+// (host names, words of a Received field): what cannot be one, neither
+// starting with a digit (IPv4) nor holding a colon (IPv6), is refused
+// before ParseAddr allocates its error.
+func parseAddr(s string) (netip.Addr, bool) {
+	if s == "" || (s[0] < '0' || s[0] > '9') && strings.IndexByte(s, ':') < 0 {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(s)
+	return a, err == nil
 }

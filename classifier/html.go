@@ -26,8 +26,11 @@ func (t *tokenizer) html(s string) string {
 				sb.Write(z.Text())
 			}
 		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
-			name, hasAttr := z.TagName()
-			a := atom.Lookup(name)
+			// The tag's name and whether it may hold an attribute read
+			// here are taken from the raw tag: TagName and TagAttr copy
+			// every name and value they return.
+			raw := z.Raw()
+			a := tagAtom(raw, &t.tagName)
 			if tt == html.EndTagToken {
 				if (a == atom.Script || a == atom.Style) && skip > 0 {
 					skip--
@@ -45,7 +48,7 @@ func (t *tokenizer) html(s string) string {
 			if !inline[a] {
 				sb.WriteByte(' ')
 			}
-			if tt == html.EndTagToken || !hasAttr {
+			if tt == html.EndTagToken || !mayHoldReadAttr(raw) {
 				continue
 			}
 			for {
@@ -55,7 +58,7 @@ func (t *tokenizer) html(s string) string {
 					if a != atom.Img {
 						t.links++
 					}
-					t.url(string(v))
+					t.linkBytes(v)
 				case "style":
 					t.style(string(v))
 				}
@@ -87,4 +90,63 @@ var inline = map[atom.Atom]bool{
 	atom.Strong: true, atom.Font: true, atom.Span: true, atom.Small: true,
 	atom.Big: true, atom.S: true, atom.Strike: true, atom.Sub: true,
 	atom.Sup: true, atom.Tt: true, atom.Abbr: true, atom.Code: true,
+}
+
+// tagAtom returns the atom of the name of a start or end tag given raw,
+// as html.Tokenizer.Raw returns it ("<name ...>" or "</name ...>"): the name
+// runs, as the tokenizer reads it, to the first white space, '/' or '>',
+// and is looked up lower-cased (ASCII) as TagName returns it. TagName also
+// turns NUL into U+FFFD; no atom holds either. buf is scratch space.
+// TestTagShortcutsMatchTokenizer holds it to atom.Lookup(TagName()).
+func tagAtom(raw []byte, buf *[]byte) atom.Atom {
+	start := 1
+	if len(raw) > 1 && raw[1] == '/' {
+		start = 2
+	}
+	b := (*buf)[:0]
+	for i := start; i < len(raw); i++ {
+		c := raw[i]
+		switch c {
+		case ' ', '\n', '\r', '\t', '\f', '/', '>':
+			*buf = b
+			return atom.Lookup(b)
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	*buf = b
+	return atom.Lookup(b)
+}
+
+// mayHoldReadAttr reports whether a raw tag may hold one of the attributes
+// html reads (href, src, action, background, style): an attribute's key is
+// its bytes in the raw tag lower-cased, so a tag without one of those
+// names in any case of its letters holds none of them, and most tags
+// (font, td, p with their layout attributes) are passed over without
+// their attributes copied out. TestTagShortcutsMatchTokenizer holds it to
+// what TagAttr returns.
+func mayHoldReadAttr(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		switch raw[i] | 0x20 {
+		case 'h':
+			if hasPrefixFold(raw[i:], "href") {
+				return true
+			}
+		case 's':
+			if hasPrefixFold(raw[i:], "src") || hasPrefixFold(raw[i:], "style") {
+				return true
+			}
+		case 'a':
+			if hasPrefixFold(raw[i:], "action") {
+				return true
+			}
+		case 'b':
+			if hasPrefixFold(raw[i:], "background") {
+				return true
+			}
+		}
+	}
+	return false
 }

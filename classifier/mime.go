@@ -209,11 +209,15 @@ done:
 func decodeQP(b []byte) []byte {
 	out := make([]byte, 0, len(b))
 	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c != '=' {
-			out = append(out, c)
-			continue
+		// Copy up to the next '=' at once: most of a QP body is literal.
+		lit := bytes.IndexByte(b[i:], '=')
+		if lit < 0 {
+			out = append(out, b[i:]...)
+			break
 		}
+		out = append(out, b[i:i+lit]...)
+		i += lit
+		c := b[i]
 		if i+1 < len(b) && b[i+1] == '\n' {
 			i++
 			continue

@@ -86,8 +86,15 @@ func textScript(s string) string {
 // writes in another, or declares a national charset for plain ASCII), or
 // "" when they fit.
 func scriptToken(charset, text string) string {
-	fam, sc := charsetFamily(charset), textScript(text)
-	if fam == "" || fam == "unicode" || sc == "" {
+	fam := charsetFamily(charset)
+	if fam == "" || fam == "unicode" {
+		return ""
+	}
+	if (fam == "ascii" || fam == "latin") && isASCII(text[:min(len(text), scriptSample)]) {
+		return "" // the script is "ascii" or none, which fit
+	}
+	sc := textScript(text)
+	if sc == "" {
 		return ""
 	}
 	fits := fam == sc || (fam == "latin" && sc == "ascii") || (fam == "latin" && sc == "latin")

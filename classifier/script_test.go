@@ -1,6 +1,9 @@
 package classifier
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestScriptToken(t *testing.T) {
 	for _, c := range []struct{ charset, text, want string }{
@@ -18,9 +21,23 @@ func TestScriptToken(t *testing.T) {
 		{"koi8-r", "Lowest mortgage rates here", "script:cyrillic as ascii"},
 		{"us-ascii", "Привет, мир", "script:ascii as cyrillic"},
 		{"gb2312", "   ", ""},
+		{"us-ascii", "   ", ""},
+		{"iso-8859-1", "12 34", ""},
+		// Only the start is read.
+		{"us-ascii", strings.Repeat("ab ", scriptSample/3+1) + "Привет", ""},
+		{"us-ascii", strings.Repeat("ab ", scriptSample/3-100) + strings.Repeat("Привет ", 60), "script:ascii as cyrillic"},
 	} {
 		if got := scriptToken(c.charset, c.text); got != c.want {
 			t.Errorf("scriptToken(%q, %q) = %q, want %q", c.charset, c.text, got, c.want)
 		}
+	}
+}
+
+// BenchmarkScriptToken reads the script of a plain-text part of 4 KB
+// declared us-ascii, the commonest case.
+func BenchmarkScriptToken(b *testing.B) {
+	text := strings.Repeat("Dear friend, we meet at 10:30 to talk it over. ", 100)
+	for b.Loop() {
+		scriptToken("us-ascii", text)
 	}
 }

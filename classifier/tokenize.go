@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,11 +43,10 @@ func Tokenize(raw []byte) []string {
 	return t.tokens()
 }
 
-// tokens returns the set. Every token is a string of its own (built by
-// concatenation or from the scratch buffer), so none holds on to the
-// message or its decoded text.
+// tokens returns the set. The tokens share one string of their own, so
+// none holds on to the message or its decoded text.
 func (t *tokenizer) tokens() []string {
-	return slices.Clone(t.set.list)
+	return t.set.strings()
 }
 
 // tokenizer collects the tokens of one message.
@@ -63,17 +61,22 @@ type tokenizer struct {
 	imageParts int
 	imageBytes int
 	scratch    []byte
-	prev       []byte
-	bigram     []byte
+	tagName    []byte // html's scratch for tag names
+	// urls are the link targets tokenized so far: a message gives the
+	// same link many times, and its tokens are in the set already.
+	urls   tokenSet
+	prev   []byte
+	bigram []byte
 }
 
 // Tokenizers are pooled: their token set and header reader are reused.
 var tokenizerPool = sync.Pool{New: func() any {
-	return &tokenizer{set: newTokenSet(), textLeft: maxTextBytes}
+	return &tokenizer{set: newTokenSet(1024), urls: newTokenSet(64), textLeft: maxTextBytes}
 }}
 
 func (t *tokenizer) release() {
 	t.set.reset()
+	t.urls.reset()
 	t.prev = t.prev[:0]
 	t.textLeft, t.parts, t.links, t.images = maxTextBytes, 0, 0, 0
 	t.imageParts, t.imageBytes = 0, 0
@@ -90,6 +93,21 @@ func (t *tokenizer) addBytes(b []byte) {
 func (t *tokenizer) add(tok string) {
 	if t.set.len() < maxTokens {
 		t.set.add(tok)
+	}
+}
+
+// link tokenizes a link target once per message: url adds the same tokens
+// for the same raw string, and the set only grows.
+func (t *tokenizer) link(raw string) {
+	if t.urls.add(raw) {
+		t.url(raw)
+	}
+}
+
+// linkBytes is link for bytes, which it copies only when new.
+func (t *tokenizer) linkBytes(raw []byte) {
+	if t.urls.addBytes(raw) {
+		t.url(string(raw))
 	}
 }
 

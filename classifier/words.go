@@ -37,15 +37,17 @@ func (t *tokenizer) words(prefix, text string) {
 		}
 		start, plain := i, true
 		for i < len(text) {
-			c := text[i]
-			if c < utf8.RuneSelf {
-				cl := asciiClass[c]
-				if cl == classSpace {
-					break
-				}
-				if cl != classAlnum {
-					plain = false
-				}
+			// Letters and digits first: most bytes of any text.
+			cl := byteClass[text[i]]
+			if cl == classAlnum {
+				i++
+				continue
+			}
+			if cl == classSpace {
+				break
+			}
+			if cl == classOther {
+				plain = false
 				i++
 				continue
 			}
@@ -63,11 +65,15 @@ func (t *tokenizer) words(prefix, text string) {
 			continue // prose's pieces of it would be shorter still
 		}
 		if plain {
-			t.word(prefix, span)
+			t.plainWord(prefix, span)
 			continue
 		}
 		if w, ok := trailingPunct(span); ok {
-			t.word(prefix, w)
+			if len(w) < len(span) {
+				t.plainWord(prefix, w) // the mark peeled off a plain word
+			} else {
+				t.word(prefix, w)
+			}
 			continue
 		}
 		rest, whole := prosePeel(span)
@@ -179,7 +185,20 @@ const (
 	classOther = iota
 	classSpace
 	classAlnum
+	classBeyond // a byte of a character beyond ASCII
 )
+
+// byteClass is asciiClass for every byte, with classBeyond from 0x80.
+var byteClass = func() (c [256]uint8) {
+	for b := range c {
+		if b < utf8.RuneSelf {
+			c[b] = asciiClass[b]
+		} else {
+			c[b] = classBeyond
+		}
+	}
+	return c
+}()
 
 // asciiClass sorts ASCII as prose does: white space by unicode.IsSpace,
 // letters and digits, the rest.
@@ -255,7 +274,7 @@ func (t *tokenizer) word(prefix, w string) {
 		// are those for the lower-cased word.
 		if hasPrefixFold(w, "http://") || hasPrefixFold(w, "https://") || hasPrefixFold(w, "www.") {
 			t.links++
-			t.url(w)
+			t.link(w)
 			return
 		}
 		if at := strings.IndexByte(w, '@'); at > 0 && strings.IndexByte(w[at:], '.') > 0 {
@@ -285,12 +304,38 @@ func (t *tokenizer) word(prefix, w string) {
 		n++
 	}
 	t.scratch = b
+	t.lowered(prefix, b, n)
+}
+
+// plainWord is word for a w of letters and digits. Those in ASCII only,
+// the commonest kind, are neither a link nor an address, have one rune a
+// byte and are lower-cased by setting the 0x20 bit, which digits have.
+func (t *tokenizer) plainWord(prefix, w string) {
+	b := append(append(t.scratch[:0], prefix...), w...)
+	for i := len(prefix); i < len(b); i++ {
+		if b[i] >= utf8.RuneSelf {
+			t.word(prefix, w)
+			return
+		}
+		b[i] |= 0x20
+	}
+	t.scratch = b
+	t.lowered(prefix, b, len(w))
+}
+
+// lowered adds the word b, prefix and lower-cased word of n runes, and
+// for words without prefix the pair it makes with the word before.
+func (t *tokenizer) lowered(prefix string, b []byte, n int) {
 	switch {
 	case n < minWordLen:
 		return
 	case n > maxWordLen:
 		r, _ := utf8.DecodeRune(b[len(prefix):])
-		t.add(prefix + "skip:" + string(r) + " " + strconv.Itoa(n/10*10))
+		sk := append(append(t.bigram[:0], prefix...), "skip:"...)
+		sk = append(utf8.AppendRune(sk, r), ' ')
+		sk = strconv.AppendInt(sk, int64(n/10*10), 10)
+		t.addBytes(sk)
+		t.bigram = sk
 	default:
 		t.addBytes(b)
 		if prefix == "" {
@@ -385,7 +430,7 @@ func (t *tokenizer) url(raw string) {
 	if u.Port() != "" {
 		t.add("url:port")
 	}
-	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+	if a, ok := parseAddr(strings.Trim(host, "[]")); ok {
 		t.add("url:ip")
 		t.ip("url:", a)
 		return

@@ -143,3 +143,15 @@ func TestLooksHTMLMatchesToLower(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkWords splits a plain-text body of 4 KB into words and pairs.
+func BenchmarkWords(b *testing.B) {
+	text := strings.Repeat("Dear friend, we meet at 10:30 to talk it (over) in the office of Mr. Smith. ", 52)
+	t := tokenizerPool.Get().(*tokenizer)
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		t.words("", text)
+		t.set.reset()
+		t.urls.reset()
+	}
+}

@@ -124,11 +124,23 @@ func (s *Snapshot) Counts(ctx context.Context, tokens []string) ([]classifier.Co
 	if err := ctx.Err(); err != nil {
 		return nil, classifier.Totals{}, err
 	}
-	out := make([]classifier.Counts, len(tokens))
-	for i, t := range tokens {
-		out[i] = s.table.get(hashToken(t))
+	res := make([]classifier.Counts, len(tokens))
+	out := res
+	// Hashes first, then the lookups, a batch at a time: a lookup is
+	// mostly a wait for memory, and lookups that do not wait on a hash
+	// being computed go to memory several at once.
+	var hs [64]uint64
+	for len(tokens) > 0 {
+		n := min(len(tokens), len(hs))
+		for i, t := range tokens[:n] {
+			hs[i] = hashToken(t)
+		}
+		for i, h := range hs[:n] {
+			out[i] = s.table.get(h)
+		}
+		tokens, out = tokens[n:], out[n:]
 	}
-	return out, s.totals, nil
+	return res, s.totals, nil
 }
 
 // Totals implements classifier.Store.
