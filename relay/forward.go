@@ -263,7 +263,7 @@ func (cl *Client) ForwardMail(ctx context.Context, mode ForwardMode, o Origin, f
 	return sent, r, err
 }
 
-// prepareForward does what Forward must do before its XFORWARD lines
+// prepareForward does what ForwardMail must do before its XFORWARD lines
 // (XCLIENT, once a connection) and returns those lines.
 func (cl *Client) prepareForward(ctx context.Context, mode ForwardMode, o Origin) ([]ForwardReply, []string, error) {
 	if cl.broken != nil {
