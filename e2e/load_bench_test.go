@@ -35,7 +35,8 @@ import (
 // LOAD_MESSAGES sets the messages per run (default 2000); LOAD_ONLY runs
 // the scenarios whose name contains it; LOAD_PROFILE saves a CPU profile;
 // LOAD_LOG_LEVEL writes the gateway's log at that level to
-// $TMPDIR/mailguard-load.log. Everything
+// $TMPDIR/mailguard-load.log; LOAD_BARE_DEBUG=ADDR gives the gateway with
+// the filters off a debug.listen of its own, to profile it. Everything
 // listens on 127.0.0.1.
 const (
 	smtpSink   = "/usr/sbin/smtp-sink"
