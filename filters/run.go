@@ -2,6 +2,7 @@ package filters
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -39,8 +40,11 @@ func runPhase[F any](ctx context.Context, c *Chain, phase string, log *slog.Logg
 			var r checkResult
 			select {
 			case r = <-run.results:
-				if r.overran {
-					log.Warn("check overran its deadline; treated as no opinion", "filter", name, "err", context.DeadlineExceeded)
+				switch {
+				case errors.Is(r.err, context.DeadlineExceeded):
+					log.Warn("check overran its deadline; treated as no opinion", "filter", name, "err", r.err)
+				case r.err != nil:
+					log.Warn("check cut short; treated as no opinion", "filter", name, "err", r.err)
 				}
 			case <-timer.C:
 				// The check does not heed its context: leave it.
@@ -67,11 +71,11 @@ func runPhase[F any](ctx context.Context, c *Chain, phase string, log *slog.Logg
 	return merged
 }
 
-// checkResult is a check's verdict, or no opinion when the check overran
-// its deadline.
+// checkResult is a check's verdict, or no opinion and why when the
+// check's context ended before it answered.
 type checkResult struct {
-	v       Verdict
-	overran bool
+	v   Verdict
+	err error
 }
 
 // checkRun is one worker's way through the checks of a phase.
@@ -116,8 +120,8 @@ func runCheck[F any](ctx context.Context, timeout time.Duration, log *slog.Logge
 		}
 	}()
 	v := call(ctx, f)
-	if ctx.Err() != nil {
-		return checkResult{overran: true}
+	if err := ctx.Err(); err != nil {
+		return checkResult{err: err}
 	}
 	if v.Action != Continue && v.Action != Quarantine && v.Reply.IsZero() {
 		log.Error("check refused without a reply; treated as no opinion", "filter", name, "action", v.Action)
