@@ -182,7 +182,14 @@ func postfixNamesClientXClient(t *testing.T, g *Gateway, pf *postfixtest.Postfix
 		} else if !regexp.MustCompile(`: client=` + want.client + `, orig_queue_id=` + want.qid + `$`).MatchString(line) {
 			t.Errorf("Postfix's line does not name the client and queue id %s alone: %s", want.qid, line)
 		}
-		data := string(msgs[i].Data)
+		// Postfix delivers in an order of its own: the message is the one
+		// whose Received: from mailguard holds the queue id.
+		var data string
+		for _, m := range msgs {
+			if strings.Contains(string(m.Data), "with ESMTP id "+want.qid) {
+				data = string(m.Data)
+			}
+		}
 		rcv := regexp.MustCompile(`^Received: from ` + want.helo + `\r?\n\tby postfix\.test \(Postfix\) with ESMTP id [0-9A-F]+\r?\n`)
 		mgRcv := regexp.MustCompile(`\nReceived: from [^\n]+\r?\n\tby mx\.test \(mailguard\) with ESMTP id ` + want.qid)
 		if !rcv.MatchString(data) || !mgRcv.MatchString(data) {
