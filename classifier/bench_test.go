@@ -24,7 +24,13 @@ func corpusDir(tb testing.TB) string {
 // loadCorpus reads every message of a corpus folder, at most max (0: all).
 func loadCorpus(tb testing.TB, dir string, max int) [][]byte {
 	tb.Helper()
-	names, err := filepath.Glob(filepath.Join(dir, "*"))
+	return readGlob(tb, filepath.Join(dir, "*"), max)
+}
+
+// readGlob reads the files pattern names, at most max (0: all).
+func readGlob(tb testing.TB, pattern string, max int) [][]byte {
+	tb.Helper()
+	names, err := filepath.Glob(pattern)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -79,17 +85,9 @@ func BenchmarkTokenizeMessage(b *testing.B) {
 // BenchmarkTokenizeTestdata tokenizes the sample messages of testdata
 // (base64, quoted-printable, HTML, KOI8-R, malformed), one per operation.
 func BenchmarkTokenizeTestdata(b *testing.B) {
-	files, err := filepath.Glob("testdata/*.eml")
-	if err != nil || len(files) == 0 {
-		b.Fatalf("samples in testdata: %v", err)
-	}
-	var msgs [][]byte
-	for _, f := range files {
-		m, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		msgs = append(msgs, m)
+	msgs := readGlob(b, "testdata/*.eml", 0)
+	if len(msgs) == 0 {
+		b.Fatal("no samples in testdata")
 	}
 	benchTokenizeEach(b, msgs)
 }

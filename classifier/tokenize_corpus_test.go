@@ -116,17 +116,9 @@ func TestTokenizeCorpusUnchanged(t *testing.T) {
 // The tokens of a message stay as they were while the pooled tokenizer
 // goes on with other messages: their bytes are never reused.
 func TestTokensOutliveTokenizer(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.eml")
-	if err != nil || len(files) < 2 {
-		t.Fatalf("samples in testdata: %v", err)
-	}
-	var msgs [][]byte
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msgs = append(msgs, b)
+	msgs := readGlob(t, "testdata/*.eml", 0)
+	if len(msgs) < 2 {
+		t.Fatalf("%d samples in testdata, want 2 or more", len(msgs))
 	}
 	first := Tokenize(msgs[0])
 	want := make([]string, len(first))
