@@ -2,15 +2,15 @@ package filters
 
 import "time"
 
-// Each check runs on a goroutine of its own, so that one overrunning its
-// deadline cannot hold up the session. A goroutine started afresh for
-// every check of every message begins with a small stack and grows it
-// again each time (runtime.newstack was 4 to 8% of the chain's CPU on
-// corpus mail); one that finished a check waits workerIdle for the next
-// instead, with the stack it grew.
+// The checks of a phase run on a goroutine other than the session's (see
+// runPhase), so that one overrunning its deadline cannot hold up the
+// session. A goroutine started afresh for every message begins with a
+// small stack and grows it again each time (runtime.newstack was 4 to 8%
+// of the chain's CPU on corpus mail); one that finished its work waits
+// workerIdle for more instead, with the stack it grew.
 const workerIdle = time.Second
 
-// idleWorkers hands a check to a worker waiting for one.
+// idleWorkers hands work to a worker waiting for some.
 var idleWorkers = make(chan func())
 
 // goCheck runs f on an idle worker, or on a new one when none is idle.
