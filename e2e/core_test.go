@@ -22,8 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"mailguard/filters"
 	"mailguard/internal/testutil/smtptest"
 )
@@ -547,12 +545,8 @@ func writeTestCert(t *testing.T, dir string) (certFile, keyFile string) {
 func TestSTARTTLSAndAUTH(t *testing.T) {
 	dir := t.TempDir()
 	cert, key := writeTestCert(t, dir)
-	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
 	users := filepath.Join(dir, "users")
-	WriteConfigRaw(t, users, "# user:bcrypt-hash\nalice:"+string(hash)+"\n")
+	WriteConfigRaw(t, users, "# user:bcrypt-hash\n"+userLine(t, "alice", "s3cret"))
 	g := Start(t, Options{Settings: map[string]any{
 		"tls":  map[string]any{"cert": cert, "key": key},
 		"auth": map[string]any{"users_file": users},

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/crypto/bcrypt"
 
 	"mailguard/internal/testutil/dnstest"
 	"mailguard/internal/testutil/smtptest"
@@ -159,6 +160,17 @@ func WriteConfigRaw(t *testing.T, path, text string) {
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// userLine is a users file's line for user with password, bcrypt-hashed
+// at the lowest cost: "user:hash\n".
+func userLine(t *testing.T, user, password string) string {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return user + ":" + string(hash) + "\n"
 }
 
 // Start runs `mailguard serve` and waits until it accepts SMTP; it is

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"mailguard/filters"
 	"mailguard/internal/testutil/postfixtest"
 	"mailguard/internal/testutil/smtptest"
@@ -434,12 +432,8 @@ func TestPostfixListenerDocumented(t *testing.T) {
 func TestPostfixBehindAuthenticatedRelay(t *testing.T) {
 	dir := t.TempDir()
 	cert, key := writeTestCert(t, dir)
-	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
 	users := filepath.Join(dir, "users")
-	WriteConfigRaw(t, users, "alice:"+string(hash)+"\n")
+	WriteConfigRaw(t, users, userLine(t, "alice", "s3cret"))
 	for _, mode := range []string{"xforward", "xclient"} {
 		t.Run(mode, func(t *testing.T) {
 			g, pf, rec := postfixBehind(t, nil, map[string]any{

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"golang.org/x/crypto/bcrypt"
 
 	"mailguard/classifier/redisstore"
 	"mailguard/internal/testutil/redistest"
@@ -351,12 +350,8 @@ func TestRedisWebReviewAcrossInstances(t *testing.T) {
 	ctx := browser(t)
 	srv := redistest.Start(t)
 	dir := t.TempDir()
-	hash, err := bcrypt.GenerateFromPassword([]byte("correct horse"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
 	users := filepath.Join(dir, "web-users")
-	if err := os.WriteFile(users, []byte("alice:"+string(hash)+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(users, []byte(userLine(t, "alice", "correct horse")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	a := Start(t, Options{Settings: redisSettings(srv.URL(0))})

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"golang.org/x/crypto/bcrypt"
 
 	"mailguard/classifier"
 	"mailguard/classifier/boltstore"
@@ -124,12 +123,8 @@ func TestWebReview(t *testing.T) {
 	defer tracker.Close()
 
 	dir := t.TempDir()
-	hash, err := bcrypt.GenerateFromPassword([]byte("correct horse"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
 	users := filepath.Join(dir, "web-users")
-	if err := os.WriteFile(users, []byte("# reviewers\nalice:"+string(hash)+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(users, []byte("# reviewers\n"+userLine(t, "alice", "correct horse")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	g := Start(t, Options{Settings: map[string]any{
@@ -397,9 +392,8 @@ func TestWebReview(t *testing.T) {
 // was held for them; its link releases the message to that recipient.
 func TestDigest(t *testing.T) {
 	dir := t.TempDir()
-	hash, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
 	users := filepath.Join(dir, "web-users")
-	os.WriteFile(users, []byte("alice:"+string(hash)+"\n"), 0o600)
+	WriteConfigRaw(t, users, userLine(t, "alice", "pw"))
 	g := Start(t, Options{Settings: map[string]any{
 		"thresholds": map[string]any{"tag": 5, "quarantine": 10, "reject": 5000},
 		"web":        map[string]any{"listen": "127.0.0.1:0", "users_file": users},
