@@ -192,17 +192,25 @@ func sendWith(t *testing.T, c *Client, mode ForwardMode, o Origin) []string {
 	if r.Code != 250 {
 		t.Fatalf("MAIL: %v", r)
 	}
+	deliver(t, c)
+	var verbs []string
+	for _, f := range sent {
+		verbs = append(verbs, f.Verb)
+	}
+	return verbs
+}
+
+// deliver ends the transaction MAIL FROM began: one recipient and a
+// message, both of which the backend must take.
+func deliver(t *testing.T, c *Client) {
+	t.Helper()
+	ctx := context.Background()
 	if r, err := c.Rcpt(ctx, "b@example.org"); err != nil || r.Code != 250 {
 		t.Fatalf("RCPT: %v %v", r, err)
 	}
 	if r, err := c.Data(ctx, strings.NewReader("From: a@sender.test\r\nSubject: fwd\r\n\r\nhi\r\n")); err != nil || r.Code != 250 {
 		t.Fatalf("DATA: %v %v", r, err)
 	}
-	var verbs []string
-	for _, f := range sent {
-		verbs = append(verbs, f.Verb)
-	}
-	return verbs
 }
 
 // Against Postfix, XFORWARD makes its log name the client and our queue id,
@@ -396,12 +404,7 @@ func TestForwardXClientRefusedPostfix(t *testing.T) {
 	if c.Impersonating() {
 		t.Error("impersonating after a refused XCLIENT")
 	}
-	if r, err := c.Rcpt(ctx, "b@example.org"); err != nil || r.Code != 250 {
-		t.Fatalf("RCPT: %v %v", r, err)
-	}
-	if r, err := c.Data(ctx, strings.NewReader("From: a@sender.test\r\nSubject: fwd\r\n\r\nhi\r\n")); err != nil || r.Code != 250 {
-		t.Fatalf("DATA: %v %v", r, err)
-	}
+	deliver(t, c)
 	if msgs := rec.Wait(1, 30*time.Second); len(msgs) != 1 {
 		t.Fatalf("after a refused XCLIENT the recording server got %d messages, want 1\n%s", len(msgs), pf.Log())
 	}
