@@ -260,6 +260,14 @@ func (c *Client) readResponse(expectCode int) (int, string, error) {
 // cmd is a convenience function that sends a command and returns the response
 // textproto.Error returned by c.text.ReadResponse is converted into SMTPError.
 func (c *Client) cmd(expectCode int, format string, args ...interface{}) (int, string, error) {
+	_, code, msg, err := c.cmdAfter(nil, expectCode, format, args...)
+	return code, msg, err
+}
+
+// cmdAfter is cmd with command lines of the caller's written before the
+// command, in the same write, and their replies, whatever their codes,
+// read before its own (RFC 2920 pipelining).
+func (c *Client) cmdAfter(pre []string, expectCode int, format string, args ...interface{}) ([]CommandReply, int, string, error) {
 	c.conn.SetDeadline(time.Now().Add(c.CommandTimeout))
 	defer c.conn.SetDeadline(time.Time{})
 
@@ -269,14 +277,28 @@ func (c *Client) cmd(expectCode int, format string, args ...interface{}) (int, s
 		c.dot.Close()
 		c.dot = nil
 	}
+	// Buffered, they leave with the command: textproto flushes after it.
+	for _, l := range pre {
+		c.text.W.WriteString(l)
+		c.text.W.WriteString("\r\n")
+	}
 	id, err := c.text.Cmd(format, args...)
 	if err != nil {
-		return 0, "", err
+		return nil, 0, "", err
 	}
 	c.text.StartResponse(id)
 	defer c.text.EndResponse(id)
 
-	return c.readResponse(expectCode)
+	var replies []CommandReply
+	for range pre {
+		code, msg, err := c.readResponse(0)
+		if err != nil {
+			return replies, 0, "", err
+		}
+		replies = append(replies, CommandReply{code, msg})
+	}
+	code, msg, err := c.readResponse(expectCode)
+	return replies, code, msg, err
 }
 
 // Command sends a command line of the caller's, one the client has no
@@ -453,24 +475,8 @@ func (c *Client) Auth(a sasl.Client) error {
 //
 // If server returns an error, it will be of type *SMTPError.
 func (c *Client) Mail(from string, opts *MailOptions) error {
-	if err := validateLine(from); err != nil {
-		return err
-	}
-	if err := c.hello(); err != nil {
-		return err
-	}
-	line, err := c.mailLine(from, opts)
-	if err != nil {
-		return err
-	}
-	if _, _, err := c.cmd(250, "%s", line); err != nil {
-		return err
-	}
-
-	// A new transaction has started, forget the previous recipients.
-	c.rcpts = nil
-
-	return nil
+	_, err := c.MailAfter(nil, from, opts)
+	return err
 }
 
 // CommandReply is a server's reply to a command of the caller's.
@@ -503,32 +509,8 @@ func (c *Client) MailAfter(lines []string, from string, opts *MailOptions) ([]Co
 	if err != nil {
 		return nil, err
 	}
-	c.conn.SetDeadline(time.Now().Add(c.CommandTimeout))
-	defer c.conn.SetDeadline(time.Time{})
-	if c.dot != nil {
-		c.dot.Close()
-		c.dot = nil
-	}
-	// Buffered, they leave with MAIL: textproto flushes after each line.
-	for _, l := range lines {
-		c.text.W.WriteString(l)
-		c.text.W.WriteString("\r\n")
-	}
-	id, err := c.text.Cmd("%s", line)
+	replies, _, _, err := c.cmdAfter(lines, 250, "%s", line)
 	if err != nil {
-		return nil, err
-	}
-	c.text.StartResponse(id)
-	defer c.text.EndResponse(id)
-	replies := make([]CommandReply, 0, len(lines))
-	for range lines {
-		code, msg, err := c.readResponse(0)
-		if err != nil {
-			return replies, err
-		}
-		replies = append(replies, CommandReply{code, msg})
-	}
-	if _, _, err := c.readResponse(250); err != nil {
 		return replies, err
 	}
 	c.rcpts = nil
