@@ -47,18 +47,29 @@ func openRedis(url string) func(t *testing.T) quarantine.Store {
 	}
 }
 
-// Two processes sharing a Redis see one quarantine: what one holds the
-// other lists, locks and deletes; the journal is shared too.
-func TestRedisShared(t *testing.T) {
-	srv := redistest.Start(t)
+// openPair opens two stores on srv under one prefix, as two gateways
+// sharing a Redis do.
+func openPair(t *testing.T, srv *redistest.Server) (a, b *quarantine.Redis) {
+	t.Helper()
 	p := redisPrefix()
 	a, err := quarantine.OpenRedis(srv.URL(0), p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
-	b, _ := quarantine.OpenRedis(srv.URL(0), p)
-	defer b.Close()
+	t.Cleanup(func() { a.Close() })
+	b, err = quarantine.OpenRedis(srv.URL(0), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return a, b
+}
+
+// Two processes sharing a Redis see one quarantine: what one holds the
+// other lists, locks and deletes; the journal is shared too.
+func TestRedisShared(t *testing.T) {
+	srv := redistest.Start(t)
+	a, b := openPair(t, srv)
 	ctx := context.Background()
 	e, err := a.Put(ctx, quarantine.Entry{Rcpts: []string{"x@example.org"}}, bytes.NewReader([]byte("Subject: hi\r\n\r\nx\r\n")))
 	if err != nil {
@@ -141,14 +152,7 @@ func (p *pauseAtEOF) Read(b []byte) (int, error) {
 // and only it.
 func TestRedisCommitUnanswered(t *testing.T) {
 	srv := redistest.Start(t)
-	p := redisPrefix()
-	a, err := quarantine.OpenRedis(srv.URL(0), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, _ := quarantine.OpenRedis(srv.URL(0), p)
-	defer b.Close()
+	a, b := openPair(t, srv)
 	ctx := context.Background()
 	kept, err := a.Put(ctx, quarantine.Entry{ID: "KEPT1"}, bytes.NewReader([]byte("Subject: kept\r\n\r\nx\r\n")))
 	if err != nil {

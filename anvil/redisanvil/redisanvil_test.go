@@ -81,6 +81,22 @@ func TestKeysExpire(t *testing.T) {
 	}
 }
 
+// openClocked opens a store on srv that logs to h and probes a minute
+// after a failure as *now says, and counts "k" once, Redis being up.
+func openClocked(t *testing.T, srv *redistest.Server, h slog.Handler, now *time.Time) *Store {
+	t.Helper()
+	st, err := Open(Config{URL: srv.URL(0), Prefix: prefix(), Log: slog.New(h),
+		ProbeInterval: time.Minute, Now: func() time.Time { return *now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Incr(context.Background(), "k", 1, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 // Redis down: the first call fails with Redis's error and the breaker
 // holds the next ones back (the callers fail open); the outage is logged
 // once however many calls fail, each failed call is counted, and the
@@ -89,16 +105,8 @@ func TestOutage(t *testing.T) {
 	srv := redistest.Start(t)
 	log := &logbuf.Buffer{}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	st, err := Open(Config{URL: srv.URL(0), Prefix: prefix(), Log: slog.New(slog.NewTextHandler(log, nil)),
-		ProbeInterval: time.Minute, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openClocked(t, srv, slog.NewTextHandler(log, nil), &now)
 	ctx := context.Background()
-	if _, err := st.Incr(ctx, "k", 1, time.Hour); err != nil {
-		t.Fatal(err)
-	}
 	before := testutil.ToFloat64(metrics.AnvilErrors.WithLabelValues("incr"))
 	srv.Stop()
 	if _, err := st.Incr(ctx, "k", 1, time.Hour); err == nil || errors.Is(err, redisconn.ErrDown) {
@@ -142,16 +150,8 @@ func TestOutage(t *testing.T) {
 func TestHungRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	st, err := Open(Config{URL: srv.URL(0), Prefix: prefix(), Log: slog.New(slog.DiscardHandler),
-		ProbeInterval: time.Minute, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openClocked(t, srv, slog.DiscardHandler, &now)
 	ctx := context.Background()
-	if _, err := st.Incr(ctx, "k", 1, time.Hour); err != nil {
-		t.Fatal(err)
-	}
 	srv.Pause()
 	if _, err := st.Incr(ctx, "k", 1, time.Hour); err == nil || errors.Is(err, redisconn.ErrDown) {
 		t.Fatalf("Incr on a hung Redis: %v, want its timeout", err)
