@@ -7,13 +7,14 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"mailguard/internal/testutil/gofiles"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/replies.golden from reply.go")
@@ -136,29 +137,10 @@ func TestDocumentedRepliesAreDeclared(t *testing.T) {
 // The relay's stand-in for the backend's own 250 is the one exception: it
 // is what the backend said, never sent to a client as is.
 func TestRepliesDeclaredOnlyHere(t *testing.T) {
-	allowed := map[string]bool{"relay/relay.go": true}
-	root := ".."
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, path)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			switch {
-			case path == root:
-			case strings.HasPrefix(d.Name(), "."), d.Name() == "testdata", rel == "third_party", rel == "internal/testutil":
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") || rel == "filters/reply.go" || allowed[rel] {
-			return nil
-		}
-		fset := token.NewFileSet()
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			return err
+	allowed := map[string]bool{"relay/relay.go": true, "filters/reply.go": true}
+	gofiles.Walk(t, "..", gofiles.Options{Skip: []string{"third_party", "internal/testutil"}}, func(rel string, fset *token.FileSet, f *ast.File) {
+		if allowed[rel] {
+			return
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
 			lit, ok := n.(*ast.CompositeLit)
@@ -180,11 +162,7 @@ func TestRepliesDeclaredOnlyHere(t *testing.T) {
 			}
 			return true
 		})
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func isReplyType(e ast.Expr) bool {
