@@ -1,0 +1,142 @@
+// Command smtppass relays SMTP with go-smtp on both sides and nothing else:
+// no checks, no spool, no headers added; each message streams to a backend
+// connection kept between sessions. The load run puts it where the gateway
+// stands to measure what an SMTP proxy built on the same library costs on
+// the same machine and load: the floor under the gateway's own figures.
+//
+// Usage: smtppass -listen ADDR -backend ADDR. It runs until killed.
+package main
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"log"
+	"net"
+	"sync"
+
+	"github.com/emersion/go-smtp"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:0", "address to accept clients on")
+	backend := flag.String("backend", "", "address of the SMTP server to relay to")
+	flag.Parse()
+	s := smtp.NewServer(&relay{addr: *backend})
+	s.Addr, s.Domain = *listen, "smtppass.test"
+	s.AllowInsecureAuth = true
+	s.MaxMessageBytes = 64 << 20
+	if err := s.ListenAndServe(); err != nil {
+		log.Fatalf("smtppass: %v", err)
+	}
+}
+
+// relay hands out backend connections; an idle one is reused, as the
+// gateway reuses its own.
+type relay struct {
+	addr string
+	mu   sync.Mutex
+	idle []*smtp.Client
+}
+
+func (r *relay) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{r: r}, nil }
+
+func (r *relay) get() (*smtp.Client, error) {
+	r.mu.Lock()
+	if n := len(r.idle); n > 0 {
+		c := r.idle[n-1]
+		r.idle = r.idle[:n-1]
+		r.mu.Unlock()
+		return c, nil
+	}
+	r.mu.Unlock()
+	conn, err := net.Dial("tcp", r.addr)
+	if err != nil {
+		return nil, err
+	}
+	c := smtp.NewClient(conn)
+	if err := c.Hello("smtppass.test"); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (r *relay) put(c *smtp.Client) {
+	r.mu.Lock()
+	r.idle = append(r.idle, c)
+	r.mu.Unlock()
+}
+
+type session struct {
+	r *relay
+	c *smtp.Client
+}
+
+// Mail takes a backend connection for the transaction and passes the
+// sender on; each later command is passed on the same way, and the
+// backend's refusal is the client's.
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if s.c == nil {
+		c, err := s.r.get()
+		if err != nil {
+			return err
+		}
+		s.c = c
+	}
+	return s.fail(s.c.Mail(from, opts))
+}
+
+func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	if s.c == nil {
+		return errors.New("no transaction")
+	}
+	return s.fail(s.c.Rcpt(to, opts))
+}
+
+func (s *session) Data(r io.Reader) error {
+	if s.c == nil {
+		return errors.New("no transaction")
+	}
+	w, err := s.c.Data()
+	if err != nil {
+		return s.fail(err)
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		w.Close()
+		return s.fail(err)
+	}
+	if err := w.Close(); err != nil {
+		return s.fail(err)
+	}
+	s.r.put(s.c)
+	s.c = nil
+	return nil
+}
+
+// fail drops a backend connection that broke; one that only refused
+// stays with the session.
+func (s *session) fail(err error) error {
+	var se *smtp.SMTPError
+	if err != nil && !errors.As(err, &se) {
+		s.c.Close()
+		s.c = nil
+	}
+	return err
+}
+
+func (s *session) Reset() {
+	if s.c != nil {
+		if s.c.Reset() == nil {
+			s.r.put(s.c)
+		} else {
+			s.c.Close()
+		}
+		s.c = nil
+	}
+}
+
+func (s *session) Logout() error {
+	s.Reset()
+	return nil
+}
