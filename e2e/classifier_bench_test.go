@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -44,15 +45,74 @@ func BenchmarkClassifierVsBogofilter(b *testing.B) {
 	b.ReportMetric(bogo.classify.Seconds()/mg.classify.Seconds(), "classify-x-bogofilter")
 }
 
+// BenchmarkWorstHamVsBogofilter sets the ham that alone holds the most
+// misordered ham-spam pairs beside bogofilter's, on the three fixed splits
+// the classifier's changes are checked on (test digits 0-2, 3-5 and 6-8
+// of sha256(file name) mod 10): mailguard's from `mailguard eval -test-mod
+// -json`, bogofilter's trained and scored as bogo.sh does. It prints one
+// table and reports each worst ham's share of the pairs.
+func BenchmarkWorstHamVsBogofilter(b *testing.B) {
+	corpusSplit(b)
+	if _, err := exec.LookPath("bogofilter"); err != nil {
+		b.Skip("bogofilter is not installed (Debian package bogofilter; make bench installs it as root)")
+	}
+	splits := [][]int{{0, 1, 2}, {3, 4, 5}, {6, 7, 8}}
+	var t strings.Builder
+	fmt.Fprintf(&t, "\nthe ham in the most misordered ham-spam pairs, per split (test digits of sha256(file name) mod 10)\n")
+	fmt.Fprintf(&t, "%-6s %-10s %10s %9s %11s %11s  %s\n", "split", "filter", "(1-ROCA)%", "recall%", "misordered", "worst ham", "its file")
+	for b.Loop() {
+		t.Reset()
+		for _, digits := range splits {
+			name := strings.Trim(strings.Join(strings.Fields(fmt.Sprint(digits)), ","), "[]")
+			split := corpusSplitMod(b, digits...)
+			bogo := runBogofilter(b, split)
+			mg := evalMailguard(b, split, name)
+			for _, r := range []struct {
+				filter string
+				run    filterRun
+			}{{"mailguard", mg}, {"bogofilter", bogo}} {
+				w := r.run.worst
+				fmt.Fprintf(&t, "%-6s %-10s %10.4f %9.2f %11.1f %10.0f%%  %s\n", name, r.filter, r.run.roca, r.run.recall, w.Misordered*100/w.SharePct, w.SharePct, filepath.Base(w.Name))
+				b.ReportMetric(w.SharePct, r.filter+"-worst-ham-%-"+strings.ReplaceAll(name, ",", ""))
+			}
+		}
+	}
+	b.ReportMetric(0, "ns/op")
+	fmt.Print(t.String())
+}
+
+// evalMailguard runs `mailguard eval -test-mod` on the corpus split holds
+// (its test files are those of the digits in mod) and reads its report.
+func evalMailguard(b *testing.B, split map[string][]string, mod string) filterRun {
+	spamDir := filepath.Dir(split["test/spam"][0])
+	hamDir := filepath.Dir(split["test/ham"][0])
+	out := command(b, nil, 0, binary, "eval", "-spam", spamDir, "-ham", hamDir, "-test-mod", mod, "-json")
+	var rep struct {
+		ROCA     float64                `json:"one_minus_roca_pct"`
+		Recall   float64                `json:"recall_at_fpr_0.1_pct"`
+		WorstHam []evaluate.Contributor `json:"worst_ham"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.WorstHam) == 0 {
+		b.Fatalf("mailguard eval -json printed %.200q: %v", out, err)
+	}
+	return filterRun{roca: rep.ROCA, recall: rep.Recall, worst: rep.WorstHam[0]}
+}
+
 // filterRun is one filter's figures on the split.
 type filterRun struct {
 	train, classify time.Duration
 	roca, recall    float64
+	worst           evaluate.Contributor // the ham in the most misordered pairs
 }
 
-func (r *filterRun) score(scores []evaluate.Score) {
+func (r *filterRun) score(scores []evaluate.Score, names []string) {
 	r.roca = evaluate.OneMinusROCA(scores)
 	r.recall = evaluate.RecallAtFPR(scores, 0.001)
+	if names != nil {
+		if ham, _ := evaluate.WorstContributors(scores, names, 1); len(ham) > 0 {
+			r.worst = ham[0]
+		}
+	}
 }
 
 // runBogofilter trains and scores as bogo.sh does: file names on standard
@@ -67,7 +127,9 @@ func runBogofilter(b *testing.B, split map[string][]string) filterRun {
 	r.train = time.Since(start)
 	start = time.Now()
 	var scores []evaluate.Score
+	var names []string
 	for _, class := range []string{"spam", "ham"} {
+		names = append(names, split["test/"+class]...)
 		// Its exit status is the last message's class (0 spam, 1 ham,
 		// 2 unsure); 3 is an error.
 		out := command(b, split["test/"+class], 2, "bogofilter", "-d", dir, "-t", "--terse-format=%1.1c %.12e", "-b")
@@ -81,7 +143,10 @@ func runBogofilter(b *testing.B, split map[string][]string) filterRun {
 		}
 	}
 	r.classify = time.Since(start)
-	r.score(scores)
+	if len(names) != len(scores) {
+		b.Fatalf("bogofilter scored %d of %d messages", len(scores), len(names))
+	}
+	r.score(scores, names)
 	return r
 }
 
@@ -103,7 +168,7 @@ func runMailguard(b *testing.B, split map[string][]string) filterRun {
 	out := command(b, nil, 0, binary, append(append([]string{"classify", "-config", cfg}, split["test/spam"]...), split["test/ham"]...)...)
 	r.classify = time.Since(start)
 	scores, _ := classifyScores(b, out, split["test/spam"])
-	r.score(scores)
+	r.score(scores, nil)
 	return r
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -215,6 +216,13 @@ func classifyScores(tb testing.TB, out string, spam []string) ([]evaluate.Score,
 // when the corpus is absent.
 func corpusSplit(tb testing.TB) map[string][]string {
 	tb.Helper()
+	return corpusSplitMod(tb, 0, 1, 2)
+}
+
+// corpusSplitMod is corpusSplit with the test data the files whose name's
+// sha256 mod 10 is one of test, as `mailguard eval -test-mod` splits.
+func corpusSplitMod(tb testing.TB, test ...int) map[string][]string {
+	tb.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	corpus := filepath.Join(filepath.Dir(file), "..", "..", "shared", "corpus", "spamassassin")
 	if _, err := os.Stat(filepath.Join(corpus, "spam")); err != nil {
@@ -228,7 +236,7 @@ func corpusSplit(tb testing.TB) map[string][]string {
 		}
 		for _, e := range entries {
 			part := "train"
-			if mod10(sha256.Sum256([]byte(e.Name()))) < 3 {
+			if slices.Contains(test, mod10(sha256.Sum256([]byte(e.Name())))) {
 				part = "test"
 			}
 			split[part+"/"+class] = append(split[part+"/"+class], filepath.Join(corpus, class, e.Name()))
