@@ -41,15 +41,21 @@ type relay struct {
 
 func (r *relay) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{r: r}, nil }
 
-func (r *relay) get() (*smtp.Client, error) {
+// get returns an idle connection, pooled true, or else a new one.
+func (r *relay) get() (c *smtp.Client, pooled bool, err error) {
 	r.mu.Lock()
 	if n := len(r.idle); n > 0 {
 		c := r.idle[n-1]
 		r.idle = r.idle[:n-1]
 		r.mu.Unlock()
-		return c, nil
+		return c, true, nil
 	}
 	r.mu.Unlock()
+	c, err = r.dial()
+	return c, false, err
+}
+
+func (r *relay) dial() (*smtp.Client, error) {
 	conn, err := net.Dial("tcp", r.addr)
 	if err != nil {
 		return nil, err
@@ -75,16 +81,25 @@ type session struct {
 
 // Mail takes a backend connection for the transaction and passes the
 // sender on; each later command is passed on the same way, and the
-// backend's refusal is the client's.
+// backend's refusal is the client's. A pooled connection the backend has
+// closed meanwhile is replaced by a new one.
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	pooled := false
 	if s.c == nil {
-		c, err := s.r.get()
+		c, p, err := s.r.get()
 		if err != nil {
 			return err
 		}
-		s.c = c
+		s.c, pooled = c, p
 	}
-	return s.fail(s.c.Mail(from, opts))
+	err := s.fail(s.c.Mail(from, opts))
+	if s.c == nil && pooled {
+		if s.c, err = s.r.dial(); err != nil {
+			return err
+		}
+		err = s.fail(s.c.Mail(from, opts))
+	}
+	return err
 }
 
 func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
