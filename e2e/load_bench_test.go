@@ -29,7 +29,7 @@ import (
 // The load run: Postfix's smtp-source drives smtp-sink straight and
 // through mailguard (every filter on, Bayes trained on the corpus) in turn,
 // and one table compares them, beside the same loads through two proxies
-// that only pass the mail on (e2e/internal/smtppass, e2e/internal/tcpproxy):
+// that only pass the mail on (e2e/internal/floorproxy, in its two modes):
 // the floor any gateway on this machine stands on. `make bench` runs it;
 // on its own:
 //
@@ -178,8 +178,12 @@ func BenchmarkLoad(b *testing.B) {
 	// SMTP with go-smtp on both sides and a backend connection reused. Any
 	// proxy adds its own TCP work on the loopback to the sink's and
 	// smtp-source's, so these show what no gateway on this machine beats.
-	tcpFloor := startFloor(b, dir, "tcpproxy", sinkAddr)
-	smtpFloor := startFloor(b, dir, "smtppass", sinkAddr)
+	floorBin := filepath.Join(dir, "floorproxy")
+	if out, err := exec.Command("go", "build", "-o", floorBin, "mailguard/e2e/internal/floorproxy").CombinedOutput(); err != nil {
+		b.Fatalf("building floorproxy: %v\n%s", err, out)
+	}
+	smtpFloor := startFloor(b, floorBin, "smtp", sinkAddr)
+	tcpFloor := startFloor(b, floorBin, "tcp", sinkAddr)
 
 	// The real messages: corpus ham of about 12 KB, two of them from
 	// sender.test and DKIM-signed with the key in the zone.
@@ -480,16 +484,12 @@ type gateway struct {
 	pid  int
 }
 
-// startFloor builds and starts the floor proxy e2e/internal/NAME in front
-// of backend, stopped when the benchmark ends.
-func startFloor(b *testing.B, dir, name, backend string) gateway {
+// startFloor starts the floor proxy bin in mode in front of backend,
+// stopped when the benchmark ends.
+func startFloor(b *testing.B, bin, mode, backend string) gateway {
 	b.Helper()
-	bin := filepath.Join(dir, name)
-	if out, err := exec.Command("go", "build", "-o", bin, "mailguard/e2e/internal/"+name).CombinedOutput(); err != nil {
-		b.Fatalf("building %s: %v\n%s", name, err, out)
-	}
 	addr := freeAddr(b)
-	cmd := exec.Command(bin, "-listen", addr, "-backend", backend)
+	cmd := exec.Command(bin, "-mode", mode, "-listen", addr, "-backend", backend)
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}

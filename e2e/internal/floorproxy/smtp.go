@@ -1,34 +1,21 @@
-// Command smtppass relays SMTP with go-smtp on both sides and nothing else:
-// no checks, no spool, no headers added; each message streams to a backend
-// connection kept between sessions. The load run puts it where the gateway
-// stands to measure what an SMTP proxy built on the same library costs on
-// the same machine and load: the floor under the gateway's own figures.
-//
-// Usage: smtppass -listen ADDR -backend ADDR. It runs until killed.
 package main
 
 import (
 	"errors"
-	"flag"
 	"io"
-	"log"
 	"net"
 	"sync"
 
 	"github.com/emersion/go-smtp"
 )
 
-func main() {
-	listen := flag.String("listen", "127.0.0.1:0", "address to accept clients on")
-	backend := flag.String("backend", "", "address of the SMTP server to relay to")
-	flag.Parse()
-	s := smtp.NewServer(&relay{addr: *backend})
-	s.Addr, s.Domain = *listen, "smtppass.test"
+// serveSMTP relays SMTP from listen to backend until it fails.
+func serveSMTP(listen, backend string) error {
+	s := smtp.NewServer(&relay{addr: backend})
+	s.Addr, s.Domain = listen, "floorproxy.test"
 	s.AllowInsecureAuth = true
 	s.MaxMessageBytes = 64 << 20
-	if err := s.ListenAndServe(); err != nil {
-		log.Fatalf("smtppass: %v", err)
-	}
+	return s.ListenAndServe()
 }
 
 // relay hands out backend connections; an idle one is reused, as the
@@ -61,7 +48,7 @@ func (r *relay) dial() (*smtp.Client, error) {
 		return nil, err
 	}
 	c := smtp.NewClient(conn)
-	if err := c.Hello("smtppass.test"); err != nil {
+	if err := c.Hello("floorproxy.test"); err != nil {
 		c.Close()
 		return nil, err
 	}
