@@ -441,14 +441,20 @@ func (s *session) relay(ctx context.Context, out filters.Outcome, m *filters.Mes
 	rep, err := s.be.Data(ctx, r)
 	observeBackend("DATA", start, err)
 	wait()
-	s.tx.backendOpen = false
 	switch {
 	case err != nil:
+		s.tx.backendOpen = false
 		s.dropBackend()
 		return s.refuse("DATA", s.unavailable(), err.Error(), attrs...)
 	case rep.Code/100 != 2:
+		// The refusal may be of the DATA command itself (Postfix's
+		// smtpd_data_restrictions), after which the backend's transaction
+		// stays open and the next MAIL FROM would get "503 5.5.1 nested
+		// MAIL command": end it.
+		s.resetBackend()
 		return s.refuse("DATA", backendReply(rep), "backend refused the message", append(attrs, "backend_reply", rep.String())...)
 	}
+	s.tx.backendOpen = false
 	outcome := metrics.Relayed
 	if out.Tag {
 		outcome = metrics.Tagged
