@@ -33,6 +33,7 @@ func runPhase[F any](ctx context.Context, c *Chain, phase string, log *slog.Logg
 	timer := time.NewTimer(c.timeout)
 	defer timer.Stop()
 	for next := 0; next < len(checks); {
+		base := next
 		run := startChecks(ctx, c.timeout, log, phase, checks[next:], call)
 		for left := true; left && next < len(checks); next++ {
 			name := checks[next].name
@@ -40,21 +41,26 @@ func runPhase[F any](ctx context.Context, c *Chain, phase string, log *slog.Logg
 			var r checkResult
 			select {
 			case r = <-run.results:
-				switch {
-				case errors.Is(r.err, context.DeadlineExceeded):
-					log.Warn("check overran its deadline; treated as no opinion", "filter", name, "err", r.err)
-				case r.err != nil:
-					log.Warn("check cut short; treated as no opinion", "filter", name, "err", r.err)
-				}
 			case <-timer.C:
+				if !run.abandon(next - base) {
+					// The check answered as the wait ended and its
+					// worker has gone on: its verdict is in.
+					r = <-run.results
+					break
+				}
 				// The check does not heed its context: leave it.
-				run.abandoned.Store(true)
 				left = false
-				log.Warn("check overran its deadline; treated as no opinion", "filter", name, "err", context.DeadlineExceeded)
+				r.err = context.DeadlineExceeded
 			case <-ctx.Done():
-				run.abandoned.Store(true)
+				run.started.Store(abandoned)
 				log.Warn("check cut short; treated as no opinion", "filter", name, "err", ctx.Err())
 				return merged
+			}
+			switch {
+			case errors.Is(r.err, context.DeadlineExceeded):
+				log.Warn("check overran its deadline; treated as no opinion", "filter", name, "err", r.err)
+			case r.err != nil:
+				log.Warn("check cut short; treated as no opinion", "filter", name, "err", r.err)
 			}
 			v := r.v
 			merged.Scores = append(merged.Scores, v.Scores...)
@@ -82,8 +88,30 @@ type checkResult struct {
 type checkRun struct {
 	// results has room for every check's, so a worker whose session gave
 	// up on it never blocks.
-	results   chan checkResult
-	abandoned atomic.Bool
+	results chan checkResult
+	// started is how many of its checks the worker has begun, or
+	// abandoned once the phase gave up on it. Worker and phase change it
+	// only by compare-and-swap, so a check is never begun by a worker the
+	// phase has left: the phase would run it again on another.
+	started atomic.Int64
+}
+
+// abandoned is checkRun.started once the phase has left the worker.
+const abandoned = -1
+
+// abandon leaves the worker if it is still in its check i or has not
+// begun it, and reports whether it did; false means the check's verdict is
+// in results and the worker has gone on to the next.
+func (run *checkRun) abandon(i int) bool {
+	for {
+		n := run.started.Load()
+		if n > int64(i+1) {
+			return false
+		}
+		if run.started.CompareAndSwap(n, abandoned) {
+			return true
+		}
+	}
 }
 
 // startChecks runs checks in order on a worker, until one rejects or the
@@ -91,8 +119,8 @@ type checkRun struct {
 func startChecks[F any](ctx context.Context, timeout time.Duration, log *slog.Logger, phase string, checks []named[F], call func(context.Context, F) Verdict) *checkRun {
 	run := &checkRun{results: make(chan checkResult, len(checks))}
 	goCheck(func() {
-		for _, f := range checks {
-			if run.abandoned.Load() {
+		for i, f := range checks {
+			if !run.started.CompareAndSwap(int64(i), int64(i+1)) {
 				return
 			}
 			start := time.Now()
