@@ -89,7 +89,7 @@ func FuzzSession(f *testing.F) {
 			// session of ten errors takes 15 s, past the fuzzer's 10 s
 			// per input, which then reports it as hung.
 			Abuse: Abuse{ErrorSleep: time.Millisecond},
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			Log:   slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}
