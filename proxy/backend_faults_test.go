@@ -90,7 +90,11 @@ type scriptedMTA struct {
 	// "" answers 250, "close" closes without a reply, "partial"
 	// sends the first line of a two-line 250 and closes, "hang" waits
 	// for release.
-	atDot   func(n int) string
+	atDot func(n int) string
+	// perConn, when set, is how many messages a connection takes: the
+	// command after the last is answered 421 and the connection closed,
+	// as an MTA does to an idle client.
+	perConn int
 	release chan struct{}
 
 	mu        sync.Mutex
@@ -146,6 +150,7 @@ func startScripted(t *testing.T, m *scriptedMTA) *scriptedMTA {
 func (m *scriptedMTA) serve(c net.Conn) {
 	r := bufio.NewReader(c)
 	io.WriteString(c, "220 scripted.test ESMTP\r\n")
+	taken := 0
 	for {
 		l, err := r.ReadString('\n')
 		if err != nil {
@@ -155,6 +160,10 @@ func (m *scriptedMTA) serve(c net.Conn) {
 		m.mu.Lock()
 		m.lines = append(m.lines, cmd)
 		m.mu.Unlock()
+		if m.perConn > 0 && taken == m.perConn {
+			io.WriteString(c, "421 4.4.2 scripted.test Error: timeout exceeded\r\n")
+			return
+		}
 		up := strings.ToUpper(cmd)
 		switch {
 		case strings.HasPrefix(up, "EHLO"):
@@ -201,6 +210,7 @@ func (m *scriptedMTA) serve(c net.Conn) {
 			m.mu.Lock()
 			m.delivered++
 			m.mu.Unlock()
+			taken++
 			io.WriteString(c, "250 2.0.0 Ok: queued as S1\r\n")
 		case up == "QUIT":
 			io.WriteString(c, "221 2.0.0 Bye\r\n")
@@ -283,5 +293,43 @@ func TestBackendRefusesXForward(t *testing.T) {
 				t.Errorf("backend got XFORWARD %d times, want once a message:\n%s", n, sent)
 			}
 		})
+	}
+}
+
+// TestStalePooledConnection: a pooled backend connection that the backend
+// closes with 421 at the next command (after XFORWARD and MAIL FROM went
+// out in one write) is replaced at MAIL FROM; every message is delivered
+// once.
+func TestStalePooledConnection(t *testing.T) {
+	m := startScripted(t, &scriptedMTA{ehlo: []string{"PIPELINING", "XFORWARD NAME ADDR"}, perConn: 1})
+	tp := startProxyTo(t, Config{BackendForward: relay.ForwardXForward}, m.addr)
+	for i := range 3 {
+		c := tp.dial(t)
+		if r := c.Send("a@example.com", []string{"u@example.org"}, []byte(plainMsg)); r.Code != 250 {
+			t.Fatalf("message %d: %s, want 250", i, r)
+		}
+		c.Cmd("QUIT")
+		c.Close()
+		// The session gives its backend connection back before it logs
+		// its disconnect.
+		for range 500 {
+			if strings.Count(tp.logs.String(), "msg=disconnect") > i {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if _, delivered := m.count(); delivered != 3 {
+		t.Errorf("backend delivered %d messages, want 3", delivered)
+	}
+	if n := strings.Count(tp.logs.String(), "msg=relayed"); n != 3 {
+		t.Errorf("%d relayed log lines, want 3", n)
+	}
+	m.mu.Lock()
+	sent := strings.Join(m.lines, "\n")
+	m.mu.Unlock()
+	// Sessions 2 and 3 each took the pooled connection first.
+	if x, mail := strings.Count(sent, "XFORWARD "), strings.Count(sent, "MAIL FROM:"); x != 5 || mail != 3 {
+		t.Errorf("backend read %d XFORWARD and %d MAIL FROM, want 5 (two on stale connections) and 3:\n%s", x, mail, sent)
 	}
 }
