@@ -450,8 +450,13 @@ func (s *session) relay(ctx context.Context, out filters.Outcome, m *filters.Mes
 		// The refusal may be of the DATA command itself (Postfix's
 		// smtpd_data_restrictions), after which the backend's transaction
 		// stays open and the next MAIL FROM would get "503 5.5.1 nested
-		// MAIL command": end it.
-		s.resetBackend()
+		// MAIL command": end it. A 421 has closed the connection already.
+		if s.be.Usable() {
+			s.resetBackend()
+		} else {
+			s.tx.backendOpen = false
+			s.dropBackend()
+		}
 		return s.refuse("DATA", backendReply(rep), "backend refused the message", append(attrs, "backend_reply", rep.String())...)
 	}
 	s.tx.backendOpen = false
