@@ -79,3 +79,49 @@ func TestLateVerdictNotCarriedOver(t *testing.T) {
 		t.Errorf("second transaction: %v (%s), want continue: the first one's late reject was applied to it", v.Action, v.Reply.Text)
 	}
 }
+
+// hungCheck never answers until released, deaf to its context.
+type hungCheck struct {
+	calls   *atomic.Int32
+	release chan struct{}
+}
+
+func (hungCheck) Name() string { return "hung" }
+
+func (c hungCheck) CheckRcpt(ctx context.Context, t *Transaction, rcpt string) Verdict {
+	c.calls.Add(1)
+	<-c.release
+	return Verdict{}
+}
+
+// TestHungCheckBounded: a check hung for good (a server that never
+// answers, a library deaf to its context) holds at most maxStuck calls,
+// goroutines and their transactions; past that it is skipped as no
+// opinion, the checks after it still run, and once its calls come back it
+// runs again.
+func TestHungCheckBounded(t *testing.T) {
+	hung := hungCheck{calls: &atomic.Int32{}, release: make(chan struct{})}
+	var after atomic.Int32
+	ch := NewChain(ChainConfig{Filters: []Filter{hung, check{name: "s", v: scoreTwo, ran: &after}}, Timeout: 2 * time.Millisecond})
+	const n = 3 * maxStuck
+	for range n {
+		tx := NewTransaction(&ClientConn{}, "Q1")
+		if ch.Rcpt(context.Background(), tx, "u@example.org"); tx.Total() != 2 {
+			t.Fatalf("score %v, want 2 from the check after the hung one", tx.Total())
+		}
+	}
+	if c := hung.calls.Load(); c != maxStuck {
+		t.Errorf("the hung check was entered %d times in %d transactions, want %d", c, n, maxStuck)
+	}
+	if a := after.Load(); a != n {
+		t.Errorf("the check after it ran %d times, want %d", a, n)
+	}
+	close(hung.release)
+	for ch.rcpt[0].stuck.Load() != 0 {
+		time.Sleep(time.Millisecond)
+	}
+	ch.Rcpt(context.Background(), NewTransaction(&ClientConn{}, "Q2"), "u@example.org")
+	if c := hung.calls.Load(); c != maxStuck+1 {
+		t.Errorf("after its calls came back the check was entered %d times in all, want %d", c, maxStuck+1)
+	}
+}
