@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"mailguard/filters"
 	"mailguard/relay"
 	"net"
 	"strings"
@@ -331,5 +332,39 @@ func TestStalePooledConnection(t *testing.T) {
 	// Sessions 2 and 3 each took the pooled connection first.
 	if x, mail := strings.Count(sent, "XFORWARD "), strings.Count(sent, "MAIL FROM:"); x != 5 || mail != 3 {
 		t.Errorf("backend read %d XFORWARD and %d MAIL FROM, want 5 (two on stale connections) and 3:\n%s", x, mail, sent)
+	}
+}
+
+// panickyStrip asks for header fields to be stripped by a rule that
+// panics, as a filter's bug would.
+type panickyStrip struct{}
+
+func (panickyStrip) Name() string { return "panicky-strip" }
+func (panickyStrip) CheckMessage(_ context.Context, t *filters.Transaction, _ *filters.Message) filters.Verdict {
+	t.StripHeaders(func(name, value string) bool { panic("strip rule bug") })
+	return filters.Verdict{}
+}
+
+// TestPanicWritingMessage: a panic while the message is written out to
+// the backend (a filter's strip rule runs there, on its own goroutine)
+// gets the client 451 4.3.0 (an internal error), the backend no message,
+// and the gateway goes on serving; it used to end the process.
+func TestPanicWritingMessage(t *testing.T) {
+	tp := startProxy(t, Config{Chain: testChain(panickyStrip{})}, smtptest.Options{})
+	c := tp.dial(t)
+	defer c.Close()
+	if r := c.Send("a@example.com", []string{"u@example.org"}, []byte(plainMsg)); r.Code != 451 || r.Enhanced != "4.3.0" {
+		t.Fatalf("client heard %s, want 451 4.3.0, an internal error", r)
+	}
+	if !strings.Contains(tp.logs.String(), "strip rule bug") {
+		t.Errorf("the panic is not in the log:\n%s", tp.logs.String())
+	}
+	if n := tp.be.Count(); n != 0 {
+		t.Errorf("backend got %d messages, want none", n)
+	}
+	c2 := tp.dial(t)
+	defer c2.Close()
+	if r := c2.Cmd("EHLO client.test"); r.Code != 250 {
+		t.Errorf("next connection: %s, want 250", r)
 	}
 }

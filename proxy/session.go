@@ -442,6 +442,12 @@ func (s *session) relay(ctx context.Context, out filters.Outcome, m *filters.Mes
 	observeBackend("DATA", start, err)
 	wait()
 	switch {
+	case errors.Is(err, relay.ErrSource):
+		// The message could not be written out: the connection was
+		// closed without the final dot, and the fault is the gateway's.
+		s.tx.backendOpen = false
+		s.dropBackend()
+		return s.refuse("DATA", internal(t.Log, t.QueueID, "writing the message out", err), "", attrs...)
 	case err != nil:
 		s.tx.backendOpen = false
 		s.dropBackend()
