@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -87,22 +88,22 @@ func NewChain(cfg ChainConfig) *Chain {
 	for _, f := range cfg.Filters {
 		n := f.Name()
 		if x, ok := f.(ConnectChecker); ok {
-			c.connect = append(c.connect, named[ConnectChecker]{n, x})
+			c.connect = append(c.connect, named[ConnectChecker]{n, x, new(atomic.Int32)})
 		}
 		if x, ok := f.(HeloChecker); ok {
-			c.helo = append(c.helo, named[HeloChecker]{n, x})
+			c.helo = append(c.helo, named[HeloChecker]{n, x, new(atomic.Int32)})
 		}
 		if x, ok := f.(MailChecker); ok {
-			c.mail = append(c.mail, named[MailChecker]{n, x})
+			c.mail = append(c.mail, named[MailChecker]{n, x, new(atomic.Int32)})
 		}
 		if x, ok := f.(RcptChecker); ok {
-			c.rcpt = append(c.rcpt, named[RcptChecker]{n, x})
+			c.rcpt = append(c.rcpt, named[RcptChecker]{n, x, new(atomic.Int32)})
 		}
 		if x, ok := f.(MessageChecker); ok {
-			c.message = append(c.message, named[MessageChecker]{n, x})
+			c.message = append(c.message, named[MessageChecker]{n, x, new(atomic.Int32)})
 		}
 		if x, ok := f.(OutcomeObserver); ok {
-			c.observe = append(c.observe, named[OutcomeObserver]{n, x})
+			c.observe = append(c.observe, named[OutcomeObserver]{n, x, new(atomic.Int32)})
 		}
 	}
 	return c
@@ -112,6 +113,9 @@ func NewChain(cfg ChainConfig) *Chain {
 type named[F any] struct {
 	name  string
 	check F
+	// stuck counts the check's calls left running past their deadline
+	// (see maxStuck).
+	stuck *atomic.Int32
 }
 
 // Filters returns the chain's filters in order.

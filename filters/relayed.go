@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 
@@ -105,8 +106,15 @@ func IsVerdictField(name string) bool {
 // top (a Received: field, or ""), the added fields, then the message minus
 // every verdict field (IsVerdictField) and every field strip matches (name
 // as received, value unfolded; strip may be nil). Every other byte is passed
-// on as it arrived.
-func WriteMessage(w io.Writer, top string, added []Field, strip func(name, value string) bool, src io.Reader) error {
+// on as it arrived. A panic on the way (in strip, a filter's rule, or in
+// reading the client's header) is returned as an error: the caller writes
+// on another goroutine, where a panic would end the process.
+func WriteMessage(w io.Writer, top string, added []Field, strip func(name, value string) bool, src io.Reader) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("filters: writing the message: panic: %v", p)
+		}
+	}()
 	bw := bufpool.Writer(w)
 	defer bufpool.PutWriter(bw)
 	bw.WriteString(top)

@@ -441,14 +441,31 @@ func (s *session) relay(ctx context.Context, out filters.Outcome, m *filters.Mes
 	rep, err := s.be.Data(ctx, r)
 	observeBackend("DATA", start, err)
 	wait()
-	s.tx.backendOpen = false
 	switch {
+	case errors.Is(err, relay.ErrSource):
+		// The message could not be written out: the connection was
+		// closed without the final dot, and the fault is the gateway's.
+		s.tx.backendOpen = false
+		s.dropBackend()
+		return s.refuse("DATA", internal(t.Log, t.QueueID, "writing the message out", err), "", attrs...)
 	case err != nil:
+		s.tx.backendOpen = false
 		s.dropBackend()
 		return s.refuse("DATA", s.unavailable(), err.Error(), attrs...)
 	case rep.Code/100 != 2:
+		// The refusal may be of the DATA command itself (Postfix's
+		// smtpd_data_restrictions), after which the backend's transaction
+		// stays open and the next MAIL FROM would get "503 5.5.1 nested
+		// MAIL command": end it. A 421 has closed the connection already.
+		if s.be.Usable() {
+			s.resetBackend()
+		} else {
+			s.tx.backendOpen = false
+			s.dropBackend()
+		}
 		return s.refuse("DATA", backendReply(rep), "backend refused the message", append(attrs, "backend_reply", rep.String())...)
 	}
+	s.tx.backendOpen = false
 	outcome := metrics.Relayed
 	if out.Tag {
 		outcome = metrics.Tagged

@@ -123,28 +123,32 @@ const (
 
 // XText encodes s as RFC 3461 section 4 xtext: every octet outside "!"
 // to "~", and "+" and "=", becomes "+" and two upper-case hex digits.
-func XText(s string) string {
+func XText(s string) string { return xtextCapped(s, 3*len(s)) }
+
+// xtextCapped encodes the longest start of s whose encoding is at most n
+// characters (an escape is never cut in two). It takes one pass: a
+// client's HELO name of 2000 octets is encoded at every MAIL FROM.
+func xtextCapped(s string, n int) string {
+	const hex = "0123456789ABCDEF"
 	var b strings.Builder
+	b.Grow(min(n, 3*len(s)))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < '!' || c > '~' || c == '+' || c == '=' {
-			fmt.Fprintf(&b, "+%02X", c)
+			if b.Len()+3 > n {
+				break
+			}
+			b.WriteByte('+')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&0xf])
 			continue
+		}
+		if b.Len()+1 > n {
+			break
 		}
 		b.WriteByte(c)
 	}
 	return b.String()
-}
-
-// xtextCapped encodes s, shortened so that the result is at most n
-// characters (an escape is never cut in two).
-func xtextCapped(s string, n int) string {
-	e := XText(s)
-	for len(e) > n {
-		s = s[:len(s)-1]
-		e = XText(s)
-	}
-	return e
 }
 
 // commands builds the XFORWARD or XCLIENT command lines for o, keeping

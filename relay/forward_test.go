@@ -149,6 +149,8 @@ func FuzzXText(f *testing.F) {
 		}
 		if c := xtextCapped(s, 20); len(c) > 20 || !strings.HasPrefix(e, c) {
 			t.Fatalf("xtextCapped(%q, 20) = %q", s, c)
+		} else if len(c) < len(e) && len(XText(s[:decodedLen(c)+1])) <= 20 {
+			t.Fatalf("xtextCapped(%q, 20) = %q, not the longest start that fits", s, c)
 		}
 	})
 }
@@ -444,4 +446,9 @@ func TestForwardRefusedOrAbsent(t *testing.T) {
 	if m := plain.Wait(1, 10*time.Second); len(m) != 1 || m[0].Helo != "gw.test" {
 		t.Errorf("plain backend: %+v", m)
 	}
+}
+
+// decodedLen is how many octets an xtext string stands for.
+func decodedLen(e string) int {
+	return len(e) - 2*strings.Count(e, "+")
 }

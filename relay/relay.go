@@ -62,6 +62,10 @@ type MailOptions struct {
 // tell it from a reply with errors.Is.
 var ErrUnavailable = errors.New("backend unavailable")
 
+// ErrSource wraps a failure of the message source Data reads: the gateway's
+// own fault, not the backend's.
+var ErrSource = errors.New("message source failed")
+
 // Client is one connection to the backend, after its greeting and EHLO. It
 // is not safe for concurrent use.
 type Client struct {
@@ -208,7 +212,7 @@ func (cl *Client) Data(ctx context.Context, r io.Reader) (filters.Reply, error) 
 	var srcErr sourceError
 	switch {
 	case errors.As(err, &srcErr):
-		cl.fail(fmt.Errorf("message source: %w", srcErr.err))
+		cl.fail(fmt.Errorf("%w: %w", ErrSource, srcErr.err))
 		return filters.Reply{}, cl.broken
 	case errors.As(err, &se):
 		return replyOf(se), nil
