@@ -129,6 +129,7 @@ var (
 	ReplySessionError        = Reply{451, "4.0.0", "%s"}
 	ReplyNeedHelo            = Reply{502, "5.5.1", "Please introduce yourself first."}
 	ReplyMailInTransfer      = Reply{502, "5.5.1", "MAIL not allowed during message transfer"}
+	ReplyNestedMail          = Reply{503, "5.5.1", "Error: nested MAIL command"}
 	ReplyMailSyntax          = Reply{501, "5.5.2", "Was expecting MAIL arg syntax of FROM:<address>"}
 	ReplyMailParams          = Reply{501, "5.5.4", "Unable to parse MAIL ESMTP parameters"}
 	ReplySizeSyntax          = Reply{501, "5.5.4", "Unable to parse SIZE as an integer"}

@@ -102,6 +102,7 @@ var protocolReplies = &smtp.Replies{
 	SessionError:         protocolReply(filters.ReplySessionError),
 	NeedHelo:             protocolReply(filters.ReplyNeedHelo),
 	MailInTransfer:       protocolReply(filters.ReplyMailInTransfer),
+	NestedMail:           protocolReply(filters.ReplyNestedMail),
 	MailSyntax:           protocolReply(filters.ReplyMailSyntax),
 	MailParams:           protocolReply(filters.ReplyMailParams),
 	SizeSyntax:           protocolReply(filters.ReplySizeSyntax),

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -607,5 +608,64 @@ func TestReceivedForQuotedRecipient(t *testing.T) {
 	ms := tp.be.Wait(1, 5e9)
 	if len(ms) != 1 || !strings.Contains(string(ms[0].Data), "\tfor <\"john smith\"@example.org>;") {
 		t.Errorf("Received: %q", ms[0].Data[:200])
+	}
+}
+
+// A second MAIL FROM inside a transaction is refused with 503 5.5.1, as
+// Postfix refuses it, and the transaction begun goes on: its recipients
+// are never carried into another sender's message, and DATA delivers
+// what was begun. RSET ends the transaction, and MAIL FROM is taken again.
+func TestNestedMail(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		rcpts []string // RCPT TO lines before the second MAIL FROM
+		want  []string // the recipients DATA delivers to, none for a 503
+	}{
+		{"after MAIL FROM", nil, nil},
+		{"after a recipient", []string{"u@example.org"}, []string{"u@example.org"}},
+		{"after two recipients", []string{"u@example.org", "v@example.org"}, []string{"u@example.org", "v@example.org"}},
+		{"after a refused recipient", []string{"relay@elsewhere.test"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tp := startProxy(t, Config{}, smtptest.Options{})
+			c := tp.dial(t)
+			c.Expect(250, "EHLO client.test")
+			c.Expect(250, "MAIL FROM:<a@good.test>")
+			for _, r := range tc.rcpts {
+				c.Cmd("RCPT TO:<%s>", r)
+			}
+			for _, cmd := range []string{"MAIL FROM:<b@good.test>", "mail from:<b@good.test> SIZE=10", "MAIL FROM:<>"} {
+				if r := c.Cmd("%s", cmd); r.Code != 503 || r.Enhanced != "5.5.1" {
+					t.Errorf("%s inside a transaction: %s, want 503 5.5.1", cmd, r)
+				}
+			}
+			if tc.want == nil {
+				if r := c.Cmd("DATA"); r.Code/100 != 5 {
+					t.Errorf("DATA without a recipient: %s, want a refusal", r)
+				}
+			} else if r := c.Data([]byte(plainMsg)); r.Code != 250 {
+				t.Fatalf("DATA of the transaction begun: %s", r)
+			}
+			c.Expect(250, "RSET")
+			c.Expect(250, "MAIL FROM:<c@good.test>")
+			c.Expect(250, "RCPT TO:<w@example.org>")
+			if r := c.Data([]byte(plainMsg)); r.Code != 250 {
+				t.Fatalf("the next transaction: %s", r)
+			}
+			msgs := tp.be.Messages()
+			var want []smtptest.Message
+			if tc.want != nil {
+				want = append(want, smtptest.Message{From: "a@good.test", Rcpts: tc.want})
+			}
+			want = append(want, smtptest.Message{From: "c@good.test", Rcpts: []string{"w@example.org"}})
+			if len(msgs) != len(want) {
+				t.Fatalf("backend got %d messages, want %d", len(msgs), len(want))
+			}
+			for i, m := range msgs {
+				if m.From != want[i].From || !slices.Equal(m.Rcpts, want[i].Rcpts) {
+					t.Errorf("message %d: from <%s> to %v, want <%s> to %v", i, m.From, m.Rcpts, want[i].From, want[i].Rcpts)
+				}
+			}
+		})
 	}
 }

@@ -168,3 +168,37 @@ func TestBeforeReply(t *testing.T) {
 		t.Fatalf("hook saw %v", codes)
 	}
 }
+
+// TestNestedMail: MAIL inside a transaction is refused with 503 5.5.1 and
+// the transaction goes on; the release answered 250 and kept the first
+// transaction's recipients for the second sender's DATA.
+func TestNestedMail(t *testing.T) {
+	be, s, c, scanner, _ := testServerEhlo(t)
+	defer s.Close()
+	defer c.Close()
+	expect := func(cmd, prefix string) {
+		t.Helper()
+		io.WriteString(c, cmd+"\r\n")
+		scanner.Scan()
+		if !strings.HasPrefix(scanner.Text(), prefix) {
+			t.Fatalf("%s: got %q, want %s", cmd, scanner.Text(), prefix)
+		}
+	}
+	expect("MAIL FROM:<a@b.test>", "250 ")
+	expect("MAIL FROM:<x@y.test>", "503 5.5.1 ")
+	expect("RCPT TO:<c@d.test>", "250 ")
+	expect("MAIL FROM:<x@y.test>", "503 5.5.1 ")
+	expect("DATA", "354 ")
+	expect("Subject: x\r\n\r\nbody\r\n.", "250 ")
+	if len(be.messages)+len(be.anonmsgs) != 1 {
+		t.Fatalf("%d messages delivered, want 1", len(be.messages)+len(be.anonmsgs))
+	}
+	m := append(be.messages, be.anonmsgs...)[0]
+	if m.From != "a@b.test" || len(m.To) != 1 || m.To[0] != "c@d.test" {
+		t.Errorf("delivered from <%s> to %v, want <a@b.test> to [c@d.test]", m.From, m.To)
+	}
+	// The transaction ended with the message; the next MAIL begins one.
+	expect("MAIL FROM:<x@y.test>", "250 ")
+	expect("RSET", "250 ")
+	expect("MAIL FROM:<x@y.test>", "250 ")
+}

@@ -328,6 +328,12 @@ func (c *Conn) handleMail(arg string) {
 		c.writeReply(c.replies().MailInTransfer)
 		return
 	}
+	if c.fromReceived {
+		// The session would begin a new transaction while this one's
+		// recipients stay here: DATA would then carry them.
+		c.writeReply(c.replies().NestedMail)
+		return
+	}
 
 	arg, ok := cutPrefixFold(arg, "FROM:")
 	if !ok {

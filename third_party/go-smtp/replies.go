@@ -75,8 +75,11 @@ type Replies struct {
 	// error that is not an *SMTPError; format: the error's text.
 	SessionError Reply
 
-	NeedHelo           Reply
-	MailInTransfer     Reply
+	NeedHelo       Reply
+	MailInTransfer Reply
+	// NestedMail refuses MAIL inside a transaction already begun (RFC
+	// 5321 section 4.1.4: MAIL, RCPT, DATA in that order; RSET ends it).
+	NestedMail         Reply
 	MailSyntax         Reply
 	MailParams         Reply
 	SizeSyntax         Reply
@@ -166,6 +169,7 @@ func DefaultReplies() Replies {
 
 		NeedHelo:            Reply{502, EnhancedCode{5, 5, 1}, "Please introduce yourself first."},
 		MailInTransfer:      Reply{502, EnhancedCode{5, 5, 1}, "MAIL not allowed during message transfer"},
+		NestedMail:          Reply{503, EnhancedCode{5, 5, 1}, "Error: nested MAIL command"},
 		MailSyntax:          Reply{501, EnhancedCode{5, 5, 2}, "Was expecting MAIL arg syntax of FROM:<address>"},
 		MailParams:          Reply{501, EnhancedCode{5, 5, 4}, "Unable to parse MAIL ESMTP parameters"},
 		SizeSyntax:          Reply{501, EnhancedCode{5, 5, 4}, "Unable to parse SIZE as an integer"},
