@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -130,35 +129,13 @@ type testProxy struct {
 	done chan error
 }
 
+// startProxy runs the gateway in front of a recording backend started
+// with beOpts.
 func startProxy(t *testing.T, cfg Config, beOpts smtptest.Options) *testProxy {
 	t.Helper()
 	be := smtptest.Start(t, beOpts)
-	logs := &logbuf.Buffer{}
-	if cfg.Chain == nil {
-		cfg.Chain = testChain()
-	}
-	cfg.Backend = be.Addr
-	cfg.Hostname = "gw.test"
-	cfg.SpoolDir = t.TempDir()
-	cfg.Log = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	p, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp := &testProxy{Proxy: p, addr: l.Addr().String(), be: be, logs: logs, log: cfg.Log, done: make(chan error, 1)}
-	go func() { tp.done <- p.Serve(l) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		p.Shutdown(ctx)
-		if t.Failed() {
-			t.Logf("proxy log:\n%s", logs.String())
-		}
-	})
+	tp := startProxyTo(t, cfg, be.Addr)
+	tp.be = be
 	return tp
 }
 

@@ -647,9 +647,7 @@ func TestNestedMail(t *testing.T) {
 				t.Fatalf("DATA of the transaction begun: %s", r)
 			}
 			c.Expect(250, "RSET")
-			c.Expect(250, "MAIL FROM:<c@good.test>")
-			c.Expect(250, "RCPT TO:<w@example.org>")
-			if r := c.Data([]byte(plainMsg)); r.Code != 250 {
+			if r := c.Send("c@good.test", []string{"w@example.org"}, []byte(plainMsg)); r.Code != 250 {
 				t.Fatalf("the next transaction: %s", r)
 			}
 			msgs := tp.be.Messages()
