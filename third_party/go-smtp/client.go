@@ -307,8 +307,8 @@ func (c *Client) cmdAfter(pre []string, expectCode int, format string, args ...i
 // line is the command without its CRLF; one holding a CR or LF is refused
 // before anything is sent, so it cannot become two commands.
 func (c *Client) Command(line string) (code int, msg string, err error) {
-	if strings.ContainsAny(line, "\r\n") {
-		return 0, "", errors.New("smtp: command line holds a CR or LF")
+	if err := validateLine(line); err != nil {
+		return 0, "", err
 	}
 	if err := c.hello(); err != nil {
 		return 0, "", err
@@ -492,8 +492,8 @@ type CommandReply struct {
 // for a server without PIPELINING, are refused before anything is sent.
 func (c *Client) MailAfter(lines []string, from string, opts *MailOptions) ([]CommandReply, error) {
 	for _, l := range lines {
-		if strings.ContainsAny(l, "\r\n") {
-			return nil, errors.New("smtp: command line holds a CR or LF")
+		if err := validateLine(l); err != nil {
+			return nil, err
 		}
 	}
 	if err := validateLine(from); err != nil {
